@@ -1,0 +1,77 @@
+"""Speech recognition with faster-whisper (CTranslate2), int8 on the CPU by default."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Protocol
+
+import numpy as np
+
+from assistant.config import AsrConfig
+from assistant.events import Transcript, TranscriptSegment
+from assistant.models import ModelNotFound, ResolvedModel, resolve_whisper
+
+log = logging.getLogger(__name__)
+
+
+class Recognizer(Protocol):
+    model_name: str
+
+    def transcribe(self, pcm: bytes, *, vad_filter: bool = False, initial_prompt: str | None = None) -> Transcript:
+        """Transcribe 16 kHz mono int16 PCM (``vad_filter`` skips silence in long recordings)."""
+        ...
+
+
+class WhisperRecognizer:
+    def __init__(self, config: AsrConfig) -> None:
+        from faster_whisper import WhisperModel
+
+        self.config = config
+        self.resolved: ResolvedModel = resolve_whisper(config.model, config.cache_dir)
+        self.model_name = config.model
+        started = time.monotonic()
+        try:
+            self._model = WhisperModel(
+                self.resolved.location,
+                device=config.device,
+                compute_type=config.compute_type,
+                cpu_threads=config.cpu_threads,
+                local_files_only=self.resolved.is_local,
+            )
+        except ModelNotFound:
+            raise
+        except Exception as exc:  # CTranslate2/hub errors are long and technical: keep the gist
+            hint = ("" if self.resolved.is_local else
+                    " It is not bundled and could not be downloaded (offline?): use tiny.en or a local folder.")
+            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ModelNotFound(f"cannot load Whisper model {config.model!r}: {first_line}.{hint}") from None
+        log.info("whisper %s (%s) loaded in %.2f s, %s/%s", config.model, self.resolved.kind,
+                 time.monotonic() - started, config.device, config.compute_type)
+
+    def transcribe(self, pcm: bytes, *, vad_filter: bool = False, initial_prompt: str | None = None) -> Transcript:
+        started = time.monotonic()
+        audio = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
+        pieces, _info = self._model.transcribe(
+            audio,
+            language=self.config.language,
+            beam_size=self.config.beam_size,
+            vad_filter=vad_filter,
+            # Each utterance stands alone: conditioning on earlier text makes Whisper repeat itself.
+            condition_on_previous_text=False,
+            initial_prompt=initial_prompt,
+        )
+        segments = tuple(
+            TranscriptSegment(
+                start=round(s.start, 3),
+                end=round(s.end, 3),
+                text=s.text.strip(),
+                no_speech_prob=float(s.no_speech_prob),
+                avg_logprob=float(s.avg_logprob),
+                compression_ratio=float(s.compression_ratio),
+            )
+            for s in pieces  # a generator: decoding happens while we iterate
+        )
+        text = " ".join(s.text for s in segments if s.text).strip()
+        return Transcript(text=text, segments=segments, model=self.model_name,
+                          asr_s=time.monotonic() - started, language=self.config.language or "")

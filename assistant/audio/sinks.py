@@ -1,0 +1,168 @@
+"""Audio sinks: a PortAudio output device, a WAV file, or nowhere.
+
+``play()`` blocks until the audio is handed over (or ``stop()`` is called from another thread, which
+cuts playback at the next small block), and returns the monotonic time the first sample was written,
+so each turn can report end-of-speech -> first reply sample.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import wave
+from pathlib import Path
+from typing import Protocol
+
+from assistant.audio.devices import DeviceError, find_device, open_pyaudio
+from assistant.audio.resample import Resampler
+from assistant.events import SAMPLE_WIDTH
+
+log = logging.getLogger(__name__)
+
+BLOCK_MS = 20  # write granularity: also the worst-case delay of stop()
+
+
+class AudioSink(Protocol):
+    name: str
+    audible: bool  # True when the sound goes into a room, where the mic can hear it back
+
+    def play(self, pcm: bytes, rate: int) -> float | None:
+        """Play int16 mono PCM at ``rate``; return when done (or stopped) with the first-sample time."""
+        ...
+
+    def stop(self) -> None:
+        """Cut the current playback short (safe from any thread)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class NullSink:
+    """Discards audio. With ``realtime`` it takes as long as playing would, so turn-taking stays honest."""
+
+    def __init__(self, realtime: bool = False) -> None:
+        self.name = "null"
+        self.audible = False
+        self._realtime = realtime
+        self._stopped = threading.Event()
+
+    def play(self, pcm: bytes, rate: int) -> float | None:
+        self._stopped.clear()
+        first = time.monotonic()
+        if self._realtime:
+            self._stopped.wait(len(pcm) / (SAMPLE_WIDTH * rate))
+        return first
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def close(self) -> None:
+        pass
+
+
+class WavSink:
+    """Appends everything played to one WAV file at a fixed rate (replies resampled to it)."""
+
+    def __init__(self, path: str | Path, rate: int = 22050) -> None:
+        self.path = Path(path)
+        self.name = f"wav:{self.path}"
+        self.audible = False
+        self.rate = rate
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._wav = wave.open(str(self.path), "wb")  # noqa: SIM115 - closed in close()
+        except OSError as exc:
+            raise DeviceError(f"cannot write {self.path}: {exc.strerror or exc}") from None
+        self._wav.setnchannels(1)
+        self._wav.setsampwidth(SAMPLE_WIDTH)
+        self._wav.setframerate(rate)
+        self._lock = threading.Lock()
+
+    def play(self, pcm: bytes, rate: int) -> float | None:
+        data = Resampler(rate, self.rate).process(pcm)
+        with self._lock:
+            first = time.monotonic()
+            self._wav.writeframes(data)
+        return first
+
+    def stop(self) -> None:
+        pass  # writes are immediate; there is nothing to cut
+
+    def close(self) -> None:
+        with self._lock:
+            self._wav.close()
+
+
+class PyAudioSink:
+    """A PortAudio output device by index or name substring, written in small blocks so it can be cut."""
+
+    def __init__(self, device: str | int | None = None) -> None:
+        self._pa = open_pyaudio()
+        try:
+            self._info = find_device(self._pa, device, "output")
+        except DeviceError:
+            self._pa.terminate()
+            raise
+        self.name = f"{self._info['name']} (#{self._info['index']})"
+        self.audible = True
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._stream = None
+        self._stream_rate = 0
+
+    def _open(self, rate: int) -> int:
+        """(Re)open the stream at ``rate`` if the device takes it, else at its default rate."""
+        import pyaudio
+
+        device_rate = rate
+        try:
+            supported = self._pa.is_format_supported(rate, output_device=int(self._info["index"]),
+                                                     output_channels=1, output_format=pyaudio.paInt16)
+        except ValueError:
+            supported = False
+        if not supported:
+            device_rate = int(float(self._info["defaultSampleRate"]))
+        if self._stream is None or self._stream_rate != device_rate:
+            if self._stream is not None:
+                self._stream.close()
+            try:
+                self._stream = self._pa.open(format=pyaudio.paInt16, channels=1, rate=device_rate, output=True,
+                                             output_device_index=int(self._info["index"]),
+                                             frames_per_buffer=device_rate * BLOCK_MS // 1000)
+            except OSError as exc:
+                self._stream = None
+                raise DeviceError(f"cannot open output device {self.name}: {exc}") from None
+            self._stream_rate = device_rate
+        return device_rate
+
+    def play(self, pcm: bytes, rate: int) -> float | None:
+        with self._lock:
+            self._stop.clear()
+            device_rate = self._open(rate)
+            data = Resampler(rate, device_rate).process(pcm)
+            block = device_rate * BLOCK_MS // 1000 * SAMPLE_WIDTH
+            first: float | None = None
+            assert self._stream is not None
+            if self._stream.is_stopped():
+                self._stream.start_stream()
+            for offset in range(0, len(data), block):
+                if self._stop.is_set():
+                    break
+                if first is None:
+                    first = time.monotonic()
+                self._stream.write(data[offset : offset + block])
+            # Stopping drains what is queued (so "done playing" is true for half-duplex timing) and
+            # leaves the device idle between replies instead of streaming underruns.
+            self._stream.stop_stream()
+            return first
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._stream is not None:
+                self._stream.close()
+                self._stream = None
+            self._pa.terminate()

@@ -1,0 +1,107 @@
+"""The small immutable messages passed between pipeline stages.
+
+Every message carries monotonic timestamps (``time.monotonic()`` seconds) so a turn can report where
+its time went. Audio positions (``start_s``/``end_s``) are seconds of *stream time*: the number of
+samples captured so far divided by the sample rate, which is exact and immune to scheduling jitter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+SAMPLE_RATE = 16_000  # every frame inside the pipeline is 16 kHz mono int16
+SAMPLE_WIDTH = 2
+
+
+@dataclass(frozen=True, slots=True)
+class AudioFrame:
+    """One VAD-sized chunk of 16 kHz mono int16 PCM."""
+
+    pcm: bytes
+    start_s: float  # stream time of the first sample
+    captured_at: float  # monotonic time at which the frame was read from the source
+
+    @property
+    def duration_s(self) -> float:
+        return len(self.pcm) / (SAMPLE_WIDTH * SAMPLE_RATE)
+
+    @property
+    def end_s(self) -> float:
+        return self.start_s + self.duration_s
+
+
+@dataclass(frozen=True, slots=True)
+class Utterance:
+    """A stretch of speech found by the endpointer (pre-roll included)."""
+
+    pcm: bytes
+    start_s: float  # stream time where speech started (after pre-roll)
+    end_s: float  # stream time where speech ended (before the hangover)
+    voiced_s: float  # seconds of frames the VAD called speech
+    ended_at: float  # monotonic time when the endpointer decided the utterance was over
+    speech_end_at: float  # monotonic time when the last voiced frame was captured
+    truncated: bool = False  # cut at max_utterance_s
+
+    @property
+    def duration_s(self) -> float:
+        return len(self.pcm) / (SAMPLE_WIDTH * SAMPLE_RATE)
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptSegment:
+    start: float
+    end: float
+    text: str
+    no_speech_prob: float = 0.0
+    avg_logprob: float = 0.0
+    compression_ratio: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Transcript:
+    text: str
+    segments: tuple[TranscriptSegment, ...]
+    model: str
+    asr_s: float  # seconds spent in the recognizer
+    language: str = "en"
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What the router decided to say (and do) for one request."""
+
+    text: str
+    handled_by: str  # "skill" | "command" | "llm" | "fallback"
+    intent: str | None = None
+    slots: dict[str, Any] = field(default_factory=dict)
+    action: dict[str, Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class TurnReport:
+    """Everything one turn did, with its latency breakdown (filled in as the turn progresses)."""
+
+    speech_start: float
+    speech_end: float
+    transcript: str = ""
+    reply: str = ""
+    handled_by: str = ""
+    intent: str | None = None
+    dropped: str | None = None  # why the turn produced no reply, if it didn't
+    error: str | None = None
+    latency_ms: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "transcript": self.transcript,
+            "reply": self.reply,
+            "handled_by": self.handled_by,
+            "intent": self.intent,
+            "speech_start": round(self.speech_start, 3),
+            "speech_end": round(self.speech_end, 3),
+            "dropped": self.dropped,
+            "error": self.error,
+            "latency_ms": {k: round(v, 1) for k, v in self.latency_ms.items()},
+        }

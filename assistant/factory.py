@@ -1,0 +1,68 @@
+"""Build the backends the config asks for. The pipeline only ever sees their Protocols."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from assistant.asr.whisper import WhisperRecognizer
+from assistant.audio.sinks import AudioSink, NullSink, PyAudioSink, WavSink
+from assistant.audio.sources import AudioSource, Capture, PyAudioSource, StdinSource, WavSource
+from assistant.audio.vad import Endpointer
+from assistant.brain.router import Router
+from assistant.config import Config, ConfigError
+from assistant.pipeline import Pipeline
+from assistant.tts.base import SilentSynthesizer, Synthesizer
+
+
+def build_source(config: Config) -> AudioSource:
+    audio = config.audio
+    if audio.source == "wav":
+        if not audio.input_wav:
+            raise ConfigError(["audio.input_wav: required when audio.source is 'wav'"])
+        return WavSource(audio.input_wav, realtime=audio.realtime, chunk_ms=audio.buffer_ms)
+    if audio.source == "stdin":
+        return StdinSource(audio.stdin_rate, chunk_ms=audio.buffer_ms)
+    return PyAudioSource(audio.input_device, rate=audio.sample_rate, buffer_ms=audio.buffer_ms)
+
+
+def build_sink(config: Config, output_wav: str | Path | None = None) -> AudioSink:
+    audio = config.audio
+    if output_wav is not None:
+        return WavSink(output_wav)
+    if audio.sink == "null":
+        return NullSink()
+    if audio.sink == "wav":
+        if not audio.output_wav:
+            raise ConfigError(["audio.output_wav: required when audio.sink is 'wav'"])
+        return WavSink(audio.output_wav)
+    return PyAudioSink(audio.output_device)
+
+
+def build_synthesizer(config: Config) -> Synthesizer:
+    if config.tts.engine == "null":
+        return SilentSynthesizer()
+    from assistant.tts.pyttsx3_engine import Pyttsx3Synthesizer
+
+    return Pyttsx3Synthesizer(config.tts)
+
+
+def build_recognizer(config: Config) -> WhisperRecognizer:
+    return WhisperRecognizer(config.asr)
+
+
+def build_router(config: Config) -> Router:
+    return Router(config.router)
+
+
+def build_pipeline(config: Config, source: AudioSource, sink: AudioSink, *,
+                   recognizer: WhisperRecognizer | None = None,
+                   synthesizer: Synthesizer | None = None) -> Pipeline:
+    return Pipeline(
+        capture=Capture(source, frame_ms=config.vad.frame_ms, queue_s=config.audio.queue_s),
+        endpointer=Endpointer(config.vad),
+        recognizer=recognizer or build_recognizer(config),
+        router=build_router(config),
+        synthesizer=synthesizer or build_synthesizer(config),
+        sink=sink,
+        echo_tail_s=config.turn.echo_tail_ms / 1000,
+    )

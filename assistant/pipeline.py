@@ -1,0 +1,198 @@
+"""The assistant's data flow, in one place.
+
+    Capture (thread) --frames--> listen loop: Endpointer --Utterance--> turn worker (thread):
+        Recognizer --Transcript--> Router --Reply--> Synthesizer (sentence by sentence) --PCM--> AudioSink
+
+Capture only reads and queues, so audio keeps flowing while the worker thinks or speaks. The listen
+loop owns the endpointer and the half-duplex gate: frames captured while the assistant is speaking
+(plus ``echo_tail_s`` for the room's echo) never reach the endpointer, so it cannot answer itself.
+One turn runs at a time; utterances that end meanwhile wait in a queue.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from assistant.asr.whisper import Recognizer
+from assistant.audio.sinks import AudioSink
+from assistant.audio.sources import Capture
+from assistant.audio.vad import Endpointer
+from assistant.events import Reply, Transcript, TurnReport, Utterance
+from assistant.tts.base import Synthesizer
+from assistant.tts.text import split_sentences
+
+log = logging.getLogger(__name__)
+
+
+class Router(Protocol):
+    def route(self, text: str) -> Reply: ...
+
+
+@dataclass
+class PipelineStats:
+    turns: int = 0
+    errors: int = 0
+    ignored_while_speaking: int = 0  # frames kept from the endpointer by the half-duplex gate
+    last_turns: list[TurnReport] = field(default_factory=list)
+
+
+def ms(seconds: float) -> float:
+    return seconds * 1000.0
+
+
+class Pipeline:
+    def __init__(
+        self,
+        *,
+        capture: Capture,
+        endpointer: Endpointer,
+        recognizer: Recognizer,
+        router: Router,
+        synthesizer: Synthesizer,
+        sink: AudioSink,
+        echo_tail_s: float = 0.3,
+        on_turn: Callable[[TurnReport], None] | None = None,
+    ) -> None:
+        self.capture = capture
+        self.endpointer = endpointer
+        self.recognizer = recognizer
+        self.router = router
+        self.synthesizer = synthesizer
+        self.sink = sink
+        self.echo_tail_s = echo_tail_s
+        self.on_turn = on_turn
+        self.stats = PipelineStats()
+        self.state = "starting"
+        self.last_progress = time.monotonic()  # watchdog: every stage advances this while healthy
+        self._utterances: queue.Queue[Utterance | None] = queue.Queue()
+        self._speaking = threading.Event()
+        # Frames captured in [_deaf_from, _deaf_until) may hold our own voice (half-duplex gate).
+        self._deaf_from = float("inf")
+        self._deaf_until = 0.0
+        self._stopping = threading.Event()
+        self._worker = threading.Thread(target=self._work, name="turns", daemon=True)
+
+    # ---- lifecycle -------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Listen until the source ends or stop() is called, then finish the queued turns."""
+        self.capture.start()
+        self._worker.start()
+        self.state = "listening"
+        try:
+            self._listen()
+        finally:
+            self._utterances.put(None)
+            self._worker.join()
+            self.state = "stopped"
+
+    def stop(self, cut_reply: bool = True) -> None:
+        self._stopping.set()
+        self.capture.stop()
+        if cut_reply:
+            self.sink.stop()
+
+    @property
+    def busy(self) -> bool:
+        return self._speaking.is_set() or not self._utterances.empty()
+
+    # ---- listening (main thread) -------------------------------------------------------------------
+
+    def _listen(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                frame = self.capture.frames.get(timeout=0.5)
+            except queue.Empty:
+                self.last_progress = time.monotonic()
+                continue
+            if frame is None:
+                break
+            self.last_progress = time.monotonic()
+            if self._deaf_from <= frame.captured_at < self._deaf_until:
+                self.stats.ignored_while_speaking += 1
+                if self.endpointer.in_speech:
+                    self.endpointer.reset()  # what it heard so far overlaps our own voice
+                continue
+            utterance = self.endpointer.feed(frame)
+            if utterance is not None:
+                self._utterances.put(utterance)
+        if not self._stopping.is_set():  # end of stream: a recording may end mid-utterance
+            tail = self.endpointer.flush()
+            if tail is not None:
+                self._utterances.put(tail)
+
+    # ---- one turn at a time (worker thread) ------------------------------------------------------
+
+    def _work(self) -> None:
+        while True:
+            utterance = self._utterances.get()
+            if utterance is None:
+                return
+            if self._stopping.is_set():
+                continue
+            report = self.handle(utterance)
+            self.stats.turns += 1
+            self.stats.last_turns = [*self.stats.last_turns[-19:], report]
+            if self.on_turn is not None:
+                self.on_turn(report)
+
+    def handle(self, utterance: Utterance) -> TurnReport:
+        """Recognise, route and answer one utterance. Never raises: failures end up in the report."""
+        report = TurnReport(speech_start=utterance.start_s, speech_end=utterance.end_s)
+        report.latency_ms["endpoint"] = ms(utterance.ended_at - utterance.speech_end_at)
+        try:
+            self.state = "thinking"
+            transcript = self.recognizer.transcribe(utterance.pcm)
+            report.latency_ms["asr"] = ms(transcript.asr_s)
+            report.transcript = transcript.text
+            if not self._worth_answering(transcript, report):
+                return report
+            reply = self.router.route(transcript.text)
+            report.latency_ms["reply_text"] = ms(time.monotonic() - utterance.speech_end_at)
+            report.reply, report.handled_by, report.intent = reply.text, reply.handled_by, reply.intent
+            self._speak(reply.text, utterance, report)
+        except Exception as exc:  # one bad turn must not end the daemon
+            self.stats.errors += 1
+            report.error = f"{type(exc).__name__}: {exc}"
+            log.exception("turn failed")
+        finally:
+            self.state = "listening"
+            self.last_progress = time.monotonic()
+        return report
+
+    def _worth_answering(self, transcript: Transcript, report: TurnReport) -> bool:
+        if not transcript.text.strip():
+            report.dropped = "empty transcript"
+            return False
+        return True
+
+    def _speak(self, text: str, utterance: Utterance, report: TurnReport) -> None:
+        self.say(split_sentences(text), utterance.speech_end_at, report)
+
+    def say(self, sentences: Iterator[str] | list[str], since: float | None = None,
+            report: TurnReport | None = None) -> None:
+        """Synthesize and play sentence by sentence: the first plays while later ones wait their turn."""
+        self.state = "speaking"
+        self._speaking.set()
+        if self.sink.audible:  # only sound played into a room can come back through the mic
+            self._deaf_from, self._deaf_until = time.monotonic(), float("inf")
+        try:
+            for sentence in sentences:
+                if self._stopping.is_set():
+                    break
+                pcm, rate = self.synthesizer.synthesize(sentence)
+                if not pcm:
+                    continue
+                first = self.sink.play(pcm, rate)
+                if report is not None and since is not None and first is not None:
+                    report.latency_ms.setdefault("reply_audio", ms(first - since))
+        finally:
+            if self.sink.audible:
+                self._deaf_until = time.monotonic() + self.echo_tail_s
+            self._speaking.clear()

@@ -1,0 +1,83 @@
+"""pyttsx3 (espeak-ng) synthesis to PCM, never through pyttsx3's own playback.
+
+pyttsx3's ``say()`` shells out to ``aplay``: it can't be interrupted and hides its timing. We ask it
+to save each text to a WAV file in a private temp folder, read the samples back, and play them
+through our own sink. Quirks handled here (see shared/models.md): one ``save_to_file`` per
+``runAndWait``; the first ``runAndWait`` after ``init`` returns before synthesising; the driver prints
+"Audio saved to ..." on stdout (which would corrupt ``--json`` output); output is 22,050 Hz mono int16.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import shutil
+import tempfile
+import threading
+import wave
+from pathlib import Path
+from typing import Any
+
+from assistant.config import TtsConfig
+from assistant.tts.base import SynthesisError
+
+log = logging.getLogger(__name__)
+
+
+class Pyttsx3Synthesizer:
+    name = "pyttsx3"
+
+    def __init__(self, config: TtsConfig) -> None:
+        try:
+            import pyttsx3
+        except ImportError as exc:
+            raise SynthesisError(f"pyttsx3 is not installed ({exc}): pip install pyttsx3") from None
+        try:
+            self._engine: Any = pyttsx3.init("espeak")
+        except (RuntimeError, OSError, ImportError) as exc:
+            raise SynthesisError(f"espeak-ng could not start ({exc}): install it with apt-get install espeak-ng") \
+                from None
+        self._lock = threading.Lock()  # one engine, one synthesis at a time
+        self._dir = Path(tempfile.mkdtemp(prefix="assistant-tts-"))
+        self._engine.setProperty("rate", config.rate)
+        self._engine.setProperty("volume", config.volume)
+        if config.voice:
+            self._engine.setProperty("voice", self.find_voice(config.voice))
+        with contextlib.redirect_stdout(io.StringIO()):
+            self._engine.runAndWait()  # the first loop after init returns at once; spend it here
+
+    def voices(self) -> list[dict[str, str]]:
+        return [{"id": str(v.id), "name": str(v.name), "languages": ",".join(map(str, v.languages or []))}
+                for v in self._engine.getProperty("voices")]
+
+    def find_voice(self, wanted: str) -> str:
+        voices = self.voices()
+        lowered = wanted.lower()
+        for key in ("id", "name"):
+            for voice in voices:
+                if voice[key].lower() == lowered:
+                    return voice["id"]
+        for voice in voices:
+            if lowered in voice["id"].lower() or lowered in voice["name"].lower():
+                return voice["id"]
+        raise SynthesisError(f"no voice matches {wanted!r}; `assistant voices` lists them (e.g. gmw/en-US)")
+
+    def synthesize(self, text: str) -> tuple[bytes, int]:
+        text = text.strip()
+        if not text:
+            return b"", 22050
+        with self._lock:
+            path = self._dir / "reply.wav"
+            path.unlink(missing_ok=True)
+            with contextlib.redirect_stdout(io.StringIO()):
+                self._engine.save_to_file(text, str(path))
+                self._engine.runAndWait()
+            try:
+                with wave.open(str(path), "rb") as wav:
+                    return wav.readframes(wav.getnframes()), wav.getframerate()
+            except (FileNotFoundError, wave.Error, EOFError) as exc:
+                raise SynthesisError(f"espeak-ng produced no audio for {text[:40]!r}: {exc}") from None
+
+    def close(self) -> None:
+        shutil.rmtree(self._dir, ignore_errors=True)

@@ -1,0 +1,79 @@
+"""Real PortAudio devices through a private PulseAudio server: what is played in is what is captured."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import read_wav
+from vaudio import VirtualAudio
+
+from assistant.audio.devices import DeviceError
+from assistant.audio.sinks import PyAudioSink
+from assistant.audio.sources import Capture, PyAudioSource
+
+
+def best_correlation(reference: np.ndarray, captured: np.ndarray) -> float:
+    """Normalised correlation of the reference with the captured signal at the best alignment."""
+    ref = reference.astype(np.float64)
+    cap = captured.astype(np.float64)
+    if len(cap) < len(ref):
+        return 0.0
+    # align on the lag that maximises the cross-correlation (FFT), then compare sample by sample
+    size = 1 << int(np.ceil(np.log2(len(cap) + len(ref))))
+    xcorr = np.fft.irfft(np.fft.rfft(cap, size) * np.conj(np.fft.rfft(ref, size)), size)
+    lag = int(np.argmax(xcorr[: len(cap) - len(ref) + 1]))
+    window = cap[lag : lag + len(ref)]
+    return float(np.dot(ref, window) / (np.linalg.norm(ref) * np.linalg.norm(window) + 1e-9))
+
+
+def test_recording_played_into_virtual_mic_is_captured(vaudio: VirtualAudio, data_dir: Path) -> None:
+    wav = data_dir / "whatstheweatherlike.wav"
+    reference, rate = read_wav(wav)
+    assert rate == 16000
+    source = PyAudioSource(None, rate=16000)  # the default device is the virtual mic
+    capture = Capture(source, frame_ms=30).start()
+    time.sleep(0.3)
+    player = vaudio.play(wav)
+    player.wait(timeout=20)
+    time.sleep(0.5)
+    capture.stop()
+    source.close()
+    capture.join(5)
+    frames = []
+    while not capture.frames.empty():
+        frame = capture.frames.get()
+        if frame is not None:
+            frames.append(frame.pcm)
+    captured = np.frombuffer(b"".join(frames), dtype="<i2")
+    assert capture.dropped == 0
+    assert best_correlation(reference, captured) > 0.98
+
+
+def test_input_device_by_name_and_index(vaudio: VirtualAudio) -> None:
+    by_name = PyAudioSource("pulse")
+    assert "pulse" in by_name.name
+    by_name.close()
+    with pytest.raises(DeviceError, match="no input device matches 'no-such-mic'"):
+        PyAudioSource("no-such-mic")
+    with pytest.raises(DeviceError, match="index 99"):
+        PyAudioSource(99)
+
+
+def test_sink_plays_into_virtual_speaker(vaudio: VirtualAudio, tmp_path: Path, data_dir: Path) -> None:
+    reference, rate = read_wav(data_dir / "turn_on_the_living_room_lamp.wav")
+    out = tmp_path / "speaker.wav"
+    recorder = vaudio.record(out)
+    time.sleep(0.5)
+    sink = PyAudioSink(None)
+    first = sink.play(reference.tobytes(), rate)
+    sink.close()
+    time.sleep(0.5)
+    recorder.terminate()
+    recorder.wait(5)
+    assert first is not None
+    captured, captured_rate = read_wav(out)
+    assert captured_rate == 16000
+    assert best_correlation(reference, captured) > 0.95

@@ -1,0 +1,145 @@
+"""The daemon end to end on real parts: virtual mic -> webrtcvad -> Whisper -> router -> espeak -> speaker."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from conftest import read_wav, run_cli
+from textnorm import normalise, wer
+from vaudio import VirtualAudio
+
+HOUR_WORDS = ["twelve", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+              "eleven"]
+
+
+def spoken_hours(moment: datetime) -> set[str]:
+    hour12 = moment.hour % 12 or 12
+    return {str(hour12), HOUR_WORDS[hour12 % 12]}
+
+
+class DaemonLog:
+    """Collects a subprocess's stderr lines in a thread so the test can wait for one."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.lines: list[str] = []
+        self._proc = proc
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        assert self._proc.stderr is not None
+        for line in self._proc.stderr:
+            self.lines.append(line.rstrip())
+
+    def wait_for(self, text: str, timeout: float) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in self.lines:
+                if text in line:
+                    return line
+            if self._proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise AssertionError(f"no {text!r} in daemon log:\n" + "\n".join(self.lines))
+
+
+@pytest.fixture
+def daemon(vaudio: VirtualAudio, tmp_path: Path):  # type: ignore[no-untyped-def]
+    config = tmp_path / "config.yaml"
+    config.write_text("logging:\n  level: INFO\n")
+    proc = subprocess.Popen([sys.executable, "-m", "assistant", "--config", str(config), "run"],
+                            env=vaudio.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    log = DaemonLog(proc)
+    try:
+        log.wait_for("listening on", timeout=120)
+        yield proc, log
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def test_daemon_answers_the_time_through_virtual_devices(daemon, vaudio: VirtualAudio, data_dir: Path,  # type: ignore[no-untyped-def]
+                                                         tmp_path: Path, recognizer) -> None:
+    proc, log = daemon
+    reply_wav = tmp_path / "reply.wav"
+    recorder = vaudio.record(reply_wav)
+    time.sleep(0.5)
+    asked_at = datetime.now()
+    player = vaudio.play(data_dir / "what_time_is_it_espeak.wav")
+    player.wait(timeout=30)
+    turn = log.wait_for("turn transcript=", timeout=60)
+    time.sleep(3.0)  # let the reply finish playing into the virtual speaker
+    recorder.terminate()
+    recorder.wait(5)
+    assert "intent=time" in turn and "handled_by=skill" in turn, turn
+    pcm, rate = read_wav(reply_wav)
+    assert rate == 16000 and len(pcm) > rate
+    heard = recognizer.transcribe(pcm.tobytes(), vad_filter=True).text
+    words = set(normalise(heard.replace(":", " ").replace(".", " ")))
+    expected = spoken_hours(asked_at) | spoken_hours(asked_at + timedelta(minutes=1))
+    assert words & expected, f"reply {heard!r} does not say the hour {expected}"
+    # SIGTERM: a clean exit, promptly
+    started = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=10) == 0
+    assert time.monotonic() - started < 5
+
+
+def test_simulate_runs_whole_pipeline_on_a_recording(tmp_path: Path) -> None:
+    demo = Path(__file__).parent.parent / "assistant" / "data" / "demo.wav"
+    out = tmp_path / "replies.wav"
+    result = run_cli("simulate", str(demo), "--realtime", "--output", str(out), "--json")
+    assert result.returncode == 0, result.stderr
+    turns = json.loads(result.stdout)["turns"]
+    assert len(turns) == 2, turns
+    first, second = turns
+    assert wer("what time is it", first["transcript"]) == 0.0
+    assert first["reply"].startswith("It's ") and first["handled_by"] == "skill"
+    assert wer("what's the weather like", second["transcript"]) <= 0.25
+    assert second["handled_by"] == "fallback"
+    for turn in turns:
+        assert set(turn) >= {"transcript", "reply", "speech_start", "speech_end", "latency_ms"}
+        assert 0 <= turn["speech_start"] < turn["speech_end"] <= 6.0
+        latency = turn["latency_ms"]
+        # the reply can't start before recognition finished, nor before the hangover ran out
+        assert latency["reply_audio"] >= latency["asr"] > 0
+        assert latency["reply_audio"] >= 450
+    assert first["speech_end"] < second["speech_start"]
+    pcm, rate = read_wav(out)
+    assert len(pcm) / rate > 1.0
+
+
+def test_say_writes_speech_that_transcribes_back(tmp_path: Path, recognizer) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "say.wav"
+    result = run_cli("say", "The kitchen timer is done.", "--output", str(out))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""  # pyttsx3's "Audio saved to" chatter must not leak onto stdout
+    pcm, rate = read_wav(out)
+    from assistant.audio.resample import resample
+
+    heard = recognizer.transcribe(resample(pcm.tobytes(), rate, 16000)).text
+    assert wer("the kitchen timer is done", heard) <= 0.2, heard
+
+
+def test_stdin_source_pipes_raw_pcm(data_dir: Path, tmp_path: Path) -> None:
+    pcm, _ = read_wav(data_dir / "whatstheweatherlike.wav")
+    path = tmp_path / "stdin.yaml"
+    path.write_text("audio:\n  source: stdin\n  sink: null\ntts:\n  engine: null\n")
+    proc = subprocess.run([sys.executable, "-m", "assistant", "--config", str(path), "run"],
+                          input=pcm.tobytes() + bytes(32000), capture_output=True, timeout=120, env=dict(os.environ))
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert "What's the weather like" in proc.stderr.decode()

@@ -46,7 +46,9 @@ class AudioConfig(StrictModel):
         16000, ge=8000, le=192000, description="rate to open the input device at; resampled to 16 kHz if not 16000"
     )
     stdin_rate: int = Field(16000, ge=8000, le=192000, description="sample rate of raw s16le mono PCM on stdin")
-    buffer_ms: int = Field(30, ge=10, le=500, description="size of one read from the input device")
+    buffer_ms: int = Field(
+        60, ge=10, le=500, description="size of one read from the device: larger wakes the CPU less, adds latency"
+    )
     @field_validator("sink", mode="before")
     @classmethod
     def _yaml_null(cls, value: Any) -> Any:

@@ -7,6 +7,7 @@ samples captured so far divided by the sample rate, which is exact and immune to
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,6 +78,15 @@ class Reply:
     slots: dict[str, Any] = field(default_factory=dict)
     action: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # Sentences still being generated (an LLM streaming its answer); ``text`` holds what is known now.
+    # The pipeline speaks each sentence as it arrives; ``spoken_text()`` collects them without speaking.
+    stream: Iterator[str] | None = field(default=None, compare=False, repr=False)
+
+    def spoken_text(self) -> str:
+        """The whole reply text, draining the stream if there is one (for callers that don't speak)."""
+        if self.stream is None:
+            return self.text
+        return " ".join(part for part in [self.text, *self.stream] if part).strip()
 
 
 @dataclass(slots=True)

@@ -233,7 +233,9 @@ class Capture:
                 pending += chunk
                 while len(pending) >= self.frame_bytes:
                     pcm, pending = pending[: self.frame_bytes], pending[self.frame_bytes :]
-                    frame = AudioFrame(pcm, stream_samples / SAMPLE_RATE, now)
+                    # A chunk holds several frames; the earlier ones were spoken before it arrived.
+                    later_s = len(pending) / (SAMPLE_WIDTH * SAMPLE_RATE)
+                    frame = AudioFrame(pcm, stream_samples / SAMPLE_RATE, now - later_s)
                     stream_samples += self.frame_bytes // SAMPLE_WIDTH
                     self._put(frame)
         except Exception as exc:  # the device vanished mid-read: report it, let the owner decide

@@ -57,8 +57,10 @@ def build_router(config: Config) -> Router:
 def build_pipeline(config: Config, source: AudioSource, sink: AudioSink, *,
                    recognizer: WhisperRecognizer | None = None,
                    synthesizer: Synthesizer | None = None) -> Pipeline:
+    # A live device that disappears is reopened; a file or pipe that ends is the end of the stream.
+    reopen = (lambda: build_source(config)) if isinstance(source, PyAudioSource) else None
     return Pipeline(
-        capture=Capture(source, frame_ms=config.vad.frame_ms, queue_s=config.audio.queue_s),
+        capture=Capture(source, frame_ms=config.vad.frame_ms, queue_s=config.audio.queue_s, reopen=reopen),
         endpointer=Endpointer(config.vad),
         recognizer=recognizer or build_recognizer(config),
         router=build_router(config),

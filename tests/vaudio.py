@@ -96,6 +96,13 @@ class VirtualAudio:
                 return
             time.sleep(0.1)
 
+    def kill_server(self) -> None:
+        """Kill the sound server abruptly (as a crash would), keeping the folder for a restart."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        self.process = None
+
     def play(self, wav: str | Path, sink: str = "vmic_in") -> subprocess.Popen[bytes]:
         """Start playing a WAV file into the virtual mic (returns at once; wait() on the result)."""
         return subprocess.Popen(["paplay", "-d", sink, str(wav)], env=self.env,

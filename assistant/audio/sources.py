@@ -8,12 +8,14 @@ slow stage.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import sys
 import threading
 import time
 import wave
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -173,13 +175,19 @@ class PyAudioSource:
             self._chunks.put(data)
         return None, pyaudio.paContinue
 
+    # A live input delivers a buffer every few ms, silence included: this long without one means the
+    # device is gone (unplugged, sound server restarted) even if PortAudio still calls the stream active.
+    STALL_S = 3.0
+
     def read(self) -> bytes | None:
+        waited = 0.0
         while True:
             try:
-                data = self._chunks.get(timeout=1.0)
+                data = self._chunks.get(timeout=0.5)
             except queue.Empty:
-                if self._closed or not self._stream.is_active():
-                    return None  # the device stopped delivering (unplugged, server gone)
+                waited += 0.5
+                if self._closed or not self._stream.is_active() or waited >= self.STALL_S:
+                    return None
                 continue
             return None if data is None else self._resampler.process(data)
 
@@ -196,10 +204,19 @@ class PyAudioSource:
 
 
 class Capture:
-    """Reads a source in its own thread and queues fixed-size frames stamped with stream time."""
+    """Reads a source in its own thread and queues fixed-size frames stamped with stream time.
 
-    def __init__(self, source: AudioSource, frame_ms: int = 30, queue_s: float = 120.0) -> None:
+    With ``reopen`` (live devices), a source that ends or fails is reopened with backoff instead of
+    ending the stream: a mic unplugged or a sound server restarted comes back without a restart.
+    """
+
+    BACKOFF_S = (0.5, 1.0, 2.0, 5.0, 10.0)
+
+    def __init__(self, source: AudioSource, frame_ms: int = 30, queue_s: float = 120.0,
+                 reopen: Callable[[], AudioSource] | None = None) -> None:
         self.source = source
+        self._reopen = reopen
+        self.reopened = 0
         self.frame_bytes = SAMPLE_RATE * frame_ms // 1000 * SAMPLE_WIDTH
         self.frames: queue.Queue[AudioFrame | None] = queue.Queue(maxsize=max(1, int(queue_s * 1000 / frame_ms)))
         self.dropped = 0
@@ -220,15 +237,46 @@ class Capture:
     def join(self, timeout: float | None = None) -> None:
         self._thread.join(timeout)
 
+    def _recover(self) -> bool:
+        """Reopen a lost live source, retrying with backoff until it works or we are stopped."""
+        if self._reopen is None:
+            return False
+        log.warning("audio input %s lost: reopening", self.source.name)
+        with contextlib.suppress(Exception):
+            self.source.close()
+        attempt = 0
+        while not self._stop.is_set():
+            self._stop.wait(self.BACKOFF_S[min(attempt, len(self.BACKOFF_S) - 1)])
+            if self._stop.is_set():
+                return False
+            self.last_read_at = time.monotonic()  # retrying is progress, not a stall
+            try:
+                self.source = self._reopen()
+            except Exception as exc:
+                attempt += 1
+                log.warning("audio input still unavailable (attempt %d): %s", attempt, exc)
+                continue
+            self.reopened += 1
+            log.info("audio input back: %s", self.source.name)
+            return True
+        return False
+
     def _run(self) -> None:
         pending = b""
         stream_samples = 0
         try:
             while not self._stop.is_set():
-                chunk = self.source.read()
+                try:
+                    chunk = self.source.read()
+                except OSError as exc:
+                    log.warning("audio read failed: %s", exc)
+                    chunk = None
                 now = time.monotonic()
                 self.last_read_at = now
                 if chunk is None:
+                    if not self._stop.is_set() and self._recover():
+                        pending = b""
+                        continue
                     break
                 pending += chunk
                 while len(pending) >= self.frame_bytes:

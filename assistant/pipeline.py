@@ -11,13 +11,16 @@ One turn runs at a time; utterances that end meanwhile wait in a queue.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
+
+import numpy as np
 
 from assistant.asr.whisper import Recognizer
 from assistant.audio.sinks import AudioSink
@@ -42,8 +45,23 @@ class PipelineStats:
     last_turns: list[TurnReport] = field(default_factory=list)
 
 
+@dataclass
+class TextJob:
+    """A request that arrives as text (control socket, a timer's announcement), queued like speech."""
+
+    text: str
+    route: bool = True
+    done: threading.Event = field(default_factory=threading.Event)
+    report: TurnReport | None = None
+
+
 def ms(seconds: float) -> float:
     return seconds * 1000.0
+
+
+def scale(pcm: bytes, gain: float) -> bytes:
+    samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32) * gain
+    return np.asarray(np.clip(samples, -32768, 32767), dtype="<i2").tobytes()
 
 
 class Pipeline:
@@ -68,9 +86,10 @@ class Pipeline:
         self.echo_tail_s = echo_tail_s
         self.on_turn = on_turn
         self.stats = PipelineStats()
+        self.volume = 1.0  # the assistant's own output level (skills turn it up and down)
         self.state = "starting"
         self.last_progress = time.monotonic()  # watchdog: every stage advances this while healthy
-        self._utterances: queue.Queue[Utterance | None] = queue.Queue()
+        self._utterances: queue.Queue[Utterance | TextJob | None] = queue.Queue()
         self._speaking = threading.Event()
         # Frames captured in [_deaf_from, _deaf_until) may hold our own voice (half-duplex gate).
         self._deaf_from = float("inf")
@@ -129,14 +148,31 @@ class Pipeline:
 
     # ---- one turn at a time (worker thread) ------------------------------------------------------
 
+    def submit_text(self, text: str, *, route: bool = True) -> TextJob:
+        """Queue a typed request (route=True) or an announcement to speak as is (route=False).
+
+        Used by the control socket and by skills (a timer going off); the job runs in turn with spoken
+        utterances, so the assistant never talks over itself. ``job.done.wait()`` for the report.
+        """
+        job = TextJob(text=text, route=route)
+        self._utterances.put(job)
+        return job
+
     def _work(self) -> None:
         while True:
-            utterance = self._utterances.get()
-            if utterance is None:
+            item = self._utterances.get()
+            if item is None:
                 return
             if self._stopping.is_set():
+                if isinstance(item, TextJob):
+                    item.done.set()
                 continue
-            report = self.handle(utterance)
+            if isinstance(item, TextJob):
+                item.report = self.handle_text(item.text, route=item.route)
+                item.done.set()
+                report = item.report
+            else:
+                report = self.handle(item)
             self.stats.turns += 1
             self.stats.last_turns = [*self.stats.last_turns[-19:], report]
             if self.on_turn is not None:
@@ -153,27 +189,74 @@ class Pipeline:
             report.transcript = transcript.text
             if not self._worth_answering(transcript, report):
                 return report
-            reply = self.router.route(transcript.text)
-            report.latency_ms["reply_text"] = ms(time.monotonic() - utterance.speech_end_at)
-            report.reply, report.handled_by, report.intent = reply.text, reply.handled_by, reply.intent
-            self._speak(reply.text, utterance, report)
+            self._answer(transcript.text, report, since=utterance.speech_end_at)
         except Exception as exc:  # one bad turn must not end the daemon
-            self.stats.errors += 1
-            report.error = f"{type(exc).__name__}: {exc}"
-            log.exception("turn failed")
+            self._failed(report, exc)
         finally:
             self.state = "listening"
             self.last_progress = time.monotonic()
         return report
+
+    def handle_text(self, text: str, *, route: bool = True) -> TurnReport:
+        """A typed request or an announcement: the same path as speech, minus the ear."""
+        report = TurnReport(speech_start=0.0, speech_end=0.0, transcript=text if route else "")
+        try:
+            if route:
+                self._answer(text, report, since=time.monotonic())
+            else:
+                report.reply, report.handled_by = text, "announcement"
+                self.say(split_sentences(text), time.monotonic(), report)
+        except Exception as exc:
+            self._failed(report, exc)
+        finally:
+            self.state = "listening"
+            self.last_progress = time.monotonic()
+        return report
+
+    def _failed(self, report: TurnReport, exc: Exception) -> None:
+        self.stats.errors += 1
+        report.error = f"{type(exc).__name__}: {exc}"
+        log.exception("turn failed")
+        with contextlib.suppress(Exception):  # tell the user, if the voice itself still works
+            self.say(["Sorry, something went wrong."])
+
+    def _answer(self, text: str, report: TurnReport, since: float) -> None:
+        reply = self.router.route(text)
+        report.latency_ms["reply_text"] = ms(time.monotonic() - since)
+        report.handled_by, report.intent = reply.handled_by, reply.intent
+        self._apply(reply.action)
+        spoken: list[str] = []
+
+        def sentences() -> Iterator[str]:
+            # A streamed reply (LLM) is spoken sentence by sentence as it is generated.
+            for part in split_sentences(reply.text):
+                spoken.append(part)
+                yield part
+            for part in reply.stream or ():
+                for sentence in split_sentences(part):
+                    spoken.append(sentence)
+                    yield sentence
+
+        try:
+            self.say(sentences(), since, report)
+        finally:
+            report.reply = " ".join(spoken)
+
+    def _apply(self, action: dict[str, Any] | None) -> None:
+        """Effects of a reply on the assistant itself (the router documents the action types)."""
+        if not action:
+            return
+        kind = action.get("type")
+        if kind == "volume" and isinstance(action.get("level"), int | float):
+            self.volume = min(1.0, max(0.0, float(action["level"])))
+        elif kind == "stop":
+            self.sink.stop()
 
     def _worth_answering(self, transcript: Transcript, report: TurnReport) -> bool:
         if not transcript.text.strip():
             report.dropped = "empty transcript"
             return False
         return True
-
-    def _speak(self, text: str, utterance: Utterance, report: TurnReport) -> None:
-        self.say(split_sentences(text), utterance.speech_end_at, report)
 
     def say(self, sentences: Iterator[str] | list[str], since: float | None = None,
             report: TurnReport | None = None) -> None:
@@ -189,6 +272,8 @@ class Pipeline:
                 pcm, rate = self.synthesizer.synthesize(sentence)
                 if not pcm:
                     continue
+                if self.volume < 1.0:
+                    pcm = scale(pcm, self.volume)
                 first = self.sink.play(pcm, rate)
                 if report is not None and since is not None and first is not None:
                     report.latency_ms.setdefault("reply_audio", ms(first - since))

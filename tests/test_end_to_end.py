@@ -22,8 +22,9 @@ HOUR_WORDS = ["twelve", "one", "two", "three", "four", "five", "six", "seven", "
 
 
 def spoken_hours(moment: datetime) -> set[str]:
+    """Ways Whisper writes the hour of "It's 6:14 PM": "6", "six", or run together as "614"."""
     hour12 = moment.hour % 12 or 12
-    return {str(hour12), HOUR_WORDS[hour12 % 12]}
+    return {str(hour12), HOUR_WORDS[hour12 % 12], f"{hour12}{moment.minute:02d}"}
 
 
 class DaemonLog:

@@ -15,9 +15,17 @@ from assistant.events import TurnReport
 log = logging.getLogger("assistant")
 
 
-def setup_logging(args: argparse.Namespace, config: Config | None = None) -> None:
-    level = "DEBUG" if getattr(args, "verbose", False) else (config.logging.level if config else "WARNING")
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+def setup_logging(args: argparse.Namespace, config: Config | None = None, *, daemon: bool = False) -> None:
+    """Logging per the config; one-shot tools only show warnings unless -v (the daemon logs at its level)."""
+    from assistant.config import LoggingConfig
+    from assistant.service.logs import setup_logging as configure
+
+    logging_config = config.logging if config is not None else LoggingConfig()
+    if getattr(args, "verbose", False):
+        logging_config = logging_config.model_copy(update={"level": "DEBUG"})
+    elif not daemon:
+        logging_config = logging_config.model_copy(update={"level": "WARNING"})
+    configure(logging_config)
 
 
 def _load(args: argparse.Namespace) -> Config:

@@ -12,16 +12,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
+
+from assistant.config_base import StrictModel
+from assistant.service.schema import ServiceConfig
+
+__all__ = ["Config", "ConfigError", "StrictModel", "load", "validate"]
 
 CONFIG_ENV = "ASSISTANT_CONFIG"
 EX_CONFIG = 78  # sysexits EX_CONFIG: systemd's RestartPreventExitStatus uses it
-
-
-class StrictModel(BaseModel):
-    """A config section: unknown keys are errors, values are validated on assignment too."""
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
 DeviceSpec = Annotated[
@@ -121,6 +120,7 @@ class Config(StrictModel):
     turn: TurnConfig = Field(default_factory=TurnConfig, description="turn-taking while the assistant speaks")
     router: RouterConfig = Field(default_factory=RouterConfig, description="what answers a request")
     logging: LoggingConfig = Field(default_factory=LoggingConfig, description="log output")
+    service: ServiceConfig = Field(default_factory=ServiceConfig, description="control socket and turn history")
 
     @field_validator("*", mode="before")
     @classmethod

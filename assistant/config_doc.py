@@ -39,7 +39,8 @@ def _render(model: BaseModel, indent: int, lines: list[str]) -> None:
         value = getattr(model, name)
         description = field.description or ""
         if isinstance(value, BaseModel):
-            lines.append("")
+            if indent == 0:
+                lines.append("")
             lines.append(f"{pad}# {description}")
             lines.append(f"{pad}{name}:")
             _render(value, indent + 1, lines)

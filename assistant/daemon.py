@@ -1,63 +1,289 @@
-"""The daemon's lifecycle: load models, open the mic, run the pipeline, stop cleanly on a signal."""
+"""The daemon's lifecycle around the pipeline: start, tell systemd, serve control requests, reload, stop.
+
+    load config -> load models -> open speaker and mic -> control socket -> READY=1 -> run the pipeline
+    SIGHUP  -> RELOADING=1, validate the new config; keep the old one if it is invalid; READY=1
+    SIGTERM -> STOPPING=1, cut the reply, drain, exit 0
+    watchdog: WATCHDOG=1 only while capture delivers audio and no turn is wedged
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import threading
+import time
 from types import FrameType
+from typing import Any
 
-from assistant.config import load
+from assistant.config import Config, ConfigError, load
 from assistant.events import TurnReport
+from assistant.pipeline import Pipeline
+from assistant.service.control import ControlError, ControlServer
+from assistant.service.history import History, HistoryError
+from assistant.service.logs import log_turn
+from assistant.service.sdnotify import Notifier
 
 log = logging.getLogger("assistant.daemon")
 
+CAPTURE_STALL_S = 15.0  # no audio (nor a reopen attempt) for this long: the capture thread is stuck
+TURN_WEDGED_S = 300.0  # one turn busy for this long: a stage hangs; let systemd restart us
 
-def format_turn(report: TurnReport) -> str:
-    """One structured log line per turn with its latency breakdown."""
-    parts = [f"transcript={report.transcript!r}", f"handled_by={report.handled_by or '-'}"]
-    if report.intent:
-        parts.append(f"intent={report.intent}")
-    if report.dropped:
-        parts.append(f"dropped={report.dropped!r}")
-    if report.error:
-        parts.append(f"error={report.error!r}")
-    parts += [f"{name}_ms={value:.0f}" for name, value in report.latency_ms.items()]
-    parts.append(f"reply={report.reply!r}")
-    return "turn " + " ".join(parts)
+
+class Daemon:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.started = time.monotonic()
+        self.notifier = Notifier.from_env(unset=True)  # children (exec commands) must not notify as us
+        self.config, self.config_path = load(args.config)
+        self.pipeline: Pipeline | None = None
+        self.history: History | None = None
+        self.control: ControlServer | None = None
+        self._stop = threading.Event()
+        self._reload_requested = threading.Event()
+        self._reload_result: dict[str, Any] = {}
+        self._reload_done = threading.Event()
+        self._last_turn_ms: float | None = None
+
+    # ---- start -----------------------------------------------------------------------------------
+
+    def build(self) -> Pipeline:
+        from assistant.factory import build_pipeline, build_recognizer, build_sink, build_source, build_synthesizer
+
+        config = self.config
+        log.info("config: %s", self.config_path or "built-in defaults")
+        # Models first (slow), then the devices: the mic opens only when we can answer right away.
+        self.notifier.status("loading models")
+        recognizer = build_recognizer(config)
+        synthesizer = build_synthesizer(config)
+        sink = build_sink(config)
+        source = build_source(config)
+        pipeline = build_pipeline(config, source, sink, recognizer=recognizer, synthesizer=synthesizer)
+        pipeline.on_turn = self._on_turn
+        self.pipeline = pipeline
+        if config.service.history.enabled:
+            try:
+                self.history = History.from_config(config.service.history)
+            except HistoryError as exc:  # losing history must not cost the user their assistant
+                log.warning("turn history disabled: %s", exc)
+        if config.service.control.enabled:
+            try:
+                self.control = ControlServer.from_config(config.service.control, DaemonControl(self)).start()
+                log.info("control socket: %s", self.control.path)
+            except ControlError as exc:
+                from assistant.cli import UserError
+
+                raise UserError(str(exc)) from None
+        return pipeline
+
+    def run(self) -> int:
+        pipeline = self.build()
+        signal.signal(signal.SIGTERM, self._on_stop_signal)
+        signal.signal(signal.SIGINT, self._on_stop_signal)
+        signal.signal(signal.SIGHUP, lambda signum, frame: self._reload_requested.set())
+        threading.Thread(target=self._reloader, name="reload", daemon=True).start()
+        threading.Thread(target=self._watchdog, name="watchdog", daemon=True).start()
+        log.info("listening on %s, replying through %s", pipeline.capture.source.name, pipeline.sink.name)
+        self.notifier.ready("listening")
+        try:
+            pipeline.run()
+        finally:
+            self.notifier.stopping("stopping")
+            self._shutdown()
+        if not self._stop.is_set():
+            log.warning("audio source ended: %s", pipeline.capture.source.name)
+        return 0
+
+    def _shutdown(self) -> None:
+        assert self.pipeline is not None
+        if self.control is not None:
+            self.control.stop()
+        self.pipeline.capture.source.close()
+        self.pipeline.sink.close()
+        if self.history is not None:
+            self.history.close()
+
+    def _on_stop_signal(self, signum: int, frame: FrameType | None) -> None:
+        log.info("received %s: stopping", signal.Signals(signum).name)
+        self._stop.set()
+        if self.pipeline is not None:
+            self.pipeline.stop()
+
+    # ---- per turn --------------------------------------------------------------------------------
+
+    def _on_turn(self, report: TurnReport) -> None:
+        log_turn(report)
+        if self.history is not None:
+            try:
+                self.history.append(report)
+            except HistoryError as exc:
+                log.warning("could not record the turn: %s", exc)
+        total = report.latency_ms.get("reply_audio")
+        if total is not None:
+            self._last_turn_ms = total
+        self.notifier.status(self.status_line())
+
+    def status_line(self) -> str:
+        state = self.pipeline.state if self.pipeline else "starting"
+        if self.pipeline is not None and self.pipeline.muted:
+            state = "muted"
+        last = f" · last turn {self._last_turn_ms:.0f} ms" if self._last_turn_ms is not None else ""
+        return state + last
+
+    # ---- watchdog --------------------------------------------------------------------------------
+
+    def healthy(self) -> tuple[bool, str]:
+        """Healthy = audio keeps arriving (or is being reopened) and no turn hangs."""
+        pipeline = self.pipeline
+        if pipeline is None:
+            return False, "not started"
+        now = time.monotonic()
+        if now - pipeline.capture.last_read_at > CAPTURE_STALL_S:
+            return False, f"no audio from the capture thread for {now - pipeline.capture.last_read_at:.0f} s"
+        if pipeline.turn_started_at is not None and now - pipeline.turn_started_at > TURN_WEDGED_S:
+            return False, f"a turn has been busy for {now - pipeline.turn_started_at:.0f} s"
+        return True, "ok"
+
+    def _watchdog(self) -> None:
+        interval = self.notifier.watchdog_interval_s
+        if interval is None:
+            return
+        warned = False
+        while not self._stop.wait(interval):
+            ok, why = self.healthy()
+            if ok:
+                self.notifier.watchdog()
+                warned = False
+            elif not warned:  # systemd will restart us when the pings stop; say why once
+                log.error("unhealthy, withholding watchdog pings: %s", why)
+                warned = True
+
+    # ---- reload ----------------------------------------------------------------------------------
+
+    def request_reload(self, timeout: float = 120.0) -> dict[str, Any]:
+        self._reload_done.clear()
+        self._reload_requested.set()
+        self._reload_done.wait(timeout)
+        return dict(self._reload_result)
+
+    def _reloader(self) -> None:
+        # Signal handlers must stay tiny; the reload (maybe loading a model) happens in this thread.
+        while not self._stop.is_set():
+            if not self._reload_requested.wait(0.5):
+                continue
+            self._reload_requested.clear()
+            self._reload_result = self.reload()
+            self._reload_done.set()
+
+    def reload(self) -> dict[str, Any]:
+        self.notifier.reloading("reloading configuration")
+        try:
+            try:
+                new, path = load(self.args.config)
+            except ConfigError as exc:
+                for problem in exc.problems:
+                    log.error("reload rejected, keeping the running config: %s%s",
+                              f"{exc.source}: " if exc.source else "", problem)
+                return {"reloaded": False, "problems": exc.problems}
+            try:
+                changed = self._apply(new)
+            except Exception as exc:  # a model that fails to load: keep what works
+                log.error("reload failed, keeping the running config: %s", exc)
+                return {"reloaded": False, "problems": [str(exc)]}
+            self.config, self.config_path = new, path
+            log.info("reloaded %s: %s", path or "built-in defaults", ", ".join(changed) or "nothing changed")
+            return {"reloaded": True, "changed": changed}
+        finally:
+            self.notifier.ready(self.status_line())
+
+    def _apply(self, new: Config) -> list[str]:
+        """Swap in what changed; the mic stays open unless the audio settings changed."""
+        from assistant.audio.vad import Endpointer
+        from assistant.factory import build_recognizer, build_router, build_sink, build_source, build_synthesizer
+
+        pipeline, old = self.pipeline, self.config
+        assert pipeline is not None
+        changed = [name for name in type(new).model_fields if getattr(new, name) != getattr(old, name)]
+        # build everything first, so a failure leaves the running pipeline untouched
+        recognizer = build_recognizer(new) if new.asr != old.asr else None
+        synthesizer = build_synthesizer(new) if new.tts != old.tts else None
+        router = build_router(new)
+        sink = build_sink(new) if new.audio != old.audio else None
+        if recognizer is not None:
+            pipeline.recognizer = recognizer
+        if synthesizer is not None:
+            pipeline.synthesizer = synthesizer
+        pipeline.router = router
+        if new.vad != old.vad:
+            pipeline.replace_endpointer(Endpointer(new.vad))
+        pipeline.echo_tail_s = new.turn.echo_tail_ms / 1000
+        if sink is not None:
+            old_sink, pipeline.sink = pipeline.sink, sink
+            old_sink.close()
+            pipeline.capture.switch_source(lambda: build_source(new))
+        return changed
+
+
+class DaemonControl:
+    """What the control socket can do; called from its connection threads."""
+
+    def __init__(self, daemon: Daemon) -> None:
+        self.daemon = daemon
+
+    def _pipeline(self) -> Pipeline:
+        if self.daemon.pipeline is None:
+            raise ControlError("the assistant is still starting", "not_ready")
+        return self.daemon.pipeline
+
+    def status(self) -> dict[str, Any]:
+        daemon, pipeline = self.daemon, self._pipeline()
+        healthy, why = daemon.healthy()
+        return {
+            "state": "muted" if pipeline.muted else pipeline.state,
+            "uptime_s": round(time.monotonic() - daemon.started, 1),
+            "pid": os.getpid(),
+            "config": str(daemon.config_path or "built-in defaults"),
+            "model": daemon.config.asr.model,
+            "device": pipeline.capture.source.name,
+            "output": pipeline.sink.name,
+            "muted": pipeline.muted,
+            "healthy": healthy if healthy else why,
+            "turns": pipeline.stats.turns,
+            "errors": pipeline.stats.errors,
+            "dropped_frames": pipeline.capture.dropped,
+            "mic_reopened": pipeline.capture.reopened,
+            "last_turns": [t.as_dict() for t in pipeline.stats.last_turns[-5:]],
+        }
+
+    def _run(self, text: str, route: bool) -> dict[str, Any]:
+        job = self._pipeline().submit_text(text, route=route)
+        if not job.done.wait(170):
+            raise ControlError("the assistant is busy; the request is still queued", "timeout")
+        return job.report.as_dict() if job.report else {}
+
+    def say(self, text: str) -> dict[str, Any]:
+        return self._run(text, route=False)
+
+    def ask(self, text: str) -> dict[str, Any]:
+        return self._run(text, route=True)
+
+    def mute(self, muted: bool) -> None:
+        self._pipeline().muted = muted
+        log.info("microphone %s", "muted" if muted else "unmuted")
+        self.daemon.notifier.status(self.daemon.status_line())
+
+    def listen(self) -> None:
+        self._pipeline().push_to_talk()
+
+    def reload(self) -> dict[str, Any]:
+        return self.daemon.request_reload()
 
 
 def run_daemon(args: argparse.Namespace) -> int:
     from assistant.cli_core import setup_logging
-    from assistant.factory import build_pipeline, build_recognizer, build_sink, build_source, build_synthesizer
 
-    config, path = load(args.config)
-    setup_logging(args, config)
-    log.info("config: %s", path or "built-in defaults")
-    # Models first (slow), then the devices: the mic opens only when we can answer right away.
-    recognizer = build_recognizer(config)
-    synthesizer = build_synthesizer(config)
-    sink = build_sink(config)
-    source = build_source(config)
-    pipeline = build_pipeline(config, source, sink, recognizer=recognizer, synthesizer=synthesizer)
-    pipeline.on_turn = lambda report: log.info("%s", format_turn(report))
+    daemon = Daemon(args)
+    setup_logging(args, daemon.config, daemon=True)
+    return daemon.run()
 
-    stop_requested = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        log.info("received %s: stopping", signal.Signals(signum).name)
-        stop_requested.set()
-        pipeline.stop()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    log.info("listening on %s, replying through %s", source.name, sink.name)
-    try:
-        pipeline.run()
-    finally:
-        source.close()
-        sink.close()
-    if not stop_requested.is_set():
-        log.warning("audio source ended: %s", source.name)
-    return 0

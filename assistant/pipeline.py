@@ -87,6 +87,9 @@ class Pipeline:
         self.on_turn = on_turn
         self.stats = PipelineStats()
         self.volume = 1.0  # the assistant's own output level (skills turn it up and down)
+        self.muted = False  # mic frames are read (nothing piles up) but not listened to
+        self.turn_started_at: float | None = None  # watchdog: a turn busy for too long is wedged
+        self._new_endpointer: Endpointer | None = None
         self.state = "starting"
         self.last_progress = time.monotonic()  # watchdog: every stage advances this while healthy
         self._utterances: queue.Queue[Utterance | TextJob | None] = queue.Queue()
@@ -117,6 +120,14 @@ class Pipeline:
         if cut_reply:
             self.sink.stop()
 
+    def replace_endpointer(self, endpointer: Endpointer) -> None:
+        """Use new VAD settings from the next frame on (called from another thread by a reload)."""
+        self._new_endpointer = endpointer
+
+    def push_to_talk(self) -> None:
+        """The next utterance is a request (listening modes that need a trigger honour it)."""
+        log.info("push-to-talk: listening")
+
     @property
     def busy(self) -> bool:
         return self._speaking.is_set() or not self._utterances.empty()
@@ -133,6 +144,12 @@ class Pipeline:
             if frame is None:
                 break
             self.last_progress = time.monotonic()
+            if self._new_endpointer is not None:  # swapped in by a reload; only this thread feeds it
+                self.endpointer, self._new_endpointer = self._new_endpointer, None
+            if self.muted:
+                if self.endpointer.in_speech:
+                    self.endpointer.reset()
+                continue
             if self._deaf_from <= frame.captured_at < self._deaf_until:
                 self.stats.ignored_while_speaking += 1
                 if self.endpointer.in_speech:
@@ -167,12 +184,16 @@ class Pipeline:
                 if isinstance(item, TextJob):
                     item.done.set()
                 continue
-            if isinstance(item, TextJob):
-                item.report = self.handle_text(item.text, route=item.route)
-                item.done.set()
-                report = item.report
-            else:
-                report = self.handle(item)
+            self.turn_started_at = time.monotonic()
+            try:
+                if isinstance(item, TextJob):
+                    item.report = self.handle_text(item.text, route=item.route)
+                    item.done.set()
+                    report = item.report
+                else:
+                    report = self.handle(item)
+            finally:
+                self.turn_started_at = None
             self.stats.turns += 1
             self.stats.last_turns = [*self.stats.last_turns[-19:], report]
             if self.on_turn is not None:

@@ -25,8 +25,13 @@ def test_documented_default_file_is_current_and_complete() -> None:
         assert section in data
         for key in type(getattr(Config(), section)).model_fields:
             assert key in data[section], f"{section}.{key} missing"
-    for line in text.splitlines():
-        if ":" in line and line.startswith("  ") and not line.strip().startswith("#"):
+    lines = text.splitlines()
+    for previous, line in zip(lines, lines[1:], strict=False):
+        if not line.strip() or line.strip().startswith("#"):
+            continue
+        if line.rstrip().endswith(":"):  # a section: its description is the comment line above
+            assert previous.strip().startswith("# "), f"no comment above: {line}"
+        else:
             assert "  # " in line, f"no comment on: {line}"
 
 

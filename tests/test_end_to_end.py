@@ -116,6 +116,7 @@ def test_simulate_runs_whole_pipeline_on_a_recording(tmp_path: Path) -> None:
         assert set(turn) >= {"transcript", "reply", "speech_start", "speech_end", "latency_ms"}
         assert 0 <= turn["speech_start"] < turn["speech_end"] <= 6.0
         latency = turn["latency_ms"]
+        assert "reply_audio" in latency, turns
         # the reply can't start before recognition finished, nor before the hangover ran out
         assert latency["reply_audio"] >= latency["asr"] > 0
         assert latency["reply_audio"] >= 450

@@ -237,6 +237,12 @@ class Capture:
     def join(self, timeout: float | None = None) -> None:
         self._thread.join(timeout)
 
+    def switch_source(self, reopen: Callable[[], AudioSource]) -> None:
+        """Move to another source (new audio settings): close this one; the thread opens the next."""
+        self._reopen = reopen
+        with contextlib.suppress(Exception):
+            self.source.close()
+
     def _recover(self) -> bool:
         """Reopen a lost live source, retrying with backoff until it works or we are stopped."""
         if self._reopen is None:

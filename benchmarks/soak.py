@@ -1,0 +1,249 @@
+"""Soak test: run the daemon for a long time like systemd would, feed it speech, and watch for decay.
+
+    python benchmarks/soak.py [--minutes 60] [--speech tests/data/jfk.wav] [--every 20] [--json out.json]
+                              [--cmd "assistant run"] [--reload-every 600]
+
+This script plays the service manager: it opens a NOTIFY_SOCKET, sets WATCHDOG_USEC, starts the daemon
+with a private config (raw PCM on stdin, null sink, private control socket and history database), waits
+for READY=1, then streams speech + silence into stdin in real time. Every sample it records RSS, CPU,
+threads and open files (psutil), the last STATUS= line, the gap since the last WATCHDOG=1, the
+control socket's `status`, and the number of turns in history.db. Optional SIGHUPs check that reloads
+come back with READY=1. At the end it prints a table and the verdict:
+
+- RSS growth per hour after warm-up (a leak shows as a steady slope),
+- the longest watchdog gap (must stay below WATCHDOG_USEC, or systemd would have restarted it),
+- turns recorded vs utterances played, dropped frames, file-descriptor and thread growth.
+
+It needs `assistant run` (the pipeline) and `service:` in the root config; until then it exercises
+whatever command `--cmd` names.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import wave
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from assistant.service.control import ControlClient, ControlError
+
+WATCHDOG_USEC = 30_000_000
+
+
+@dataclass
+class Sample:
+    t_s: float
+    rss_mb: float
+    cpu_pct: float
+    threads: int
+    fds: int
+    status: str
+    watchdog_gap_s: float
+    turns: int
+    dropped_frames: Any = None
+
+
+@dataclass
+class Manager:
+    """The NOTIFY_SOCKET end: remembers READY/WATCHDOG/STATUS like systemd does."""
+
+    path: str
+    ready: threading.Event = field(default_factory=threading.Event)
+    last_watchdog: float = field(default_factory=time.monotonic)
+    max_watchdog_gap_s: float = 0.0
+    status: str = ""
+    readies: int = 0
+    reloads: int = 0
+
+    def serve(self, stop: threading.Event) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.bind(self.path)
+        sock.settimeout(0.5)
+        with sock:
+            while not stop.is_set():
+                try:
+                    data = sock.recv(65_536).decode("utf-8", "replace")
+                except TimeoutError:
+                    continue
+                for line in data.splitlines():
+                    key, _, value = line.partition("=")
+                    if key == "READY":
+                        self.readies += 1
+                        self.last_watchdog = time.monotonic()
+                        self.ready.set()
+                    elif key == "WATCHDOG" and value == "1":
+                        now = time.monotonic()
+                        self.max_watchdog_gap_s = max(self.max_watchdog_gap_s, now - self.last_watchdog)
+                        self.last_watchdog = now
+                    elif key == "RELOADING":
+                        self.reloads += 1
+                    elif key == "STATUS":
+                        self.status = value
+
+
+def read_pcm16k(path: Path) -> bytes:
+    with wave.open(str(path)) as w:
+        if (w.getframerate(), w.getnchannels(), w.getsampwidth()) != (16_000, 1, 2):
+            raise SystemExit(f"{path}: need 16 kHz mono 16-bit PCM")
+        return w.readframes(w.getnframes())
+
+
+def feed(stdin: Any, speech: bytes, every_s: float, stop: threading.Event, played: list[int]) -> None:
+    """Real-time stream: the utterance, then silence until the next one is due."""
+    chunk = 16_000 * 2 // 50  # 20 ms
+    cycle = speech + b"\0\0" * int(16_000 * max(every_s - len(speech) / 32_000, 1.0))
+    start = time.monotonic()
+    sent = 0
+    while not stop.is_set():
+        for offset in range(0, len(cycle), chunk):
+            if stop.is_set():
+                return
+            if offset == 0:
+                played[0] += 1
+            try:
+                stdin.write(cycle[offset:offset + chunk])
+                stdin.flush()
+            except (BrokenPipeError, ValueError):
+                return
+            sent += chunk
+            delay = start + sent / 32_000 - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+
+
+def count_turns(db: Path) -> int:
+    if not db.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True) as conn:
+            return int(conn.execute("SELECT count(*) FROM turns").fetchone()[0])
+    except sqlite3.Error:
+        return -1
+
+
+def measure(proc: Any, started: float, manager: Manager, history: Path, status: dict[str, Any]) -> Sample:
+    with proc.oneshot():
+        return Sample(
+            t_s=round(time.monotonic() - started, 1), rss_mb=round(proc.memory_info().rss / 2**20, 1),
+            cpu_pct=round(proc.cpu_percent(), 1), threads=proc.num_threads(), fds=proc.num_fds(),
+            status=manager.status, watchdog_gap_s=round(time.monotonic() - manager.last_watchdog, 1),
+            turns=count_turns(history), dropped_frames=status.get("dropped_frames"),
+        )
+
+
+def write_config(folder: Path, model: str) -> tuple[Path, Path, Path]:
+    socket_path, history = folder / "control.sock", folder / "history.db"
+    config = folder / "config.yaml"
+    config.write_text(
+        "audio: {source: stdin, stdin_rate: 16000, sink: 'null'}\n"
+        "tts: {engine: 'null'}\n"
+        f"asr: {{model: {json.dumps(model)}}}\n"
+        f"service: {{control: {{socket: {json.dumps(str(socket_path))}}}, "
+        f"history: {{path: {json.dumps(str(history))}}}}}\n"
+    )
+    return config, socket_path, history
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--minutes", type=float, default=60.0)
+    parser.add_argument("--speech", type=Path, default=Path(__file__).resolve().parents[1] / "tests/data/jfk.wav")
+    parser.add_argument("--every", type=float, default=20.0, help="seconds between utterances")
+    parser.add_argument("--sample-every", type=float, default=30.0, help="seconds between measurements")
+    parser.add_argument("--reload-every", type=float, default=0.0, help="send SIGHUP this often (0: never)")
+    parser.add_argument("--model", default="tiny.en")
+    parser.add_argument("--cmd", default="assistant run", help="the daemon command (gets --config first)")
+    parser.add_argument("--json", type=Path, help="write every sample here")
+    args = parser.parse_args()
+
+    import psutil  # dev dependency; only this benchmark needs it
+
+    speech = read_pcm16k(args.speech)
+    folder = Path(tempfile.mkdtemp(prefix="soak"))
+    config, socket_path, history = write_config(folder, args.model)
+    manager = Manager(str(folder / "notify"))
+    stop = threading.Event()
+    threading.Thread(target=manager.serve, args=(stop,), daemon=True).start()
+    time.sleep(0.2)
+
+    argv = shlex.split(args.cmd)
+    argv[1:1] = ["--config", str(config)]
+    env = dict(os.environ, NOTIFY_SOCKET=manager.path, WATCHDOG_USEC=str(WATCHDOG_USEC))
+    started = time.monotonic()
+    daemon = subprocess.Popen(argv, stdin=subprocess.PIPE, env=env)
+    if not manager.ready.wait(300):
+        daemon.kill()
+        raise SystemExit("no READY=1 within 300 s")
+    print(f"READY after {time.monotonic() - started:.1f} s; soaking for {args.minutes:g} min", flush=True)
+
+    played = [0]
+    threading.Thread(target=feed, args=(daemon.stdin, speech, args.every, stop, played), daemon=True).start()
+    proc = psutil.Process(daemon.pid)
+    proc.cpu_percent()
+    samples: list[Sample] = []
+    end = time.monotonic() + args.minutes * 60
+    next_reload = time.monotonic() + args.reload_every if args.reload_every else float("inf")
+    failure = ""
+    while time.monotonic() < end:
+        time.sleep(min(args.sample_every, max(end - time.monotonic(), 0)))
+        if daemon.poll() is not None:
+            failure = f"daemon exited with status {daemon.returncode}"
+            break
+        if time.monotonic() >= next_reload:
+            daemon.send_signal(signal.SIGHUP)
+            next_reload += args.reload_every
+        try:
+            status = ControlClient(socket_path, timeout_s=5).request("status")
+        except ControlError as exc:
+            status = {"error": str(exc)}
+        try:
+            sample = measure(proc, started, manager, history, status)
+        except psutil.NoSuchProcess:
+            failure = f"daemon exited with status {daemon.wait()}"
+            break
+        samples.append(sample)
+        print(f"{sample.t_s:>8.0f}s rss={sample.rss_mb:>7.1f}MB cpu={sample.cpu_pct:>5.1f}% thr={sample.threads:>3}"
+              f" fds={sample.fds:>4} wd_gap={sample.watchdog_gap_s:>4.1f}s turns={sample.turns:>5}"
+              f" dropped={sample.dropped_frames} status={sample.status!r}", flush=True)
+
+    stop.set()
+    daemon.send_signal(signal.SIGTERM)
+    try:
+        daemon.wait(30)
+    except subprocess.TimeoutExpired:
+        daemon.kill()
+        failure = failure or "did not stop within 30 s of SIGTERM"
+
+    warm = [s for s in samples if s.t_s > samples[0].t_s + 300] or samples
+    hours = (warm[-1].t_s - warm[0].t_s) / 3600 if len(warm) > 1 else 0
+    verdict = {
+        "played": played[0], "turns": samples[-1].turns if samples else 0,
+        "rss_growth_mb_per_h": round((warm[-1].rss_mb - warm[0].rss_mb) / hours, 1) if hours else None,
+        "max_watchdog_gap_s": round(manager.max_watchdog_gap_s, 1), "watchdog_usec_s": WATCHDOG_USEC / 1e6,
+        "fd_growth": samples[-1].fds - samples[0].fds if samples else None,
+        "thread_growth": samples[-1].threads - samples[0].threads if samples else None,
+        "reloads": manager.reloads, "readies": manager.readies, "failure": failure or None,
+    }
+    print(json.dumps(verdict, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps({"verdict": verdict, "samples": [asdict(s) for s in samples]}, indent=1))
+    ok = not failure and manager.max_watchdog_gap_s < WATCHDOG_USEC / 1e6
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

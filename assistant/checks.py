@@ -23,4 +23,7 @@ def deep_check(config: Config, path: Path | None) -> list[str]:
             problems.append(f"audio.input_wav: {audio.input_wav} does not exist")
     if audio.sink == "wav" and not audio.output_wav:
         problems.append("audio.output_wav: required when audio.sink is 'wav'")
+    from assistant.brain.check import check_commands  # builds the matcher: only when checking
+
+    problems += check_commands(config, path)
     return problems

@@ -48,18 +48,19 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from assistant.audio.sources import WavSource
     from assistant.factory import build_pipeline
 
-    config = _load(args)
+    config, config_path = load(args.config)
     setup_logging(args, config)
     # trailing silence lets the endpointer's hangover run out as it would after a live utterance
     source = WavSource(args.wav, realtime=args.realtime, chunk_ms=config.audio.buffer_ms,
                        tail_silence_s=config.vad.hangover_ms / 1000 + 0.5)
     sink = WavSink(args.output) if args.output else NullSink(realtime=args.realtime)
     turns: list[TurnReport] = []
-    pipeline = build_pipeline(config, source, sink)
+    pipeline = build_pipeline(config, source, sink, config_path=config_path)
     pipeline.on_turn = turns.append
     try:
         pipeline.run()
     finally:
+        pipeline.close()
         sink.close()
         source.close()
     out = [_turn_json(t) for t in turns]

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import Field, ValidationError, field_validator
 
+from assistant.brain.schema import CommandsConfig, SkillsConfig
 from assistant.config_base import StrictModel
 from assistant.service.schema import ServiceConfig
 
@@ -119,6 +120,12 @@ class Config(StrictModel):
     tts: TtsConfig = Field(default_factory=TtsConfig, description="speech synthesis")
     turn: TurnConfig = Field(default_factory=TurnConfig, description="turn-taking while the assistant speaks")
     router: RouterConfig = Field(default_factory=RouterConfig, description="what answers a request")
+    commands: CommandsConfig = Field(
+        default_factory=CommandsConfig, description="spoken commands: slots, sentence templates, actions, includes"
+    )
+    skills: SkillsConfig = Field(
+        default_factory=SkillsConfig, description="built-in skills: time, date, timers, stop, repeat, help, volume"
+    )
     logging: LoggingConfig = Field(default_factory=LoggingConfig, description="log output")
     service: ServiceConfig = Field(default_factory=ServiceConfig, description="control socket and turn history")
 

@@ -44,10 +44,6 @@ def _render(model: BaseModel, indent: int, lines: list[str]) -> None:
             lines.append(f"{pad}# {description}")
             lines.append(f"{pad}{name}:")
             _render(value, indent + 1, lines)
-        elif isinstance(value, list | dict) and value:
-            lines.append(f"{pad}# {description}")
-            dumped = json.dumps(value, ensure_ascii=False)
-            lines.append(f"{pad}{name}: {dumped}")
         else:
             lines.append(f"{pad}{name}: {_scalar(value)}  # {description}")
 

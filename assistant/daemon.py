@@ -59,7 +59,8 @@ class Daemon:
         synthesizer = build_synthesizer(config)
         sink = build_sink(config)
         source = build_source(config)
-        pipeline = build_pipeline(config, source, sink, recognizer=recognizer, synthesizer=synthesizer)
+        pipeline = build_pipeline(config, source, sink, config_path=self.config_path, recognizer=recognizer,
+                                  synthesizer=synthesizer)
         pipeline.on_turn = self._on_turn
         self.pipeline = pipeline
         if config.service.history.enabled:
@@ -99,6 +100,7 @@ class Daemon:
         assert self.pipeline is not None
         if self.control is not None:
             self.control.stop()
+        self.pipeline.close()
         self.pipeline.capture.source.close()
         self.pipeline.sink.close()
         if self.history is not None:
@@ -181,6 +183,11 @@ class Daemon:
         try:
             try:
                 new, path = load(self.args.config)
+                from assistant.checks import deep_check
+
+                problems = deep_check(new, path)
+                if problems:
+                    raise ConfigError(problems, str(path or ""))
             except ConfigError as exc:
                 for problem in exc.problems:
                     log.error("reload rejected, keeping the running config: %s%s",
@@ -208,12 +215,16 @@ class Daemon:
         # build everything first, so a failure leaves the running pipeline untouched
         recognizer = build_recognizer(new) if new.asr != old.asr else None
         synthesizer = build_synthesizer(new) if new.tts != old.tts else None
-        router = build_router(new)
+        def announce(text: str) -> None:
+            pipeline.submit_text(text, route=False)
+
+        router = build_router(new, self.config_path, speak=announce)
         sink = build_sink(new) if new.audio != old.audio else None
         if recognizer is not None:
             pipeline.recognizer = recognizer
         if synthesizer is not None:
             pipeline.synthesizer = synthesizer
+        pipeline.close()  # the old router's timer thread; the new one reloads the timers file
         pipeline.router = router
         if new.vad != old.vad:
             pipeline.replace_endpointer(Endpointer(new.vad))

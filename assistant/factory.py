@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from assistant.asr.whisper import WhisperRecognizer
 from assistant.audio.sinks import AudioSink, NullSink, PyAudioSink, WavSink
 from assistant.audio.sources import AudioSource, Capture, PyAudioSource, StdinSource, WavSource
 from assistant.audio.vad import Endpointer
-from assistant.brain.router import Router
+from assistant.brain.router import Fallback, Router
 from assistant.config import Config, ConfigError
 from assistant.pipeline import Pipeline
 from assistant.tts.base import SilentSynthesizer, Synthesizer
@@ -50,21 +51,39 @@ def build_recognizer(config: Config) -> WhisperRecognizer:
     return WhisperRecognizer(config.asr)
 
 
-def build_router(config: Config) -> Router:
-    return Router(config.router)
+def build_router(config: Config, config_path: Path | None = None, *,
+                 speak: Callable[[str], None] | None = None, fallback: Fallback | None = None) -> Router:
+    """Skills and user commands (commands.d includes resolve next to ``config_path``)."""
+    from assistant.brain.factory import build_router as build
+
+    return build(config, speak=speak, fallback=fallback, config_path=config_path)
 
 
 def build_pipeline(config: Config, source: AudioSource, sink: AudioSink, *,
+                   config_path: Path | None = None,
                    recognizer: WhisperRecognizer | None = None,
                    synthesizer: Synthesizer | None = None) -> Pipeline:
     # A live device that disappears is reopened; a file or pipe that ends is the end of the stream.
     reopen = (lambda: build_source(config)) if isinstance(source, PyAudioSource) else None
-    return Pipeline(
+    announcer = _Announcer()
+    pipeline = Pipeline(
         capture=Capture(source, frame_ms=config.vad.frame_ms, queue_s=config.audio.queue_s, reopen=reopen),
         endpointer=Endpointer(config.vad),
         recognizer=recognizer or build_recognizer(config),
-        router=build_router(config),
+        router=build_router(config, config_path, speak=announcer),
         synthesizer=synthesizer or build_synthesizer(config),
         sink=sink,
         echo_tail_s=config.turn.echo_tail_ms / 1000,
     )
+    announcer.pipeline = pipeline
+    return pipeline
+
+
+class _Announcer:
+    """Lets skills (a timer going off) speak through the pipeline, which is built after the router."""
+
+    pipeline: Pipeline | None = None
+
+    def __call__(self, text: str) -> None:
+        if self.pipeline is not None:
+            self.pipeline.submit_text(text, route=False)

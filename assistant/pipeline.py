@@ -120,6 +120,12 @@ class Pipeline:
         if cut_reply:
             self.sink.stop()
 
+    def close(self) -> None:
+        """Release what the stages hold (the router's timer thread, ...); devices belong to the caller."""
+        close = getattr(self.router, "close", None)
+        if callable(close):
+            close()
+
     def replace_endpointer(self, endpointer: Endpointer) -> None:
         """Use new VAD settings from the next frame on (called from another thread by a reload)."""
         self._new_endpointer = endpointer

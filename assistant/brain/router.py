@@ -1,46 +1,123 @@
-"""Decides what answers a request: built-in skills first, then (later) user commands and the LLM."""
+"""Decides what answers a request: user commands and built-in skills, then the LLM, then a fallback reply.
+
+``Router.route(text)`` is called once per transcript from a worker thread and returns a Reply.
+
+``Reply.action`` types, for the pipeline to act on:
+- ``{"type": "stop"}``: stop speaking now and drop queued speech (a pending confirmation is already dropped).
+- ``{"type": "volume", "level": 0.0-1.0}``: set the assistant's own output volume.
+- ``{"type": "await_confirmation", "timeout_s": s}``: the reply asked "Are you sure?"; the next utterance
+  within ``timeout_s`` is the answer (listen without a wake word if there is one).
+
+Reports of what already happened (nothing for the pipeline to do):
+- ``{"type": "exec", "argv": [...], "exit_status": n, "timed_out": bool, "stdout": "..."}``
+- ``{"type": "http", "method": "POST", "url": "...", "status": n, "error": str | None}``
+- ``{"type": "say"}``, ``{"type": "timer" | "alarm", "id": "...", "due": epoch_s}``
+- with ``"dry_run": true`` when the router was built with ``dry_run=True`` (nothing ran).
+"""
 
 from __future__ import annotations
 
-import re
+import threading
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from assistant.brain.actions import describe, run_action
+from assistant.brain.intents import CommandSet, build_matcher
+from assistant.brain.matcher import IntentMatcher, Match
+from assistant.brain.schema import SKILL_NAMES, Command
+from assistant.brain.skills import Skills, SkillState
+from assistant.brain.text import normalise
 from assistant.config import RouterConfig
 from assistant.events import Reply
 
 Clock = Callable[[], datetime]
+Fallback = Callable[[str], Reply]
+
+YES = frozenset({"yes", "yeah", "yep", "yes please", "sure", "do it", "go ahead", "confirm", "okay", "ok", "correct",
+                 "yes do it", "affirmative"})
+NO = frozenset({"no", "nope", "no thanks", "don't", "cancel", "stop", "never mind", "nevermind", "abort", "no don't"})
 
 
-def _normalise(text: str) -> str:
-    return re.sub(r"[^a-z0-9' ]+", " ", text.lower()).strip()
-
-
-def _say_time(now: datetime) -> str:
-    hour12 = now.hour % 12 or 12
-    suffix = "AM" if now.hour < 12 else "PM"
-    return f"It's {hour12}:{now.minute:02d} {suffix}."
-
-
-def _say_date(now: datetime) -> str:
-    return f"Today is {now.strftime('%A')}, {now.strftime('%B')} {now.day}, {now.year}."
-
-
-_TIME = re.compile(r"\b(what('s| is)? the time|what time is it|tell me the time|time is it)\b")
-_DATE = re.compile(r"\b(what('s| is)? (the|today's) date|what day is (it|today)|today's date)\b")
+@dataclass
+class _Pending:
+    command: Command
+    slots: dict[str, Any]
+    expires: float  # monotonic
 
 
 class Router:
-    """Maps a transcript to a Reply. Skills are tried in order; the first that matches answers."""
+    """Maps a transcript to a Reply; safe to call from several threads (one request at a time)."""
 
-    def __init__(self, config: RouterConfig, clock: Clock = datetime.now) -> None:
+    def __init__(self, config: RouterConfig, clock: Clock = datetime.now, *, matcher: IntentMatcher | None = None,
+                 commands: CommandSet | None = None, skills: Skills | None = None, fallback: Fallback | None = None,
+                 confirm_timeout_s: float = 30.0, dry_run: bool = False) -> None:
         self._config = config
-        self._clock = clock
+        self._commands = {c.name: c for c in (commands.commands if commands else [])}
+        self._matcher = matcher or build_matcher(commands or CommandSet(), [s for s in SKILL_NAMES if s != "timers"])
+        self._skills = skills or Skills(SkillState(volume=1.0, volume_step=0.1), None, clock)
+        self._fallback = fallback
+        self._confirm_timeout_s = confirm_timeout_s
+        self._dry_run = dry_run
+        self._pending: _Pending | None = None
+        self._lock = threading.Lock()
+        self._skills.state.command_help = [c.description or c.templates[0] for c in self._commands.values()
+                                           if c.templates]
+
+    def close(self) -> None:
+        """Stop the timer thread (timers stay saved for the next start)."""
+        self._skills.close()
+
+    @property
+    def matcher(self) -> IntentMatcher:
+        return self._matcher
 
     def route(self, text: str) -> Reply:
-        said = _normalise(text)
-        if _TIME.search(said):
-            return Reply(_say_time(self._clock()), handled_by="skill", intent="time")
-        if _DATE.search(said):
-            return Reply(_say_date(self._clock()), handled_by="skill", intent="date")
+        with self._lock:
+            reply = self._route(text)
+            if reply.text and reply.intent != "repeat":
+                self._skills.state.last_reply = reply.text
+            return reply
+
+    def _route(self, text: str) -> Reply:
+        pending, self._pending = self._pending, None
+        if pending is not None and time.monotonic() < pending.expires:
+            answer = normalise(text)
+            if answer in YES:
+                return self._run(pending.command, pending.slots)
+            if answer in NO:
+                return Reply("Okay, I won't.", "command", pending.command.name, pending.slots, None)
+            # Anything else is a new request; the unanswered question is dropped.
+        match = self._matcher.match(text)
+        if match is None:
+            return self._unmatched(text)
+        if match.intent in self._commands:
+            return self._command(match)
+        reply = self._skills.handle(match.intent, match.slots)
+        return _with_score(reply, match)
+
+    def _command(self, match: Match) -> Reply:
+        command = self._commands[match.intent]
+        if command.confirm:
+            self._pending = _Pending(command, match.slots, time.monotonic() + self._confirm_timeout_s)
+            action = {"type": "await_confirmation", "timeout_s": self._confirm_timeout_s}
+            return _with_score(Reply("Are you sure?", "command", command.name, match.slots, action), match)
+        return _with_score(self._run(command, match.slots), match)
+
+    def _run(self, command: Command, slots: dict[str, Any]) -> Reply:
+        if self._dry_run:
+            return Reply("", "command", command.name, slots, describe(command.action, slots))
+        outcome = run_action(command.action, slots)
+        return Reply(outcome.reply, "command", command.name, slots, outcome.action, {"ok": outcome.ok})
+
+    def _unmatched(self, text: str) -> Reply:
+        if self._fallback is not None:
+            return self._fallback(text)
         return Reply(self._config.acknowledgement.format(text=text.strip()), handled_by="fallback")
+
+
+def _with_score(reply: Reply, match: Match) -> Reply:
+    extra = {**reply.extra, "score": round(match.score, 3), "exact": match.exact, "template": match.template}
+    return Reply(reply.text, reply.handled_by, reply.intent, reply.slots, reply.action, extra)

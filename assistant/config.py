@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import Field, ValidationError, field_validator
 
+from assistant.brain.llm_schema import CameraConfig, LlmConfig, MemoryConfig
 from assistant.brain.schema import CommandsConfig, SkillsConfig
 from assistant.config_base import StrictModel
 from assistant.service.schema import ServiceConfig
@@ -125,6 +126,11 @@ class Config(StrictModel):
     )
     skills: SkillsConfig = Field(
         default_factory=SkillsConfig, description="built-in skills: time, date, timers, stop, repeat, help, volume"
+    )
+    llm: LlmConfig = Field(default_factory=LlmConfig, description="the language model that answers open questions")
+    camera: CameraConfig = Field(default_factory=CameraConfig, description="a camera the LLM can look through")
+    memory: MemoryConfig = Field(
+        default_factory=MemoryConfig, description="conversation memory kept across turns and restarts"
     )
     logging: LoggingConfig = Field(default_factory=LoggingConfig, description="log output")
     service: ServiceConfig = Field(default_factory=ServiceConfig, description="control socket and turn history")

@@ -62,6 +62,10 @@ class Daemon:
         pipeline = build_pipeline(config, source, sink, config_path=self.config_path, recognizer=recognizer,
                                   synthesizer=synthesizer)
         pipeline.on_turn = self._on_turn
+        fallback = getattr(pipeline.router, "fallback", None)
+        if fallback is not None:  # the LLM loads now, not on the first question
+            self.notifier.status("loading the language model")
+            fallback.load()
         self.pipeline = pipeline
         if config.service.history.enabled:
             try:

@@ -9,7 +9,7 @@ from assistant.asr.whisper import WhisperRecognizer
 from assistant.audio.sinks import AudioSink, NullSink, PyAudioSink, WavSink
 from assistant.audio.sources import AudioSource, Capture, PyAudioSource, StdinSource, WavSource
 from assistant.audio.vad import Endpointer
-from assistant.brain.router import Fallback, Router
+from assistant.brain.router import Router
 from assistant.config import Config, ConfigError
 from assistant.pipeline import Pipeline
 from assistant.tts.base import SilentSynthesizer, Synthesizer
@@ -52,11 +52,16 @@ def build_recognizer(config: Config) -> WhisperRecognizer:
 
 
 def build_router(config: Config, config_path: Path | None = None, *,
-                 speak: Callable[[str], None] | None = None, fallback: Fallback | None = None) -> Router:
-    """Skills and user commands (commands.d includes resolve next to ``config_path``)."""
+                 speak: Callable[[str], None] | None = None, llm: bool = True, dry_run: bool = False) -> Router:
+    """Skills and user commands (commands.d includes resolve next to ``config_path``), then the LLM."""
     from assistant.brain.factory import build_router as build
+    from assistant.brain.llm_fallback import LlmFallback
 
-    return build(config, speak=speak, fallback=fallback, config_path=config_path)
+    fallback = LlmFallback(config) if llm else None
+    router = build(config, speak=speak, fallback=fallback, config_path=config_path, dry_run=dry_run)
+    if fallback is not None:
+        fallback.bind(router)
+    return router
 
 
 def build_pipeline(config: Config, source: AudioSource, sink: AudioSink, *,

@@ -268,6 +268,16 @@ class Pipeline:
             self.say(sentences(), since, report)
         finally:
             report.reply = " ".join(spoken)
+        llm = reply.extra.get("llm")
+        if llm:  # what the LLM did is known once its stream has been spoken
+            if llm.get("ttft_ms") is not None:
+                report.latency_ms["llm_first_token"] = llm["ttft_ms"]
+            if llm.get("error"):
+                report.error = str(llm["error"])
+            command = llm.get("command")
+            if command:  # it chose a configured command (validated and run by the router)
+                report.handled_by, report.intent = "command", command.get("intent")
+                self._apply(command.get("action"))
 
     def _apply(self, action: dict[str, Any] | None) -> None:
         """Effects of a reply on the assistant itself (the router documents the action types)."""

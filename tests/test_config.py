@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,7 @@ def test_documented_default_file_is_current_and_complete() -> None:
         for key in type(getattr(Config(), section)).model_fields:
             assert key in data[section], f"{section}.{key} missing"
     lines = text.splitlines()
-    for previous, line in zip(lines, lines[1:], strict=False):
+    for previous, line in itertools.pairwise(lines):
         if not line.strip() or line.strip().startswith("#"):
             continue
         if line.rstrip().endswith(":"):  # a section: its description is the comment line above

@@ -111,7 +111,7 @@ def test_simulate_runs_whole_pipeline_on_a_recording(tmp_path: Path) -> None:
     assert wer("what time is it", first["transcript"]) == 0.0
     assert first["reply"].startswith("It's ") and first["handled_by"] == "skill"
     assert wer("what's the weather like", second["transcript"]) <= 0.25
-    assert second["handled_by"] == "fallback"
+    assert second["handled_by"] in {"llm", "fallback"}  # the LLM answers if one is installed
     for turn in turns:
         assert set(turn) >= {"transcript", "reply", "speech_start", "speech_end", "latency_ms"}
         assert 0 <= turn["speech_start"] < turn["speech_end"] <= 6.0

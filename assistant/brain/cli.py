@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from assistant.brain.llm.cli import add_llm_args, read_image_arg
 from assistant.config import ConfigError, load
 
 
@@ -14,6 +15,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     ask.add_argument("--json", action="store_true", help="print intent, slots, reply, action and handled_by as JSON")
     ask.add_argument("--dry-run", action="store_true", help="show what would run without running it")
     ask.add_argument("--yes", action="store_true", help="answer yes if the command asks for confirmation")
+    ask.add_argument("--no-llm", action="store_true", help="commands and skills only; never ask the LLM")
+    add_llm_args(ask)
     ask.set_defaults(handler=_ask)
     commands = subparsers.add_parser("commands", help="list the configured spoken commands and built-in skills")
     commands.add_argument("--json", action="store_true", help="print as JSON")
@@ -21,22 +24,39 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _ask(args: argparse.Namespace) -> int:
-    from assistant.brain.factory import build_router
+    """The full router: commands and skills first, then the LLM (with ``--image``, it looks at it)."""
     from assistant.cli import print_json
+    from assistant.cli_core import setup_logging
+    from assistant.factory import build_router
 
     config, path = load(args.config)
-    router = build_router(config, config_path=path, dry_run=args.dry_run)
+    setup_logging(args, config)
+    image = read_image_arg(args)
+    router = build_router(config, path, llm=not args.no_llm, dry_run=args.dry_run)
     try:
+        if router.fallback is not None and hasattr(router.fallback, "next_image"):
+            router.fallback.next_image = image
         reply = router.route(args.text)
         if args.yes and reply.action and reply.action.get("type") == "await_confirmation":
             reply = router.route("yes")
+        text = reply.spoken_text()  # an LLM answer streams; collect it
     finally:
         router.close()
+    llm = reply.extra.get("llm") or None
+    intent, slots, action, handled_by = reply.intent, reply.slots, reply.action, reply.handled_by
+    if llm and llm.get("command"):  # the LLM chose a configured command
+        command = llm["command"]
+        intent, slots, action, handled_by = command["intent"], command["slots"], command["action"], "command"
     if args.json:
-        print_json({"intent": reply.intent, "slots": reply.slots, "reply": reply.text, "action": reply.action,
-                    "handled_by": reply.handled_by})
+        out: dict[str, Any] = {"intent": intent, "slots": slots, "reply": text, "action": action,
+                               "handled_by": handled_by}
+        if llm:
+            out.update(model=llm.get("model"), backend=llm.get("backend"), ttft_ms=llm.get("ttft_ms"),
+                       tokens={"prompt": llm.get("prompt_tokens"), "completion": llm.get("completion_tokens")},
+                       image=llm.get("image"), llm=llm)
+        print_json(out)
     else:
-        print(reply.text)
+        print(text)
     return 0
 
 

@@ -30,6 +30,7 @@ from assistant.brain.matcher import IntentMatcher, Match
 from assistant.brain.schema import SKILL_NAMES, Command
 from assistant.brain.skills import Skills, SkillState
 from assistant.brain.text import normalise
+from assistant.brain.tools import tool_specs, validate_call
 from assistant.config import RouterConfig
 from assistant.events import Reply
 
@@ -55,7 +56,8 @@ class Router:
                  commands: CommandSet | None = None, skills: Skills | None = None, fallback: Fallback | None = None,
                  confirm_timeout_s: float = 30.0, dry_run: bool = False) -> None:
         self._config = config
-        self._commands = {c.name: c for c in (commands.commands if commands else [])}
+        self._command_set = commands or CommandSet()
+        self._commands = {c.name: c for c in self._command_set.commands}
         self._matcher = matcher or build_matcher(commands or CommandSet(), [s for s in SKILL_NAMES if s != "timers"])
         self._skills = skills or Skills(SkillState(volume=1.0, volume_step=0.1), None, clock)
         self._fallback = fallback
@@ -66,9 +68,16 @@ class Router:
         self._skills.state.command_help = [c.description or c.templates[0] for c in self._commands.values()
                                            if c.templates]
 
+    @property
+    def fallback(self) -> Fallback | None:
+        return self._fallback
+
     def close(self) -> None:
-        """Stop the timer thread (timers stay saved for the next start)."""
+        """Stop the timer thread (timers stay saved for the next start) and release the LLM."""
         self._skills.close()
+        close = getattr(self._fallback, "close", None)
+        if callable(close):
+            close()
 
     @property
     def matcher(self) -> IntentMatcher:
@@ -97,6 +106,26 @@ class Router:
             return self._command(match)
         reply = self._skills.handle(match.intent, match.slots)
         return _with_score(reply, match)
+
+    def tool_specs(self) -> list[dict[str, Any]]:
+        """The configured commands as LLM tools (see assistant.brain.tools)."""
+        return tool_specs(self._command_set)
+
+    def call_tool(self, name: str, arguments: dict[str, Any]) -> Reply | None:
+        """Run a command the LLM chose, validated like a spoken one (slot domains, confirmation).
+
+        None when the call is not exactly a configured command with in-domain values.
+        """
+        checked = validate_call(self._command_set, name, arguments)
+        if checked is None:
+            return None
+        command, slots = checked
+        with self._lock:
+            if command.confirm:
+                self._pending = _Pending(command, slots, time.monotonic() + self._confirm_timeout_s)
+                action = {"type": "await_confirmation", "timeout_s": self._confirm_timeout_s}
+                return Reply("Are you sure?", "command", command.name, slots, action)
+            return self._run(command, slots)
 
     def _command(self, match: Match) -> Reply:
         command = self._commands[match.intent]

@@ -1,0 +1,368 @@
+"""The brain: one LLM turn with conversation memory, an optional camera frame, tool calls and timeouts.
+
+``Brain.answer`` yields spoken sentences as soon as each is generated, so speech can start on the first while
+the rest is still being written. It never raises for backend problems: a dead server, a missing model, a
+corrupt image or a turn that runs past ``llm.timeout_s`` all end in a logged error and a short apology.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from assistant.brain.camera import Camera, CameraError, ImageError, open_camera, prepare_image, wants_image
+from assistant.brain.llm.base import LLM, ChatMessage, Completion, LlmError, ToolCall
+from assistant.brain.llm.factory import build_llm, effective_backend
+from assistant.brain.llm.prompts import normalise_tools
+from assistant.brain.llm.sentences import sentences
+from assistant.brain.llm_schema import CameraConfig, LlmConfig, MemoryConfig
+from assistant.brain.memory import Memory
+from assistant.events import Reply
+
+log = logging.getLogger(__name__)
+
+# (command name, arguments from the model) -> the router's validated reply, or None when it is rejected.
+ToolValidator = Callable[[str, dict[str, Any]], Reply | None]
+
+FORGOT_LAST = "Okay, I've forgotten that."
+FORGOT_ALL = "Okay, let's start a new conversation."
+CANNOT_DO = "Sorry, I can't do that."
+BAD_IMAGE = "Sorry, I couldn't read that image."
+NO_CAMERA = "Sorry, I couldn't get a picture from the camera."
+CANNOT_SEE = "Sorry, the model I'm using can't see images."
+
+
+@dataclass(slots=True)
+class BrainStats:
+    """What the last ``answer`` did; ``ttft_ms`` counts from the call, so it includes any camera capture."""
+
+    model: str = ""
+    backend: str = ""
+    handled_by: str = "llm"  # llm | command (a validated tool call) | memory | apology
+    prompt_tokens: int | None = None
+    completion_tokens: int = 0
+    ttft_ms: float | None = None
+    first_sentence_ms: float | None = None
+    total_ms: float | None = None
+    tokens_per_s: float | None = None
+    image: bool = False  # an image went to the model
+    capture_ms: float | None = None
+    tool_call: ToolCall | None = None
+    reply: Reply | None = None  # the validated command's Reply when the model called a tool
+    error: str | None = None
+    timed_out: bool = False
+    sentences: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        def ms(value: float | None) -> float | None:
+            return None if value is None else round(value, 1)
+
+        return {
+            "model": self.model,
+            "backend": self.backend,
+            "handled_by": self.handled_by,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "ttft_ms": ms(self.ttft_ms),
+            "first_sentence_ms": ms(self.first_sentence_ms),
+            "total_ms": ms(self.total_ms),
+            "tokens_per_s": None if self.tokens_per_s is None else round(self.tokens_per_s, 2),
+            "image": self.image,
+            "capture_ms": ms(self.capture_ms),
+            "tool_call": None if self.tool_call is None else {"name": self.tool_call.name,
+                                                              "arguments": self.tool_call.arguments},
+            "error": self.error,
+            "timed_out": self.timed_out,
+        }
+
+
+class BrokenLLM:
+    """Stands in for a backend that failed to load, so every turn apologises instead of the daemon dying."""
+
+    supports_images = False
+    supports_native_tools = False
+
+    def __init__(self, name: str, error: LlmError) -> None:
+        self.name = name
+        self.error = error
+
+    def stream(self, messages: list[ChatMessage], *, image: bytes | None = None, max_tokens: int,
+               tools: list[dict[str, Any]] | None = None) -> Completion:
+        raise self.error
+
+    def close(self) -> None:
+        pass
+
+
+class _Timeout(Exception):
+    pass
+
+
+class _Failed(Exception):
+    pass
+
+
+class Brain:
+    def __init__(
+        self,
+        llm: LLM,
+        llm_config: LlmConfig,
+        camera_config: CameraConfig | None = None,
+        memory_config: MemoryConfig | None = None,
+        *,
+        camera: Camera | None = None,
+        backend: str = "",
+    ) -> None:
+        self.llm = llm
+        self.config = llm_config
+        self.camera_config = camera_config or CameraConfig()
+        self.camera = camera
+        self.memory = Memory(memory_config or MemoryConfig())
+        self.backend = backend or llm_config.backend
+        self.last_stats = BrainStats(model=llm.name, backend=self.backend)
+        self._tools: list[dict[str, Any]] = []
+        self._validator: ToolValidator | None = None
+
+    def set_tools(self, tools: list[dict[str, Any]], validator: ToolValidator) -> None:
+        """Offer configured commands to the model; every call it makes goes through ``validator`` first."""
+        self._tools = normalise_tools(tools) if self.config.tools != "off" else []
+        self._validator = validator
+
+    def reply(self, text: str, *, image: bytes | None = None) -> Reply:
+        """The whole answer at once, for callers that want a Reply (the router's fallback)."""
+        spoken = " ".join(self.answer(text, image=image))
+        stats = self.last_stats
+        if stats.reply is not None:
+            return stats.reply
+        # Apologies and "forget that" are still the brain's answers; `intent` says which kind they were.
+        intent = None if stats.handled_by == "llm" else stats.handled_by
+        return Reply(spoken, handled_by="llm", intent=intent, extra={"llm": stats.as_dict()})
+
+    # -- one turn -----------------------------------------------------------------------------------------
+
+    def answer(self, text: str, *, image: bytes | None = None) -> Iterator[str]:
+        started = time.monotonic()
+        stats = self.last_stats = BrainStats(model=self.llm.name, backend=self.backend)
+        try:
+            yield from self._turn(text, image, stats, started)
+        finally:
+            stats.total_ms = (time.monotonic() - started) * 1000.0
+
+    def _say(self, stats: BrainStats, text: str, handled_by: str, error: str | None = None) -> Iterator[str]:
+        stats.handled_by = handled_by
+        if error:
+            stats.error = error
+        for sentence in sentences([text]):
+            stats.sentences.append(sentence)
+            yield sentence
+
+    def _turn(self, text: str, image: bytes | None, stats: BrainStats, started: float) -> Iterator[str]:
+        forget = self.memory.command(text)
+        if forget == "forget_all":
+            self.memory.clear()
+            yield from self._say(stats, FORGOT_ALL, "memory")
+            return
+        if forget == "forget_last":
+            self.memory.forget_last()
+            yield from self._say(stats, FORGOT_LAST, "memory")
+            return
+
+        frame, problem = self._image_for(text, image, stats)
+        if problem is not None:
+            yield from self._say(stats, problem, "apology", stats.error)
+            return
+        stats.image = frame is not None
+
+        persona = self.config.system_prompt.replace("{persona}", self.config.persona)
+        messages = [ChatMessage("system", persona), *self.memory.messages(), ChatMessage("user", text.strip())]
+        tools = self._tools or None
+        spoken: list[str] = []
+        completion: list[Completion] = []
+        try:
+            for sentence in sentences(self._deltas(messages, frame, tools, stats, started, completion)):
+                if stats.first_sentence_ms is None:
+                    stats.first_sentence_ms = (time.monotonic() - started) * 1000.0
+                spoken.append(sentence)
+                stats.sentences.append(sentence)
+                yield sentence
+        except _Timeout as timeout:
+            stats.timed_out = True
+            stats.error = str(timeout)
+            log.error("LLM turn timed out (%s, model %s)", stats.error, self.llm.name)
+            if not spoken:
+                yield from self._say(stats, self.config.timeout_apology, "apology", stats.error)
+            return
+        except _Failed as failure:
+            stats.error = str(failure)
+            log.error("LLM turn failed: %s", failure)
+            if not spoken:
+                yield from self._say(stats, self.config.apology, "apology", stats.error)
+            return
+        finally:
+            if completion:
+                done = completion[0]
+                stats.prompt_tokens = done.prompt_tokens
+                stats.completion_tokens = done.completion_tokens
+                stats.tokens_per_s = done.tokens_per_s
+                stats.image = done.image_used
+                stats.tool_call = done.tool_call
+
+        if stats.tool_call is not None:
+            yield from self._tool(stats.tool_call, text, stats)
+            return
+        if not spoken:
+            yield from self._say(stats, self.config.apology, "apology", "the model gave an empty reply")
+            log.warning("LLM gave an empty reply to %r", text)
+            return
+        self.memory.add(text, " ".join(spoken))
+
+    def _tool(self, call: ToolCall, text: str, stats: BrainStats) -> Iterator[str]:
+        names = {t["function"]["name"] for t in self._tools}
+        if call.name not in names or self._validator is None:
+            log.warning("rejected a tool call for %r: not a configured command", call.name)
+            yield from self._say(stats, CANNOT_DO, "apology", f"unknown command {call.name!r}")
+            return
+        try:
+            reply = self._validator(call.name, dict(call.arguments))
+        except Exception as exc:  # the router's validation must not take the turn down with it
+            log.exception("validating the tool call %r failed", call.name)
+            yield from self._say(stats, CANNOT_DO, "apology", f"validation failed: {exc}")
+            return
+        if reply is None:
+            log.warning("rejected a tool call %s(%s): invalid arguments", call.name, call.arguments)
+            yield from self._say(stats, CANNOT_DO, "apology", f"invalid arguments for {call.name!r}")
+            return
+        stats.reply = reply
+        yield from self._say(stats, reply.text, "command")
+        self.memory.add(text, reply.text)
+
+    def _image_for(self, text: str, image: bytes | None, stats: BrainStats) -> tuple[bytes | None, str | None]:
+        """(image to send, None) or (None, apology). Explicit images must decode; camera trouble degrades."""
+        if image is not None:
+            if not self.llm.supports_images:
+                stats.error = "the model cannot take images"
+                return None, CANNOT_SEE
+            try:
+                return prepare_image(image, self.config.image_max_side, self.camera_config.jpeg_quality)[0], None
+            except ImageError as exc:
+                stats.error = f"bad image: {exc}"
+                log.error("the image for this question is unusable: %s", exc)
+                return None, BAD_IMAGE
+        attach = self.camera_config.attach
+        if self.camera is None or attach == "never":
+            return None, None
+        requested = attach == "on_request" and wants_image(text, self.camera_config.triggers)
+        if attach == "on_request" and not requested:
+            return None, None
+        if not self.llm.supports_images:
+            if requested:
+                stats.error = "the model cannot take images"
+                return None, CANNOT_SEE
+            return None, None
+        began = time.monotonic()
+        try:
+            frame = prepare_image(self.camera.capture(), self.config.image_max_side, self.camera_config.jpeg_quality)[0]
+        except (CameraError, ImageError) as exc:
+            if requested:  # the question is about what the camera sees: answering blind would mislead
+                stats.error = f"camera: {exc}"
+                log.error("camera capture failed (%s): %s", self.camera.description, exc)
+                return None, NO_CAMERA
+            log.warning("camera capture failed (%s): %s; answering without a picture", self.camera.description, exc)
+            return None, None
+        finally:
+            stats.capture_ms = (time.monotonic() - began) * 1000.0
+        return frame, None
+
+    def _deltas(
+        self,
+        messages: list[ChatMessage],
+        image: bytes | None,
+        tools: list[dict[str, Any]] | None,
+        stats: BrainStats,
+        started: float,
+        holder: list[Completion],
+    ) -> Iterator[str]:
+        """Text deltas from a worker thread, under the first-token and whole-turn deadlines."""
+        events: queue.Queue[tuple[str, Any]] = queue.Queue()
+        stop = threading.Event()
+        ready = threading.Event()
+
+        def work() -> None:
+            try:
+                completion = self.llm.stream(messages, image=image, max_tokens=self.config.max_tokens, tools=tools)
+                holder.append(completion)
+                ready.set()
+                for delta in completion:
+                    if stop.is_set():
+                        break
+                    events.put(("delta", delta))
+                completion.close()
+                events.put(("end", None))
+            except (LlmError, ImageError) as exc:
+                events.put(("error", str(exc)))
+            except Exception as exc:  # a backend bug must cost one turn, not the daemon
+                log.exception("LLM backend crashed")
+                events.put(("error", f"{type(exc).__name__}: {exc}"))
+            finally:
+                ready.set()
+
+        worker = threading.Thread(target=work, name="brain-turn", daemon=True)
+        worker.start()
+        deadline = started + self.config.timeout_s
+        first_deadline = started + self.config.first_token_timeout_s
+        try:
+            while True:
+                now = time.monotonic()
+                limit = deadline if stats.ttft_ms is not None else min(deadline, first_deadline)
+                try:
+                    kind, value = events.get(timeout=max(0.0, limit - now))
+                except queue.Empty:
+                    if stats.ttft_ms is None and first_deadline < deadline:
+                        raise _Timeout(f"no text within {self.config.first_token_timeout_s:g} s") from None
+                    raise _Timeout(f"the turn took longer than {self.config.timeout_s:g} s") from None
+                if kind == "end":
+                    return
+                if kind == "error":
+                    raise _Failed(value)
+                if stats.ttft_ms is None and value:
+                    stats.ttft_ms = (time.monotonic() - started) * 1000.0
+                yield value
+        finally:
+            stop.set()
+            # Stop a generation nobody is listening to (timeout, barge-in): frees the CPU or the server.
+            if ready.wait(0.05) and holder and worker.is_alive():
+                holder[0].abort()
+
+    def close(self) -> None:
+        self.llm.close()
+
+
+def build_brain(config: Any, *, strict: bool = False, camera: Camera | None = None) -> Brain | None:
+    """The brain the root config describes; None for ``llm.backend: none``.
+
+    A model that fails to load is logged and every turn apologises (the daemon keeps running), unless
+    ``strict``: then the LlmError is raised (for `llm-check` and other one-shot commands).
+    """
+    llm_config: LlmConfig = getattr(config, "llm", None) or LlmConfig()
+    camera_config: CameraConfig = getattr(config, "camera", None) or CameraConfig()
+    memory_config: MemoryConfig = getattr(config, "memory", None) or MemoryConfig()
+    backend = effective_backend(llm_config)
+    if backend == "none":
+        return None
+    llm: LLM
+    try:
+        built = build_llm(llm_config)
+        assert built is not None
+        llm = built
+    except LlmError as exc:
+        if strict:
+            raise
+        log.error("the %s LLM could not be loaded: %s; every question will get an apology", backend, exc)
+        llm = BrokenLLM(llm_config.model, exc)
+    return Brain(llm, llm_config, camera_config, memory_config,
+                 camera=camera if camera is not None else open_camera(camera_config), backend=backend)

@@ -53,6 +53,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     # trailing silence lets the endpointer's hangover run out as it would after a live utterance
     source = WavSource(args.wav, realtime=args.realtime, chunk_ms=config.audio.buffer_ms,
                        tail_silence_s=config.vad.hangover_ms / 1000 + 0.5)
+    # unpaced, a whole file lands in the capture queue at once: make room for all of it
+    config.audio.queue_s = min(3600.0, max(config.audio.queue_s, source.duration_s + 30))
     sink = WavSink(args.output) if args.output else NullSink(realtime=args.realtime)
     turns: list[TurnReport] = []
     pipeline = build_pipeline(config, source, sink, config_path=config_path)

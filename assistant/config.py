@@ -17,6 +17,7 @@ from pydantic import Field, ValidationError, field_validator
 from assistant.brain.llm_schema import CameraConfig, LlmConfig, MemoryConfig
 from assistant.brain.schema import CommandsConfig, SkillsConfig
 from assistant.config_base import StrictModel
+from assistant.hearing_schema import GuardsConfig, ListenConfig
 from assistant.service.schema import ServiceConfig
 
 __all__ = ["Config", "ConfigError", "StrictModel", "load", "validate"]
@@ -61,6 +62,9 @@ class AudioConfig(StrictModel):
 
 
 class VadConfig(StrictModel):
+    engine: Literal["webrtc", "silero", "both"] = Field(
+        "both", description="webrtc: endpointer only; silero: Silero must also hear speech; both: and agree with webrtc"
+    )
     aggressiveness: int = Field(2, ge=0, le=3, description="webrtcvad mode: 0 lets most through, 3 is strictest")
     frame_ms: Literal[10, 20, 30] = Field(30, description="VAD frame length (webrtcvad accepts 10, 20 or 30)")
     preroll_ms: int = Field(300, ge=0, le=2000, description="audio kept before speech onset so first words are whole")
@@ -78,6 +82,13 @@ class AsrConfig(StrictModel):
     language: str | None = Field("en", description="spoken language code, or null to detect it")
     cpu_threads: int = Field(0, ge=0, le=256, description="CPU threads for Whisper; 0 lets CTranslate2 choose")
     cache_dir: str | None = Field(None, description="where assembled bundled models go (default: XDG cache)")
+    hotwords: list[str] = Field(default_factory=list, description="names and words Whisper should expect (prompt)")
+    bias_vocabulary: bool = Field(
+        True, description="prompt Whisper with the wake phrases, command phrases and slot values"
+    )
+    lead_in_ms: int = Field(
+        300, ge=0, le=2000, description="silence put before each utterance: Whisper mishears speech at sample 0"
+    )
 
 
 class TtsConfig(StrictModel):
@@ -119,6 +130,8 @@ class Config(StrictModel):
     vad: VadConfig = Field(default_factory=VadConfig, description="voice activity detection and endpointing")
     asr: AsrConfig = Field(default_factory=AsrConfig, description="speech recognition (faster-whisper)")
     tts: TtsConfig = Field(default_factory=TtsConfig, description="speech synthesis")
+    listen: ListenConfig = Field(default_factory=ListenConfig, description="which utterances are requests")
+    guards: GuardsConfig = Field(default_factory=GuardsConfig, description="dropping Whisper's hallucinations")
     turn: TurnConfig = Field(default_factory=TurnConfig, description="turn-taking while the assistant speaks")
     router: RouterConfig = Field(default_factory=RouterConfig, description="what answers a request")
     commands: CommandsConfig = Field(

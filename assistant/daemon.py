@@ -212,6 +212,7 @@ class Daemon:
         """Swap in what changed; the mic stays open unless the audio settings changed."""
         from assistant.audio.vad import Endpointer
         from assistant.factory import build_recognizer, build_router, build_sink, build_source, build_synthesizer
+        from assistant.listen import build_listener
 
         pipeline, old = self.pipeline, self.config
         assert pipeline is not None
@@ -230,6 +231,7 @@ class Daemon:
             pipeline.synthesizer = synthesizer
         pipeline.close()  # the old router's timer thread; the new one reloads the timers file
         pipeline.router = router
+        pipeline.listener = build_listener(new, vocabulary=router.vocabulary())
         if new.vad != old.vad:
             pipeline.replace_endpointer(Endpointer(new.vad))
         pipeline.echo_tail_s = new.turn.echo_tail_ms / 1000

@@ -11,6 +11,7 @@ from assistant.audio.sources import AudioSource, Capture, PyAudioSource, StdinSo
 from assistant.audio.vad import Endpointer
 from assistant.brain.router import Router
 from assistant.config import Config, ConfigError
+from assistant.listen import build_listener
 from assistant.pipeline import Pipeline
 from assistant.tts.base import SilentSynthesizer, Synthesizer
 
@@ -71,14 +72,16 @@ def build_pipeline(config: Config, source: AudioSource, sink: AudioSink, *,
     # A live device that disappears is reopened; a file or pipe that ends is the end of the stream.
     reopen = (lambda: build_source(config)) if isinstance(source, PyAudioSource) else None
     announcer = _Announcer()
+    router = build_router(config, config_path, speak=announcer)
     pipeline = Pipeline(
         capture=Capture(source, frame_ms=config.vad.frame_ms, queue_s=config.audio.queue_s, reopen=reopen),
         endpointer=Endpointer(config.vad),
         recognizer=recognizer or build_recognizer(config),
-        router=build_router(config, config_path, speak=announcer),
+        router=router,
         synthesizer=synthesizer or build_synthesizer(config),
         sink=sink,
         echo_tail_s=config.turn.echo_tail_ms / 1000,
+        listener=build_listener(config, vocabulary=router.vocabulary()),
     )
     announcer.pipeline = pipeline
     return pipeline

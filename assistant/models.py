@@ -61,7 +61,7 @@ def _check_whisper_folder(folder: Path, asked: str) -> None:
 
 
 def bundled_whisper_names() -> list[str]:
-    return sorted(_BUNDLED_WHISPER)
+    return sorted([*_BUNDLED_WHISPER, "base"])
 
 
 def resolve_whisper(name: str, cache_dir: str | None = None) -> ResolvedModel:
@@ -73,6 +73,16 @@ def resolve_whisper(name: str, cache_dir: str | None = None) -> ResolvedModel:
         folder = Path(name).expanduser().resolve()
         _check_whisper_folder(folder, name)
         return ResolvedModel(str(folder), "path", name)
+    if name == "base":
+        from assistant.asr.bundled import PIP_HINT, assemble_base, installed
+
+        if installed():
+            folder = assemble_base(Path(cache_dir).expanduser() if cache_dir else default_cache_dir())
+            return ResolvedModel(str(folder), "bundled", name)
+        if os.environ.get("HF_HUB_OFFLINE") == "1":
+            raise ModelNotFound(f"Whisper base is not installed and the model hub is off (HF_HUB_OFFLINE=1): "
+                                f"{PIP_HINT}.")
+        return ResolvedModel(name, "hub", name)  # faster-whisper downloads "base" itself
     if name in _BUNDLED_WHISPER:
         module_name, function, pip_name = _BUNDLED_WHISPER[name]
         try:

@@ -26,7 +26,8 @@ from assistant.asr.whisper import Recognizer
 from assistant.audio.sinks import AudioSink
 from assistant.audio.sources import Capture
 from assistant.audio.vad import Endpointer
-from assistant.events import Reply, Transcript, TurnReport, Utterance
+from assistant.events import Reply, TurnReport, Utterance
+from assistant.listen import Listener
 from assistant.tts.base import Synthesizer
 from assistant.tts.text import split_sentences
 
@@ -76,6 +77,7 @@ class Pipeline:
         sink: AudioSink,
         echo_tail_s: float = 0.3,
         on_turn: Callable[[TurnReport], None] | None = None,
+        listener: Listener | None = None,
     ) -> None:
         self.capture = capture
         self.endpointer = endpointer
@@ -85,6 +87,7 @@ class Pipeline:
         self.sink = sink
         self.echo_tail_s = echo_tail_s
         self.on_turn = on_turn
+        self.listener = listener or Listener()  # guards, wake phrase, follow-up and push-to-talk windows
         self.stats = PipelineStats()
         self.volume = 1.0  # the assistant's own output level (skills turn it up and down)
         self.muted = False  # mic frames are read (nothing piles up) but not listened to
@@ -131,8 +134,9 @@ class Pipeline:
         self._new_endpointer = endpointer
 
     def push_to_talk(self) -> None:
-        """The next utterance is a request (listening modes that need a trigger honour it)."""
+        """The next utterance is a request, wake phrase or not."""
         log.info("push-to-talk: listening")
+        self.listener.push_to_talk(time.monotonic())
 
     @property
     def busy(self) -> bool:
@@ -211,12 +215,19 @@ class Pipeline:
         report.latency_ms["endpoint"] = ms(utterance.ended_at - utterance.speech_end_at)
         try:
             self.state = "thinking"
-            transcript = self.recognizer.transcribe(utterance.pcm)
+            not_speech = self.listener.confirm_speech(utterance)  # second-stage VAD: no Whisper for noise
+            if not_speech is not None:
+                report.dropped = not_speech
+                return report
+            transcript = self.recognizer.transcribe(utterance.pcm, initial_prompt=self.listener.initial_prompt)
             report.latency_ms["asr"] = ms(transcript.asr_s)
             report.transcript = transcript.text
-            if not self._worth_answering(transcript, report):
+            decision = self.listener.accept(transcript, utterance, time.monotonic())
+            if decision.request is None:  # hallucination, no wake phrase, wake phrase alone, ...
+                report.dropped = decision.reason
                 return report
-            self._answer(transcript.text, report, since=utterance.speech_end_at)
+            self._answer(decision.request, report, since=utterance.speech_end_at)
+            self.listener.on_reply_finished(time.monotonic())
         except Exception as exc:  # one bad turn must not end the daemon
             self._failed(report, exc)
         finally:
@@ -288,12 +299,6 @@ class Pipeline:
             self.volume = min(1.0, max(0.0, float(action["level"])))
         elif kind == "stop":
             self.sink.stop()
-
-    def _worth_answering(self, transcript: Transcript, report: TurnReport) -> bool:
-        if not transcript.text.strip():
-            report.dropped = "empty transcript"
-            return False
-        return True
 
     def say(self, sentences: Iterator[str] | list[str], since: float | None = None,
             report: TurnReport | None = None) -> None:

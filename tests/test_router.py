@@ -56,7 +56,8 @@ def _run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, 
 def test_ask_prints_the_documented_json(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                         monkeypatch: pytest.MonkeyPatch) -> None:
     config = tmp_path / "config.yaml"
-    config.write_text("router:\n  acknowledgement: \"Sorry, I didn't catch that.\"\n")
+    # no LLM: what no command or skill handles gets the configured acknowledgement
+    config.write_text("router:\n  acknowledgement: \"Sorry, I didn't catch that.\"\nllm:\n  backend: none\n")
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     status, out = _run_cli(["--config", str(config), "ask", "What time is it?", "--json"], capsys)
     answer = json.loads(out)

@@ -17,6 +17,7 @@ Reports of what already happened (nothing for the pipeline to do):
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -27,7 +28,7 @@ from typing import Any
 from assistant.brain.actions import describe, run_action
 from assistant.brain.intents import CommandSet, build_matcher
 from assistant.brain.matcher import IntentMatcher, Match
-from assistant.brain.schema import SKILL_NAMES, Command
+from assistant.brain.schema import SKILL_NAMES, Command, ListSlot
 from assistant.brain.skills import Skills, SkillState
 from assistant.brain.text import normalise
 from assistant.brain.tools import tool_specs, validate_call
@@ -106,6 +107,18 @@ class Router:
             return self._command(match)
         reply = self._skills.handle(match.intent, match.slots)
         return _with_score(reply, match)
+
+    def vocabulary(self) -> list[str]:
+        """Words the user's commands expect (slot synonyms, template words): Whisper is primed with them."""
+        words: list[str] = []
+        for spec in self._command_set.slots.values():
+            if isinstance(spec, ListSlot):
+                for canonical, synonyms in spec.values.items():
+                    words += synonyms or ([canonical] if canonical.replace(" ", "").isalpha() else [])
+        for command in self._command_set.commands:
+            for template in command.templates:
+                words.append(" ".join(re.sub(r"\{[^}]*\}|[\[\]()|]", " ", template).split()))
+        return [w for w in words if w]
 
     def tool_specs(self) -> list[dict[str, Any]]:
         """The configured commands as LLM tools (see assistant.brain.tools)."""

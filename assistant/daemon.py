@@ -105,7 +105,9 @@ class Daemon:
         if self.control is not None:
             self.control.stop()
         self.pipeline.close()
+        self.pipeline.capture.stop()
         self.pipeline.capture.source.close()
+        self.pipeline.capture.join(2.0)  # no thread may sit in a read while the interpreter exits
         self.pipeline.sink.close()
         if self.history is not None:
             self.history.close()

@@ -155,3 +155,25 @@ def test_stdin_source_pipes_raw_pcm(data_dir: Path, tmp_path: Path) -> None:
                           input=pcm.tobytes() + bytes(32000), capture_output=True, timeout=120, env=dict(os.environ))
     assert proc.returncode == 0, proc.stderr.decode()
     assert "What's the weather like" in proc.stderr.decode()
+
+
+def test_sigterm_while_stdin_is_silent_exits_cleanly(tmp_path: Path) -> None:
+    path = tmp_path / "stdin.yaml"
+    path.write_text("audio:\n  source: stdin\n  sink: null\ntts:\n  engine: null\nllm:\n  backend: none\n"
+                    "logging:\n  level: INFO\n")
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(tmp_path), "XDG_STATE_HOME": str(tmp_path / "state")}
+    proc = subprocess.Popen([sys.executable, "-m", "assistant", "--config", str(path), "run"], env=env,
+                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    log = DaemonLog(proc)
+    log.wait_for("listening on", timeout=120)
+    assert proc.stdin is not None
+    proc.stdin.write("\0" * 3200)  # a little audio, then a pipe that stays open and silent
+    proc.stdin.flush()
+    time.sleep(0.5)
+    started = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=10) == 0
+    assert time.monotonic() - started < 5
+    time.sleep(0.2)
+    assert not any("Fatal Python error" in line for line in log.lines), log.lines
+    proc.stdin.close()

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import queue
+import select
 import sys
 import threading
 import time
@@ -99,26 +101,38 @@ class WavSource:
 
 
 class StdinSource:
-    """Raw signed 16-bit little-endian mono PCM on standard input, at ``rate``."""
+    """Raw signed 16-bit little-endian mono PCM on standard input, at ``rate``.
+
+    Reads the file descriptor directly with a timeout, so ``close()`` can end a read that waits on a
+    silent pipe (a thread blocked inside Python's buffered stdin aborts the interpreter at exit).
+    """
 
     def __init__(self, rate: int = SAMPLE_RATE, chunk_ms: int = 30, stream: BinaryIO | None = None) -> None:
         self.name = f"stdin:{rate}Hz"
-        self._stream = stream if stream is not None else sys.stdin.buffer
+        self._fd = (stream if stream is not None else sys.stdin.buffer).fileno()
         self._bytes_per_chunk = rate * chunk_ms // 1000 * SAMPLE_WIDTH
         self._resampler = Resampler(rate, SAMPLE_RATE)
         self._odd = b""
+        self._closed = False
 
     def read(self) -> bytes | None:
-        data = self._stream.read(self._bytes_per_chunk)
-        if not data:
-            return None
+        data = b""
+        while not data:
+            if self._closed:
+                return None
+            ready, _, _ = select.select([self._fd], [], [], 0.5)
+            if not ready:
+                continue
+            data = os.read(self._fd, self._bytes_per_chunk)
+            if not data:
+                return None  # end of input
         data = self._odd + data
         cut = len(data) - len(data) % SAMPLE_WIDTH  # a pipe may split a sample in two
         data, self._odd = data[:cut], data[cut:]
         return self._resampler.process(data)
 
     def close(self) -> None:
-        pass
+        self._closed = True
 
 
 class PyAudioSource:

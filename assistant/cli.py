@@ -23,6 +23,7 @@ log = logging.getLogger("assistant")
 # Modules that add subcommands: each exposes register(subparsers: argparse._SubParsersAction) -> None.
 _EXTENSIONS: tuple[str, ...] = (
     "assistant.cli_core", "assistant.brain.cli", "assistant.brain.llm.cli", "assistant.service.cli",
+    "assistant.bench.cli",
 )
 
 

@@ -19,6 +19,7 @@ from assistant.brain.schema import CommandsConfig, SkillsConfig
 from assistant.config_base import StrictModel
 from assistant.hearing_schema import GuardsConfig, ListenConfig
 from assistant.service.schema import ServiceConfig
+from assistant.speech_schema import BargeInConfig, EarconsConfig, LatencyConfig, SpeechOutConfig
 
 __all__ = ["Config", "ConfigError", "StrictModel", "load", "validate"]
 
@@ -80,7 +81,7 @@ class AsrConfig(StrictModel):
     compute_type: str = Field("int8", description="CTranslate2 compute type (int8, int8_float32, float16, ...)")
     beam_size: int = Field(1, ge=1, le=10, description="1 is greedy decoding (fastest); 5 is Whisper's default")
     language: str | None = Field("en", description="spoken language code, or null to detect it")
-    cpu_threads: int = Field(0, ge=0, le=256, description="CPU threads for Whisper; 0 lets CTranslate2 choose")
+    cpu_threads: int = Field(0, ge=0, le=256, description="CPU threads for Whisper; 0: one per available core")
     cache_dir: str | None = Field(None, description="where assembled bundled models go (default: XDG cache)")
     hotwords: list[str] = Field(default_factory=list, description="names and words Whisper should expect (prompt)")
     bias_vocabulary: bool = Field(
@@ -104,8 +105,9 @@ class TtsConfig(StrictModel):
 
 
 class TurnConfig(StrictModel):
-    policy: Literal["half_duplex"] = Field(
-        "half_duplex", description="half_duplex: the mic is not listened to while the assistant speaks"
+    policy: Literal["half_duplex", "barge_in"] = Field(
+        "half_duplex", description="half_duplex: the mic is ignored while speaking; barge_in: the user's "
+        "speech over the reply (told apart from its echo, see barge_in:) stops it and is answered"
     )
     echo_tail_ms: int = Field(
         300, ge=0, le=3000, description="after speaking, keep ignoring the mic this long (room echo)"
@@ -147,6 +149,10 @@ class Config(StrictModel):
     )
     logging: LoggingConfig = Field(default_factory=LoggingConfig, description="log output")
     service: ServiceConfig = Field(default_factory=ServiceConfig, description="control socket and turn history")
+    speech_out: SpeechOutConfig = Field(default_factory=SpeechOutConfig, description="streamed speech output")
+    earcons: EarconsConfig = Field(default_factory=EarconsConfig, description="tones for listening, thinking, error")
+    barge_in: BargeInConfig = Field(default_factory=BargeInConfig, description="echo gate for turn.policy barge_in")
+    latency: LatencyConfig = Field(default_factory=LatencyConfig, description="speculative ASR, adaptive end of turn")
 
     @field_validator("*", mode="before")
     @classmethod

@@ -212,8 +212,14 @@ class Daemon:
 
     def _apply(self, new: Config) -> list[str]:
         """Swap in what changed; the mic stays open unless the audio settings changed."""
-        from assistant.audio.vad import Endpointer
-        from assistant.factory import build_recognizer, build_router, build_sink, build_source, build_synthesizer
+        from assistant.factory import (
+            build_endpointer,
+            build_recognizer,
+            build_router,
+            build_sink,
+            build_source,
+            build_synthesizer,
+        )
         from assistant.listen import build_listener
 
         pipeline, old = self.pipeline, self.config
@@ -229,16 +235,17 @@ class Daemon:
         sink = build_sink(new) if new.audio != old.audio else None
         if recognizer is not None:
             pipeline.recognizer = recognizer
-        if synthesizer is not None:
-            pipeline.synthesizer = synthesizer
+            if pipeline.speculator is not None:
+                pipeline.speculator.recognizer = recognizer
+        old_sink = pipeline.sink
+        pipeline.replace_output(synthesizer, sink)
         pipeline.close()  # the old router's timer thread; the new one reloads the timers file
         pipeline.router = router
         pipeline.listener = build_listener(new, vocabulary=router.vocabulary())
-        if new.vad != old.vad:
-            pipeline.replace_endpointer(Endpointer(new.vad))
+        if new.vad != old.vad or new.latency != old.latency:
+            pipeline.replace_endpointer(build_endpointer(new, pipeline.speculator))
         pipeline.echo_tail_s = new.turn.echo_tail_ms / 1000
         if sink is not None:
-            old_sink, pipeline.sink = pipeline.sink, sink
             old_sink.close()
             pipeline.capture.switch_source(lambda: build_source(new))
         return changed

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from assistant.asr.speculative import Speculator
 from assistant.asr.whisper import WhisperRecognizer
+from assistant.audio.echo_gate import EchoGate
 from assistant.audio.sinks import AudioSink, NullSink, PyAudioSink, WavSink
 from assistant.audio.sources import AudioSource, Capture, PyAudioSource, StdinSource, WavSource
 from assistant.audio.vad import Endpointer
@@ -14,6 +16,7 @@ from assistant.config import Config, ConfigError
 from assistant.listen import build_listener
 from assistant.pipeline import Pipeline
 from assistant.tts.base import SilentSynthesizer, Synthesizer
+from assistant.tts.earcons import Earcons
 
 
 def build_source(config: Config) -> AudioSource:
@@ -65,6 +68,27 @@ def build_router(config: Config, config_path: Path | None = None, *,
     return router
 
 
+def build_speculator(config: Config, recognizer: WhisperRecognizer,
+                     prompt: Callable[[], str | None] | None = None) -> Speculator | None:
+    latency = config.latency
+    if not (latency.speculative or latency.adaptive_end):
+        return None
+    turn_model = None
+    if latency.adaptive_end and latency.turn_model:
+        from assistant.audio.turn_model import TurnModel
+
+        turn_model = TurnModel()
+    return Speculator(recognizer, after_ms=latency.speculative_after_ms, turn_model=turn_model,
+                      turn_threshold=latency.turn_threshold,
+                      adaptive_min_ms=latency.adaptive_min_ms if latency.adaptive_end else None, prompt=prompt)
+
+
+def build_endpointer(config: Config, speculator: Speculator | None) -> Endpointer:
+    """The endpointer; with latency.adaptive_end it may end a turn early when the speculation says so."""
+    end_early = speculator.should_end_early if speculator is not None and config.latency.adaptive_end else None
+    return Endpointer(config.vad, end_early=end_early)
+
+
 def build_pipeline(config: Config, source: AudioSource, sink: AudioSink, *,
                    config_path: Path | None = None,
                    recognizer: WhisperRecognizer | None = None,
@@ -73,15 +97,23 @@ def build_pipeline(config: Config, source: AudioSource, sink: AudioSink, *,
     reopen = (lambda: build_source(config)) if isinstance(source, PyAudioSource) else None
     announcer = _Announcer()
     router = build_router(config, config_path, speak=announcer)
+    listener = build_listener(config, vocabulary=router.vocabulary())
+    recognizer = recognizer or build_recognizer(config)
+    speculator = build_speculator(config, recognizer, prompt=lambda: listener.initial_prompt)
     pipeline = Pipeline(
         capture=Capture(source, frame_ms=config.vad.frame_ms, queue_s=config.audio.queue_s, reopen=reopen),
-        endpointer=Endpointer(config.vad),
-        recognizer=recognizer or build_recognizer(config),
+        endpointer=build_endpointer(config, speculator),
+        recognizer=recognizer,
         router=router,
         synthesizer=synthesizer or build_synthesizer(config),
         sink=sink,
         echo_tail_s=config.turn.echo_tail_ms / 1000,
-        listener=build_listener(config, vocabulary=router.vocabulary()),
+        listener=listener,
+        speculator=speculator,
+        echo_gate=EchoGate(config.barge_in) if config.turn.policy == "barge_in" else None,
+        earcons=Earcons(config.earcons, sink),
+        lookahead=config.speech_out.lookahead,
+        max_chars=config.speech_out.max_chars,
     )
     announcer.pipeline = pipeline
     return pipeline

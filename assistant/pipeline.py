@@ -20,15 +20,17 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import numpy as np
-
+from assistant.asr.speculative import Speculator
 from assistant.asr.whisper import Recognizer
+from assistant.audio.echo_gate import EchoGate
 from assistant.audio.sinks import AudioSink
 from assistant.audio.sources import Capture
 from assistant.audio.vad import Endpointer
 from assistant.events import Reply, TurnReport, Utterance
 from assistant.listen import Listener
 from assistant.tts.base import Synthesizer
+from assistant.tts.earcons import Earcons
+from assistant.tts.streaming import Speaker
 from assistant.tts.text import split_sentences
 
 log = logging.getLogger(__name__)
@@ -60,11 +62,6 @@ def ms(seconds: float) -> float:
     return seconds * 1000.0
 
 
-def scale(pcm: bytes, gain: float) -> bytes:
-    samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32) * gain
-    return np.asarray(np.clip(samples, -32768, 32767), dtype="<i2").tobytes()
-
-
 class Pipeline:
     def __init__(
         self,
@@ -78,6 +75,11 @@ class Pipeline:
         echo_tail_s: float = 0.3,
         on_turn: Callable[[TurnReport], None] | None = None,
         listener: Listener | None = None,
+        speculator: Speculator | None = None,
+        echo_gate: EchoGate | None = None,
+        earcons: Earcons | None = None,
+        lookahead: int = 2,
+        max_chars: int = 4000,
     ) -> None:
         self.capture = capture
         self.endpointer = endpointer
@@ -87,6 +89,13 @@ class Pipeline:
         self.sink = sink
         self.echo_tail_s = echo_tail_s
         self.on_turn = on_turn
+        self.speculator = speculator  # transcribes during the hangover (None: recognise after it)
+        self.echo_gate = echo_gate  # turn.policy barge_in: tells the user's voice from our echo
+        self.earcons = earcons
+        self.speaker = Speaker(synthesizer, sink, lookahead=lookahead, max_chars=max_chars,
+                               on_audio=echo_gate.add_reference if echo_gate is not None else None,
+                               gain=lambda: self.volume)
+        self._barged_in = threading.Event()
         self.listener = listener or Listener()  # guards, wake phrase, follow-up and push-to-talk windows
         self.stats = PipelineStats()
         self.volume = 1.0  # the assistant's own output level (skills turn it up and down)
@@ -121,13 +130,22 @@ class Pipeline:
         self._stopping.set()
         self.capture.stop()
         if cut_reply:
-            self.sink.stop()
+            self.speaker.cancel()
 
     def close(self) -> None:
         """Release what the stages hold (the router's timer thread, ...); devices belong to the caller."""
         close = getattr(self.router, "close", None)
         if callable(close):
             close()
+
+    def replace_output(self, synthesizer: Synthesizer | None = None, sink: AudioSink | None = None) -> None:
+        """New voice and/or speaker from a reload; takes effect from the next reply."""
+        if synthesizer is not None:
+            self.synthesizer = self.speaker.synthesizer = synthesizer
+        if sink is not None:
+            self.sink = self.speaker.sink = sink
+            if self.earcons is not None:
+                self.earcons.sink = sink
 
     def replace_endpointer(self, endpointer: Endpointer) -> None:
         """Use new VAD settings from the next frame on (called from another thread by a reload)."""
@@ -161,17 +179,37 @@ class Pipeline:
                     self.endpointer.reset()
                 continue
             if self._deaf_from <= frame.captured_at < self._deaf_until:
+                if self.echo_gate is not None and self.echo_gate.feed(frame):
+                    self._barge_in()
+                    continue
                 self.stats.ignored_while_speaking += 1
                 if self.endpointer.in_speech:
                     self.endpointer.reset()  # what it heard so far overlaps our own voice
                 continue
             utterance = self.endpointer.feed(frame)
+            if self.speculator is not None:
+                self.speculator.observe(frame, self.endpointer)
             if utterance is not None:
                 self._utterances.put(utterance)
         if not self._stopping.is_set():  # end of stream: a recording may end mid-utterance
             tail = self.endpointer.flush()
             if tail is not None:
                 self._utterances.put(tail)
+
+    def _barge_in(self) -> None:
+        """The user talks over the reply: cut it, listen again at once, and start their utterance."""
+        assert self.echo_gate is not None
+        log.info("barge-in: user speech over the reply (%.0f dB over the echo)", self.echo_gate.last_residual_db)
+        self._barged_in.set()
+        self.speaker.cancel()
+        self.echo_gate.stop_reference(time.monotonic())
+        self._deaf_from, self._deaf_until = float("inf"), 0.0
+        self.endpointer.reset()
+        for earlier in self.echo_gate.frames_since_onset():  # echo-reduced start of what they said
+            utterance = self.endpointer.feed(earlier)
+            if utterance is not None:
+                self._utterances.put(utterance)
+        self.echo_gate.reset()
 
     # ---- one turn at a time (worker thread) ------------------------------------------------------
 
@@ -219,8 +257,17 @@ class Pipeline:
             if not_speech is not None:
                 report.dropped = not_speech
                 return report
-            transcript = self.recognizer.transcribe(utterance.pcm, initial_prompt=self.listener.initial_prompt)
+            if self.earcons is not None:
+                self.earcons.play("thinking")
+            transcript = None
+            speculation = self.speculator.take(utterance) if self.speculator is not None else None
+            if speculation is not None:  # recognised during the hangover, from this very audio
+                transcript = speculation.transcript
+                report.latency_ms["speculation_lead"] = ms(utterance.ended_at - speculation.started_at)
+            if transcript is None:
+                transcript = self.recognizer.transcribe(utterance.pcm, initial_prompt=self.listener.initial_prompt)
             report.latency_ms["asr"] = ms(transcript.asr_s)
+            report.latency_ms["transcript"] = ms(time.monotonic() - utterance.speech_end_at)
             report.transcript = transcript.text
             decision = self.listener.accept(transcript, utterance, time.monotonic())
             if decision.request is None:  # hallucination, no wake phrase, wake phrase alone, ...
@@ -256,6 +303,8 @@ class Pipeline:
         report.error = f"{type(exc).__name__}: {exc}"
         log.exception("turn failed")
         with contextlib.suppress(Exception):  # tell the user, if the voice itself still works
+            if self.earcons is not None:
+                self.earcons.play("error")
             self.say(["Sorry, something went wrong."])
 
     def _answer(self, text: str, report: TurnReport, since: float) -> None:
@@ -298,28 +347,22 @@ class Pipeline:
         if kind == "volume" and isinstance(action.get("level"), int | float):
             self.volume = min(1.0, max(0.0, float(action["level"])))
         elif kind == "stop":
-            self.sink.stop()
+            self.speaker.cancel()
 
     def say(self, sentences: Iterator[str] | list[str], since: float | None = None,
             report: TurnReport | None = None) -> None:
         """Synthesize and play sentence by sentence: the first plays while later ones wait their turn."""
         self.state = "speaking"
         self._speaking.set()
+        self._barged_in.clear()
         if self.sink.audible:  # only sound played into a room can come back through the mic
             self._deaf_from, self._deaf_until = time.monotonic(), float("inf")
         try:
-            for sentence in sentences:
-                if self._stopping.is_set():
-                    break
-                pcm, rate = self.synthesizer.synthesize(sentence)
-                if not pcm:
-                    continue
-                if self.volume < 1.0:
-                    pcm = scale(pcm, self.volume)
-                first = self.sink.play(pcm, rate)
-                if report is not None and since is not None and first is not None:
-                    report.latency_ms.setdefault("reply_audio", ms(first - since))
+            # the next sentence is synthesized while this one plays (tts/streaming.py)
+            timeline = self.speaker.say(s for s in sentences if not self._stopping.is_set())
+            if report is not None and since is not None and timeline.first_sample is not None:
+                report.latency_ms.setdefault("reply_audio", ms(timeline.first_sample - since))
         finally:
-            if self.sink.audible:
+            if self.sink.audible and not self._barged_in.is_set():  # after a barge-in we are listening
                 self._deaf_until = time.monotonic() + self.echo_tail_s
             self._speaking.clear()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from typing import Protocol
 
@@ -36,7 +37,9 @@ class WhisperRecognizer:
                 self.resolved.location,
                 device=config.device,
                 compute_type=config.compute_type,
-                cpu_threads=config.cpu_threads,
+                # CTranslate2's own default is 4 threads, which oversubscribes a 2-core box (measured:
+                # 0.61 s -> 0.43 s per command with 2); use the cores we may actually run on.
+                cpu_threads=config.cpu_threads or len(os.sched_getaffinity(0)),
                 local_files_only=self.resolved.is_local,
             )
         except ModelNotFound:

@@ -29,8 +29,12 @@ class Segment:
 
 
 class Endpointer:
-    def __init__(self, config: VadConfig, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, config: VadConfig, clock: Callable[[], float] = time.monotonic,
+                 end_early: Callable[[int], bool] | None = None) -> None:
         self.config = config
+        # Adaptive end of turn: asked on each silent frame (with the trailing silence in ms) whether the
+        # utterance is already complete, so the turn need not wait for the whole hangover.
+        self.end_early = end_early
         self._vad = webrtcvad.Vad(config.aggressiveness)
         self._frame_s = config.frame_ms / 1000
         self._frame_bytes = SAMPLE_RATE * config.frame_ms // 1000 * SAMPLE_WIDTH
@@ -62,6 +66,10 @@ class Endpointer:
         """How long the current utterance has been silent (0 when idle or while voiced)."""
         return self._trailing_silence * self.config.frame_ms if self._in_speech else 0
 
+    def current_pcm(self) -> bytes:
+        """The utterance audio collected so far (pre-roll included): a prefix of the Utterance to come."""
+        return b"".join(f.pcm for f in self._frames) if self._in_speech else b""
+
     def is_speech(self, frame: AudioFrame) -> bool:
         if len(frame.pcm) != self._frame_bytes:
             raise ValueError(f"frame of {len(frame.pcm)} bytes; the VAD needs {self._frame_bytes}")
@@ -89,6 +97,8 @@ class Endpointer:
         else:
             self._trailing_silence += 1
         if self._trailing_silence >= self._hangover_frames:
+            return self._finish(truncated=False)
+        if self._trailing_silence and self.end_early is not None and self.end_early(self.trailing_silence_ms):
             return self._finish(truncated=False)
         if len(self._frames) >= self._max_frames:
             return self._finish(truncated=True)

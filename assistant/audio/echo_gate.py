@@ -1,0 +1,170 @@
+"""Barge-in detection: is there user speech in the mic *beyond* the echo of what we are playing?
+
+The gate keeps the playback reference (what the sink was handed, resampled to 16 kHz, on the monotonic
+clock) and, for every mic frame, looks at the last ``WINDOW_MS`` of mic audio: it finds the
+speaker-to-mic delay (0..``max_echo_delay_ms``) where the reference best explains the mic (FFT cross-
+correlation), removes the best-fitting scaled copy, and compares what is left with that echo estimate.
+Our own voice leaves a small residual; a person talking over it leaves a large one. A frame counts as
+user speech when WebRTC VAD calls the mic frame speech, the residual is above ``floor_dbfs`` and it is
+``margin_db`` louder than the echo estimate allows; ``min_speech_ms`` of such frames (one miss allowed)
+trigger barge-in. A single gain and delay model a direct path plus a dominant reflection, not a whole
+room: loud reverberant rooms need a higher margin (or the wake-phrase-only policy).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+import numpy as np
+import numpy.typing as npt
+import webrtcvad
+
+from assistant.audio.resample import resample
+from assistant.events import SAMPLE_RATE, AudioFrame
+from assistant.speech_schema import BargeInConfig
+
+F64 = npt.NDArray[np.float64]
+WINDOW_MS = 150  # mic audio compared per decision: long enough to align, short enough to react
+LEAD_MS = 150  # the echo may also seem to come *before* the reference time (sink timestamps are approximate)
+KEEP_S = 3.0  # reference history kept beyond the delay search range
+HISTORY_MS = 1000  # mic frames kept (echo removed) to hand the start of a barge-in utterance to the endpointer
+
+
+def _dbfs(energy_per_sample: float) -> float:
+    return 10 * math.log10(max(energy_per_sample, 1e-12) / (32768.0**2))
+
+
+class EchoGate:
+    def __init__(self, config: BargeInConfig | None = None, vad_mode: int = 3) -> None:
+        self.config = config or BargeInConfig()
+        self._vad = webrtcvad.Vad(vad_mode)
+        self._ref = np.zeros(0)
+        self._ref_t0: float | None = None  # monotonic time of self._ref[0]
+        self._ref_end = 0.0  # playback (after stop) produces no echo beyond this time
+        self._mic: deque[AudioFrame] = deque()
+        self._cleaned: deque[AudioFrame] = deque()  # the same frames with the echo estimate subtracted
+        self._run_ms = 0
+        self._missed = 0
+        self.onset: AudioFrame | None = None  # first frame of the user speech that triggered
+        self.last_residual_db = -math.inf  # residual minus echo estimate, for logs and the benchmark
+
+    # ---- the playback side ----------------------------------------------------------------------
+
+    def add_reference(self, pcm: bytes, rate: int, at: float) -> None:
+        """The sink is about to play ``pcm`` starting at monotonic time ``at``."""
+        samples = np.frombuffer(resample(pcm, rate, SAMPLE_RATE), dtype="<i2").astype(np.float64)
+        if self._ref_t0 is None or at - self._ref_t0 > KEEP_S * 4:
+            self._ref, self._ref_t0 = np.zeros(0), at
+        # Trust the clock: a sink returns from play() a little before its last samples are out, so a
+        # "never overlap" rule would push every later sentence further out of step.
+        start = round((at - self._ref_t0) * SAMPLE_RATE)
+        if start > len(self._ref):
+            self._ref = np.concatenate([self._ref, np.zeros(start - len(self._ref))])
+        self._ref = np.concatenate([self._ref[:start], samples])
+        self._ref_end = self._ref_t0 + len(self._ref) / SAMPLE_RATE
+        self._trim(at)
+
+    def stop_reference(self, at: float) -> None:
+        """Playback was cut at ``at``: nothing after it can come back as echo."""
+        if self._ref_t0 is not None:
+            self._ref = self._ref[: max(0, round((at - self._ref_t0) * SAMPLE_RATE))]
+            self._ref_end = at
+
+    def _trim(self, now: float) -> None:
+        assert self._ref_t0 is not None
+        keep_from = now - KEEP_S - self.config.max_echo_delay_ms / 1000
+        drop = int((keep_from - self._ref_t0) * SAMPLE_RATE)
+        if drop > 0:
+            self._ref = self._ref[drop:]
+            self._ref_t0 += drop / SAMPLE_RATE
+
+    def reset(self) -> None:
+        """Start of a new reply or after a barge-in: forget the mic history and any partial detection."""
+        self._mic.clear()
+        self._cleaned.clear()
+        self._run_ms = 0
+        self._missed = 0
+        self.onset = None
+
+    # ---- the mic side ---------------------------------------------------------------------------
+
+    def feed(self, frame: AudioFrame) -> bool:
+        """One mic frame captured while we speak; True when user speech over our voice is confirmed."""
+        self._mic.append(frame)
+        frame_ms = frame.duration_s * 1000
+        window = max(1, round(WINDOW_MS / frame_ms))
+        while len(self._mic) > max(window, round(HISTORY_MS / frame_ms)):
+            self._mic.popleft()
+        while len(self._cleaned) >= round(HISTORY_MS / frame_ms):
+            self._cleaned.popleft()
+        user = self._is_user_frame(frame, list(self._mic)[-window:])
+        if user:
+            if self._run_ms == 0:
+                self.onset = frame
+            self._run_ms += round(frame_ms)
+            self._missed = 0
+        elif self._run_ms:
+            self._missed += 1
+            if self._missed > 1:
+                self._run_ms, self._missed, self.onset = 0, 0, None
+        return self._run_ms >= self.config.min_speech_ms
+
+    def frames_since_onset(self, preroll_ms: int = 800) -> list[AudioFrame]:
+        """Echo-reduced mic frames from ``preroll_ms`` before the detected onset: the start of the user's
+        utterance (quiet first words are often under our voice, before the gate was sure)."""
+        if self.onset is None:
+            return []
+        start = self.onset.start_s - preroll_ms / 1000
+        return [f for f in self._cleaned if f.start_s >= start]
+
+    def _is_user_frame(self, frame: AudioFrame, frames: list[AudioFrame]) -> bool:
+        mic = np.frombuffer(b"".join(f.pcm for f in frames), dtype="<i2").astype(np.float64)
+        n = len(frame.pcm) // 2
+        residual, echo, left = self._residual(mic, frame.captured_at, n)
+        cleaned = np.asarray(np.clip(np.round(left), -32768, 32767), dtype="<i2").tobytes()
+        self._cleaned.append(AudioFrame(cleaned, frame.start_s, frame.captured_at))
+        if not self._vad.is_speech(cleaned, SAMPLE_RATE):  # VAD on what is left once our echo is removed
+            return False
+        self.last_residual_db = 10 * math.log10(max(residual, 1e-9) / max(echo, 1e-9))
+        if _dbfs(residual / n) < self.config.floor_dbfs:
+            return False
+        return echo <= 0 or self.last_residual_db >= self.config.margin_db
+
+    def _residual(self, mic: F64, end_time: float, n: int) -> tuple[float, float, F64]:
+        """Energies of (mic not explained by the reference, echo estimate) over the last ``n`` samples,
+        and those samples with the echo estimate removed.
+
+        Delay and gain are fitted on the whole window (stable); the residual is taken on the newest frame
+        only, so a user starting to talk shows up at once instead of being averaged with older echo.
+        """
+        tail = mic[-n:]
+        mic_energy = float(tail @ tail)
+        latest_echo = self._ref_end + self.config.max_echo_delay_ms / 1000
+        if self._ref_t0 is None or end_time - len(mic) / SAMPLE_RATE > latest_echo:
+            return mic_energy, 0.0, tail  # nothing we played can reach this window
+        delay = round(self.config.max_echo_delay_ms * SAMPLE_RATE / 1000)
+        lags = delay + round(LEAD_MS * SAMPLE_RATE / 1000)
+        # reference samples that could have produced this mic window: [start - delay, end + lead)
+        end = round((end_time - self._ref_t0) * SAMPLE_RATE)
+        begin = end - len(mic) - delay
+        ref = np.zeros(len(mic) + lags)
+        lo = max(begin, 0)
+        hi = min(begin + len(ref), len(self._ref))
+        if hi > lo:
+            ref[lo - begin : hi - begin] = self._ref[lo:hi]
+        if not ref.any():
+            return mic_energy, 0.0, tail
+        size = 1 << (len(ref) + len(mic)).bit_length()
+        # corr[k] = sum_n mic[n] * ref[n + k]; echo delay d = delay - k (negative: lead)
+        corr = np.fft.irfft(np.fft.rfft(ref, size) * np.conj(np.fft.rfft(mic, size)), size)[: lags + 1]
+        cumulative = np.concatenate([[0.0], np.cumsum(ref * ref)])
+        ref_energy = cumulative[len(mic) : len(mic) + lags + 1] - cumulative[: lags + 1]
+        score = np.where(ref_energy > 1e-6, corr * np.abs(corr) / np.maximum(ref_energy, 1e-6), 0.0)
+        k = int(np.argmax(score))
+        if score[k] <= 0:
+            return mic_energy, 0.0, tail
+        gain = corr[k] / ref_energy[k]  # least-squares gain at the best delay
+        echo = gain * ref[k + len(mic) - n : k + len(mic)]
+        left = tail - echo
+        return float(left @ left), float(echo @ echo), left

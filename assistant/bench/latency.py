@@ -1,0 +1,140 @@
+"""Turn latency on the daemon's live path: real recordings played in real time, one turn each.
+
+Each recording goes through ``factory.build_pipeline`` exactly as the daemon runs: a WavSource paced
+like a microphone (followed by silence so the hangover can run out), Capture, the Endpointer, Whisper,
+the router, the synthesizer and a real-time NullSink. The TurnReport of each turn gives, measured from
+the capture time of the last voiced frame (speech end): endpoint decided, transcript ready, reply text
+ready and first reply sample out. WER, CPU seconds per turn and peak RSS complete the table.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from assistant.bench.stats import Recording, cpu_seconds, fmt, peak_rss_mib, summary, word_errors
+from assistant.config import Config
+from assistant.events import TurnReport
+
+STAGES = ("endpoint", "transcript", "reply_text", "reply_audio")
+
+
+@dataclass
+class UtteranceResult:
+    file: str
+    reference: str
+    transcript: str
+    reply: str
+    errors: int
+    ref_words: int
+    cpu_s: float
+    latency_ms: dict[str, float] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def stage_latencies(report: TurnReport) -> dict[str, float]:
+    """The four headline numbers (ms after speech end) from a turn's report."""
+    lat = report.latency_ms
+    endpoint = lat.get("endpoint", math.nan)
+    transcript = lat.get("transcript", endpoint + lat.get("asr", math.nan))  # sequential: ASR starts at the endpoint
+    return {"endpoint": endpoint, "transcript": transcript, "reply_text": lat.get("reply_text", math.nan),
+            "reply_audio": lat.get("reply_audio", math.nan)}
+
+
+def run_one(config: Config, recording: Recording, recognizer: Any, synthesizer: Any) -> UtteranceResult:
+    from assistant.audio.sinks import NullSink
+    from assistant.audio.sources import WavSource
+    from assistant.factory import build_pipeline
+
+    source = WavSource(recording.path, realtime=True, chunk_ms=config.audio.buffer_ms,
+                       tail_silence_s=config.vad.hangover_ms / 1000 + 1.0)
+    sink = NullSink(realtime=True)
+    turns: list[TurnReport] = []
+    pipeline = build_pipeline(config, source, sink, recognizer=recognizer, synthesizer=synthesizer)
+    pipeline.on_turn = turns.append
+    started = cpu_seconds()
+    try:
+        pipeline.run()
+    finally:
+        source.close()
+    cpu = cpu_seconds() - started
+    spoken = [t for t in turns if t.transcript]
+    transcript = " ".join(t.transcript for t in spoken)
+    errors, ref_words = word_errors(recording.reference, transcript)
+    first = spoken[0] if spoken else (turns[0] if turns else None)
+    latency = stage_latencies(first) if first is not None else dict.fromkeys(STAGES, math.nan)
+    extra = {k: v for k, v in (first.latency_ms.items() if first else []) if k not in STAGES}
+    extra["turns"] = len(turns)
+    return UtteranceResult(recording.path.name, recording.reference, transcript,
+                           first.reply if first else "", errors, ref_words, cpu / max(1, len(turns)), latency, extra)
+
+
+def run(config: Config, recordings: list[Recording]) -> dict[str, Any]:
+    from assistant.factory import build_recognizer, build_synthesizer
+
+    load_started = time.monotonic()
+    recognizer = build_recognizer(config)
+    synthesizer = build_synthesizer(config)
+    recognizer.transcribe(bytes(32000))  # keep the model warm: the first call pays one-off set-up
+    load_s = time.monotonic() - load_started
+    results = [run_one(config, r, recognizer, synthesizer) for r in recordings]
+    errors = sum(r.errors for r in results)
+    ref_words = sum(r.ref_words for r in results)
+    return {
+        "machine": machine(),
+        "config": {"asr": config.asr.model_dump(), "vad": config.vad.model_dump(),
+                   **{k: v.model_dump() for k, v in config if k in ("latency", "turn")}},
+        "model_load_s": round(load_s, 2),
+        "utterances": [asdict(r) for r in results],
+        "summary": {stage: summary([r.latency_ms[stage] for r in results]) for stage in STAGES},
+        "wer": errors / max(1, ref_words),
+        "cpu_s_per_turn": summary([r.cpu_s for r in results]),
+        "peak_rss_mib": round(peak_rss_mib(), 1),
+    }
+
+
+def machine() -> dict[str, Any]:
+    import os
+
+    load = os.getloadavg()
+    return {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+            "python": platform.python_version(), "load_avg": [round(x, 2) for x in load]}
+
+
+def table(result: dict[str, Any]) -> str:
+    lines = [f"{'file':34} {'endpoint':>8} {'transcr':>8} {'reply':>8} {'audio':>8} {'cpu s':>6}  transcript"]
+    for u in result["utterances"]:
+        lat = u["latency_ms"]
+        lines.append(f"{u['file'][:34]:34} " + " ".join(f"{fmt(lat[s]):>8}" for s in STAGES)
+                     + f" {u['cpu_s']:6.2f}  {u['transcript'][:40]!r}")
+    for name, key in (("median", "median"), ("p90", "p90")):
+        lines.append(f"{name:34} " + " ".join(f"{fmt(result['summary'][s][key]):>8}" for s in STAGES)
+                     + f" {result['cpu_s_per_turn'][key]:6.2f}")
+    lines.append(f"WER {result['wer']:.3f} over {len(result['utterances'])} utterances; peak RSS "
+                 f"{result['peak_rss_mib']:.0f} MiB; load average {result['machine']['load_avg']}")
+    lines.append("(ms after the last voiced frame was captured: endpoint decided, transcript ready, reply text "
+                 "ready, first reply sample out)")
+    return "\n".join(lines)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # JSON has no NaN
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def dumps(result: dict[str, Any]) -> str:
+    return json.dumps(_finite(result), default=str)
+
+
+def main_paths(paths: list[str]) -> list[Recording]:
+    return [Recording(Path(p), "", "file") for p in paths]

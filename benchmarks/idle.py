@@ -1,0 +1,8 @@
+"""Thin wrapper: `python benchmarks/idle.py ARGS` is `assistant bench idle ARGS` (see benchmarks/README.md)."""
+
+import sys
+
+from assistant.bench.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main("idle"))

@@ -1,0 +1,76 @@
+"""Barge-in through the whole pipeline (turn.policy: barge_in): a real recording played into the virtual
+mic while the assistant is talking (its own voice coming back through a loopback, as in a room) cuts the
+reply, and the new utterance is recognised and answered."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import read_wav
+from textnorm import normalise
+from vaudio import VirtualAudio
+
+from assistant.audio.sinks import PyAudioSink
+from assistant.audio.sources import PyAudioSource
+from assistant.config import validate
+from assistant.events import TurnReport
+from assistant.factory import build_pipeline
+
+ANNOUNCEMENT = ("Here is the news. The weather today is sunny with a light breeze. Tomorrow will bring some "
+                "rain in the evening. The football match was cancelled. Traffic is light on the main roads.")
+
+
+@pytest.fixture
+def room_echo(vaudio: VirtualAudio) -> Iterator[None]:
+    loaded = subprocess.run(["pactl", "load-module", "module-loopback", "source=vspk.monitor", "sink=vmic_in",
+                             "latency_msec=60"], env=vaudio.env, capture_output=True, text=True, timeout=10,
+                            check=True)
+    try:
+        yield
+    finally:
+        subprocess.run(["pactl", "unload-module", loaded.stdout.strip()], env=vaudio.env, timeout=10)
+
+
+def test_speech_over_the_reply_cuts_it_and_is_answered(vaudio: VirtualAudio, room_echo: None, data_dir: Path,
+                                                       tmp_path: Path, recognizer) -> None:
+    config = validate({"turn": {"policy": "barge_in"}, "llm": {"backend": "none"}})
+    source, sink = PyAudioSource(None), PyAudioSink(None)
+    pipeline = build_pipeline(config, source, sink, recognizer=recognizer)
+    turns: list[TurnReport] = []
+    pipeline.on_turn = turns.append
+    runner = threading.Thread(target=pipeline.run, daemon=True)
+    played = tmp_path / "played.wav"
+    recorder = vaudio.record(played)
+    runner.start()
+    try:
+        time.sleep(0.5)
+        job = pipeline.submit_text(ANNOUNCEMENT, route=False)
+        while not pipeline.busy:
+            time.sleep(0.01)
+        time.sleep(2.0)  # into the second sentence
+        interrupted_at = time.monotonic()
+        vaudio.play(data_dir / "turn_on_the_living_room_lamp.wav").wait(30)
+        assert job.done.wait(30) and job.report is not None
+        deadline = time.monotonic() + 30
+        while not any(t.transcript for t in turns) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        pipeline.stop()
+        runner.join(10)
+        sink.close()
+        recorder.terminate()
+        recorder.wait(5)
+    pcm, _ = read_wav(played)
+    spoken = recognizer.transcribe(pcm.tobytes(), vad_filter=True).text.lower()
+    assert "news" in spoken and "traffic" not in spoken and "football" not in spoken, f"not cut: {spoken!r}"
+    heard = [t for t in turns if t.transcript]
+    assert heard, f"no turn after the barge-in: {turns}"
+    words = normalise(heard[-1].transcript)  # the user's words (the announcement never says them)
+    assert "living" in words and "room" in words, heard[-1].transcript
+    assert heard[-1].reply  # answered
+    assert heard[-1].speech_start > 0 and interrupted_at > 0

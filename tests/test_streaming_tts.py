@@ -1,0 +1,113 @@
+"""Streamed speech: real espeak-ng synthesis, played through PortAudio into the virtual speaker."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from conftest import read_wav
+from textnorm import normalise, wer
+from vaudio import VirtualAudio
+
+from assistant.audio.resample import resample
+from assistant.audio.sinks import NullSink, PyAudioSink
+from assistant.config import TtsConfig
+from assistant.tts.base import SynthesisError
+from assistant.tts.pyttsx3_engine import Pyttsx3Synthesizer
+from assistant.tts.streaming import SentenceStream, Speaker, sentences_of
+
+REPLY = ["The kitchen light is on.", "The front door is locked.", "The music is playing."]
+
+
+@pytest.fixture(scope="module")
+def synthesizer() -> Pyttsx3Synthesizer:
+    return Pyttsx3Synthesizer(TtsConfig())
+
+
+def test_first_sentence_plays_before_the_third_is_synthesized(vaudio: VirtualAudio, tmp_path: Path,
+                                                              synthesizer: Pyttsx3Synthesizer,
+                                                              recognizer) -> None:
+    out = tmp_path / "spoken.wav"
+    recorder = vaudio.record(out)
+    time.sleep(0.5)
+    sink = PyAudioSink(None)
+    try:
+        timeline = Speaker(synthesizer, sink, lookahead=1).say(REPLY)
+    finally:
+        sink.close()
+    time.sleep(0.5)
+    recorder.terminate()
+    recorder.wait(5)
+    first, second, third = timeline.sentences
+    assert first.first_sample is not None and third.first_sample is not None
+    # order on the monotonic clock: sentence 1 was already sounding before sentence 3 was even started
+    assert first.synth_ended <= first.first_sample < third.synth_started <= third.synth_ended
+    assert second.synth_ended <= second.first_sample <= third.first_sample  # type: ignore[operator]
+    assert not timeline.cancelled and timeline.error is None
+    pcm, _ = read_wav(out)
+    heard = recognizer.transcribe(pcm.tobytes(), vad_filter=True).text
+    assert wer(" ".join(REPLY), heard) <= 0.25, heard
+    words = normalise(heard)  # and in the order they were written
+    assert words.index("kitchen") < words.index("door") < words.index("music"), heard
+
+
+def test_cancel_cuts_the_reply_and_drops_the_rest(synthesizer: Pyttsx3Synthesizer) -> None:
+    sink = NullSink(realtime=True)
+    speaker = Speaker(synthesizer, sink, lookahead=1)
+    started = threading.Event()
+    speaker.on_audio = lambda pcm, rate, at: started.set()
+    def cut() -> None:
+        if started.wait(10):
+            speaker.cancel()
+
+    timer = threading.Thread(target=cut)
+    timer.start()
+    timeline = speaker.say(REPLY)
+    timer.join()
+    assert timeline.cancelled
+    played = [s for s in timeline.sentences if s.first_sample is not None]
+    assert len(played) == 1 and played[0].text == REPLY[0]
+
+
+def test_empty_and_markup_only_text_play_nothing(synthesizer: Pyttsx3Synthesizer) -> None:
+    for text in ["", "   ", "\x00\x07\n", "<speak></speak>"]:
+        timeline = Speaker(synthesizer, NullSink()).say_text(text)
+        assert timeline.first_sample is None and timeline.error is None, text
+
+
+def test_markup_and_control_characters_are_not_read_out(synthesizer: Pyttsx3Synthesizer,
+                                                        recognizer) -> None:
+    text = "<speak>The oven is <emphasis>hot</emphasis>.<break time='1s'/></speak>\x00\x1b[31m Be careful.\x07"
+    assert sentences_of(text) == ["The oven is hot.", "Be careful."]
+    chunks = list(SentenceStream(synthesizer, sentences_of(text)))
+    pcm = b"".join(resample(c.pcm, c.rate, 16000) for c in chunks)
+    heard = normalise(recognizer.transcribe(pcm).text)
+    assert not {"speak", "emphasis", "break", "time"} & set(heard), heard
+    assert wer("the oven is hot be careful", " ".join(heard)) <= 0.2, heard
+
+
+def test_ten_thousand_characters_stream_without_synthesizing_everything(synthesizer: Pyttsx3Synthesizer) -> None:
+    text = " ".join(f"This is sentence number {i} of a very long reply." for i in range(250))
+    assert len(text) > 10_000
+    sentences = sentences_of(text, max_chars=4000)
+    assert sum(len(s) for s in sentences) <= 4000 and len(sentences) < 100
+    speaker = Speaker(synthesizer, NullSink(), lookahead=2)
+    seen: list[float] = []
+
+    def tap(pcm: bytes, rate: int, at: float) -> None:
+        seen.append(at)
+        if len(seen) == 3:
+            speaker.cancel()
+
+    speaker.on_audio = tap
+    timeline = speaker.say(sentences)
+    assert timeline.cancelled and len(seen) == 3
+    # cancelled early: at most `lookahead` sentences were made beyond those played
+    assert len(timeline.sentences) <= 3 + 2
+
+
+def test_unsupported_voice_is_a_clear_error() -> None:
+    with pytest.raises(SynthesisError, match=r"no voice matches 'klingon-warrior'.*assistant voices"):
+        Pyttsx3Synthesizer(TtsConfig(voice="klingon-warrior"))

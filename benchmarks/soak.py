@@ -1,11 +1,13 @@
 """Soak test: run the daemon for a long time like systemd would, feed it speech, and watch for decay.
 
-    python benchmarks/soak.py [--minutes 60] [--speech tests/data/jfk.wav] [--every 20] [--json out.json]
+    python benchmarks/soak.py [--minutes 60] [--vmic] [--speech A.wav B.wav ...] [--every 20] [--json out.json]
                               [--cmd "assistant run"] [--reload-every 600]
 
 This script plays the service manager: it opens a NOTIFY_SOCKET, sets WATCHDOG_USEC, starts the daemon
-with a private config (raw PCM on stdin, null sink, private control socket and history database), waits
-for READY=1, then streams speech + silence into stdin in real time. Every sample it records RSS, CPU,
+with a private config (private control socket and history database), waits for READY=1, then plays a
+playlist of speech, noise and music clips separated by silence in real time: through the virtual
+microphone of a private PulseAudio server with ``--vmic`` (the daemon replies into its virtual speaker),
+else as raw PCM on stdin. Every sample it records RSS, CPU,
 threads and open files (psutil), the last STATUS= line, the gap since the last WATCHDOG=1, the
 control socket's `status`, and the number of turns in history.db. Optional SIGHUPs check that reloads
 come back with READY=1. At the end it prints a table and the verdict:
@@ -102,10 +104,14 @@ def read_pcm16k(path: Path) -> bytes:
         return w.readframes(w.getnframes())
 
 
-def feed(stdin: Any, speech: bytes, every_s: float, stop: threading.Event, played: list[int]) -> None:
-    """Real-time stream: the utterance, then silence until the next one is due."""
+def playlist(clips: list[bytes], every_s: float) -> bytes:
+    """One cycle: each clip (speech, noise or music) followed by silence until the next one is due."""
+    return b"".join(clip + b"\0\0" * int(16_000 * max(every_s - len(clip) / 32_000, 1.0)) for clip in clips)
+
+
+def feed(stdin: Any, cycle: bytes, stop: threading.Event, played: list[int]) -> None:
+    """Real-time stream of the playlist, over and over."""
     chunk = 16_000 * 2 // 50  # 20 ms
-    cycle = speech + b"\0\0" * int(16_000 * max(every_s - len(speech) / 32_000, 1.0))
     start = time.monotonic()
     sent = 0
     while not stop.is_set():
@@ -145,11 +151,30 @@ def measure(proc: Any, started: float, manager: Manager, history: Path, status: 
         )
 
 
-def write_config(folder: Path, model: str) -> tuple[Path, Path, Path]:
+def feed_vmic(server: Any, cycle: bytes, folder: Path, stop: threading.Event, played: list[int]) -> None:
+    """The playlist played into the virtual microphone of a private PulseAudio server, over and over."""
+    path = folder / "cycle.wav"
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16_000)
+        w.writeframes(cycle)
+    while not stop.is_set():
+        played[0] += 1
+        player = server.play(path)
+        while player.poll() is None:
+            if stop.wait(0.5):
+                player.terminate()
+                return
+
+
+def write_config(folder: Path, model: str, vmic: bool = False) -> tuple[Path, Path, Path]:
     socket_path, history = folder / "control.sock", folder / "history.db"
     config = folder / "config.yaml"
+    audio = "{source: device, sink: device}" if vmic else "{source: stdin, stdin_rate: 16000, sink: 'null'}"
     config.write_text(
-        "audio: {source: stdin, stdin_rate: 16000, sink: 'null'}\n"
+        f"audio: {audio}\n"
+        "llm: {backend: none}\n"
         "tts: {engine: 'null'}\n"
         f"asr: {{model: {json.dumps(model)}}}\n"
         f"service: {{control: {{socket: {json.dumps(str(socket_path))}}}, "
@@ -161,7 +186,12 @@ def write_config(folder: Path, model: str) -> tuple[Path, Path, Path]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--minutes", type=float, default=60.0)
-    parser.add_argument("--speech", type=Path, default=Path(__file__).resolve().parents[1] / "tests/data/jfk.wav")
+    data = Path(__file__).resolve().parents[1] / "tests" / "data"
+    parser.add_argument("--speech", type=Path, nargs="+", help="clips played in turn (default: speech, noise, music)",
+                        default=[data / "jfk.wav", data / "picovoice_empty_noise.wav", data / "whatstheweatherlike.wav",
+                                 data / "music_brahms_hungarian_dance5.wav", data / "turn_on_the_living_room_lamp.wav"])
+    parser.add_argument("--vmic", action="store_true",
+                        help="play through the virtual mic of a private PulseAudio server instead of stdin")
     parser.add_argument("--every", type=float, default=20.0, help="seconds between utterances")
     parser.add_argument("--sample-every", type=float, default=30.0, help="seconds between measurements")
     parser.add_argument("--reload-every", type=float, default=0.0, help="send SIGHUP this often (0: never)")
@@ -172,9 +202,15 @@ def main() -> int:
 
     import psutil  # dev dependency; only this benchmark needs it
 
-    speech = read_pcm16k(args.speech)
+    cycle = playlist([read_pcm16k(path) for path in args.speech], args.every)
     folder = Path(tempfile.mkdtemp(prefix="soak"))
-    config, socket_path, history = write_config(folder, args.model)
+    config, socket_path, history = write_config(folder, args.model, args.vmic)
+    server = None
+    if args.vmic:
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+        from vaudio import VirtualAudio  # the tests' private PulseAudio server
+
+        server = VirtualAudio(folder / "pulse").start()
     manager = Manager(str(folder / "notify"))
     stop = threading.Event()
     threading.Thread(target=manager.serve, args=(stop,), daemon=True).start()
@@ -182,7 +218,7 @@ def main() -> int:
 
     argv = shlex.split(args.cmd)
     argv[1:1] = ["--config", str(config)]
-    env = dict(os.environ, NOTIFY_SOCKET=manager.path, WATCHDOG_USEC=str(WATCHDOG_USEC))
+    env = dict(server.env if server else os.environ, NOTIFY_SOCKET=manager.path, WATCHDOG_USEC=str(WATCHDOG_USEC))
     started = time.monotonic()
     daemon = subprocess.Popen(argv, stdin=subprocess.PIPE, env=env)
     if not manager.ready.wait(300):
@@ -191,7 +227,10 @@ def main() -> int:
     print(f"READY after {time.monotonic() - started:.1f} s; soaking for {args.minutes:g} min", flush=True)
 
     played = [0]
-    threading.Thread(target=feed, args=(daemon.stdin, speech, args.every, stop, played), daemon=True).start()
+    if server is not None:
+        threading.Thread(target=feed_vmic, args=(server, cycle, folder, stop, played), daemon=True).start()
+    else:
+        threading.Thread(target=feed, args=(daemon.stdin, cycle, stop, played), daemon=True).start()
     proc = psutil.Process(daemon.pid)
     proc.cpu_percent()
     samples: list[Sample] = []
@@ -228,6 +267,8 @@ def main() -> int:
         daemon.kill()
         failure = failure or "did not stop within 30 s of SIGTERM"
 
+    if server is not None:
+        server.stop()
     warm = [s for s in samples if s.t_s > samples[0].t_s + 300] or samples
     hours = (warm[-1].t_s - warm[0].t_s) / 3600 if len(warm) > 1 else 0
     verdict = {

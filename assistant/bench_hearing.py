@@ -114,14 +114,10 @@ class Scorer:
 
     def errors(self, reference: str, hypothesis: str) -> tuple[int, int]:
         """(substitutions + deletions + insertions, reference words)."""
-        ref, hyp = self.words(reference), self.words(hypothesis)
-        previous = list(range(len(hyp) + 1))
-        for i, r in enumerate(ref, 1):
-            current = [i] + [0] * len(hyp)
-            for j, h in enumerate(hyp, 1):
-                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (r != h))
-            previous = current
-        return previous[-1], len(ref)
+        from assistant.bench.stats import edit_distance
+
+        ref = self.words(reference)
+        return edit_distance(ref, self.words(hypothesis)), len(ref)
 
 
 def now() -> float:

@@ -42,16 +42,21 @@ def words(text: str) -> list[str]:
     return [_NUMBERS.get(w, w) for w in re.sub(r"[^a-z0-9' ]+", " ", text).split()]
 
 
-def word_errors(reference: str, hypothesis: str) -> tuple[int, int]:
-    """(edit distance in words, reference length) after light normalisation."""
-    ref, hyp = words(reference), words(hypothesis)
+def edit_distance(ref: Sequence[str], hyp: Sequence[str]) -> int:
+    """Substitutions + deletions + insertions turning ``ref`` into ``hyp`` (word-level Levenshtein)."""
     previous = list(range(len(hyp) + 1))
     for i, r in enumerate(ref, 1):
         current = [i] + [0] * len(hyp)
         for j, h in enumerate(hyp, 1):
             current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (r != h))
         previous = current
-    return previous[-1], len(ref)
+    return previous[-1]
+
+
+def word_errors(reference: str, hypothesis: str) -> tuple[int, int]:
+    """(edit distance in words, reference length) after light normalisation."""
+    ref = words(reference)
+    return edit_distance(ref, words(hypothesis)), len(ref)
 
 
 def percentile(values: Sequence[float], q: float) -> float:

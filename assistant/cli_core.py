@@ -46,7 +46,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_simulate(args: argparse.Namespace) -> int:
     from assistant.audio.sinks import NullSink, WavSink
     from assistant.audio.sources import WavSource
-    from assistant.factory import build_pipeline
+    from assistant.factory import build_pipeline, warm_up
 
     config, config_path = load(args.config)
     setup_logging(args, config)
@@ -59,6 +59,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     turns: list[TurnReport] = []
     pipeline = build_pipeline(config, source, sink, config_path=config_path)
     pipeline.on_turn = turns.append
+    warm_up(pipeline)
     try:
         pipeline.run()
     finally:

@@ -49,7 +49,14 @@ class Daemon:
     # ---- start -----------------------------------------------------------------------------------
 
     def build(self) -> Pipeline:
-        from assistant.factory import build_pipeline, build_recognizer, build_sink, build_source, build_synthesizer
+        from assistant.factory import (
+            build_pipeline,
+            build_recognizer,
+            build_sink,
+            build_source,
+            build_synthesizer,
+            warm_up,
+        )
 
         config = self.config
         log.info("config: %s", self.config_path or "built-in defaults")
@@ -62,10 +69,8 @@ class Daemon:
         pipeline = build_pipeline(config, source, sink, config_path=self.config_path, recognizer=recognizer,
                                   synthesizer=synthesizer)
         pipeline.on_turn = self._on_turn
-        fallback = getattr(pipeline.router, "fallback", None)
-        if fallback is not None:  # the LLM loads now, not on the first question
-            self.notifier.status("loading the language model")
-            fallback.load()
+        self.notifier.status("loading the language model")
+        warm_up(pipeline)  # the LLM loads now, not on the first question
         self.pipeline = pipeline
         if config.service.history.enabled:
             try:

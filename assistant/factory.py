@@ -119,6 +119,15 @@ def build_pipeline(config: Config, source: AudioSource, sink: AudioSink, *,
     return pipeline
 
 
+def warm_up(pipeline: Pipeline) -> None:
+    """Load what would otherwise load on first use (the LLM) and prime it, so the first turn is as fast
+    as the rest: the daemon does this before READY=1, simulate and the benchmarks before audio starts."""
+    fallback = getattr(pipeline.router, "fallback", None)
+    load = getattr(fallback, "load", None)
+    if callable(load):
+        load(warm=True)
+
+
 class _Announcer:
     """Lets skills (a timer going off) speak through the pipeline, which is built after the router."""
 

@@ -49,7 +49,7 @@ def stage_latencies(report: TurnReport) -> dict[str, float]:
 def run_one(config: Config, recording: Recording, recognizer: Any, synthesizer: Any) -> UtteranceResult:
     from assistant.audio.sinks import NullSink
     from assistant.audio.sources import WavSource
-    from assistant.factory import build_pipeline
+    from assistant.factory import build_pipeline, warm_up
 
     source = WavSource(recording.path, realtime=True, chunk_ms=config.audio.buffer_ms,
                        tail_silence_s=config.vad.hangover_ms / 1000 + 1.0)
@@ -57,10 +57,12 @@ def run_one(config: Config, recording: Recording, recognizer: Any, synthesizer: 
     turns: list[TurnReport] = []
     pipeline = build_pipeline(config, source, sink, recognizer=recognizer, synthesizer=synthesizer)
     pipeline.on_turn = turns.append
+    warm_up(pipeline)  # as the daemon does before READY: no model loads inside a measured turn
     started = cpu_seconds()
     try:
         pipeline.run()
     finally:
+        pipeline.close()
         source.close()
     cpu = cpu_seconds() - started
     spoken = [t for t in turns if t.transcript]

@@ -133,6 +133,20 @@ class Brain:
         self._tools = normalise_tools(tools) if self.config.tools != "off" else []
         self._validator = validator
 
+    def warm_up(self) -> None:
+        """Process the fixed start of the prompt (system prompt, examples, memory) once, at load time.
+
+        llama.cpp keeps the evaluated prompt and reuses its longest common prefix, so the first real
+        question only pays for its own words (measured: first token ~1 s -> ~0.1 s on 2 cores).
+        """
+        persona = self.config.system_prompt.replace("{persona}", self.config.persona)
+        messages = [ChatMessage("system", persona), *self.memory.messages(), ChatMessage("user", "Hello.")]
+        try:
+            for _ in self.llm.stream(messages, max_tokens=1, tools=self._tools or None):
+                pass
+        except Exception as exc:  # a model that can't answer will say so on the first real turn
+            log.warning("LLM warm-up failed: %s", exc)
+
     def reply(self, text: str, *, image: bytes | None = None) -> Reply:
         """The whole answer at once, for callers that want a Reply (the router's fallback)."""
         spoken = " ".join(self.answer(text, image=image))

@@ -38,7 +38,8 @@ class LlmFallback:
         if self._brain is not None:
             self._brain.set_tools(router.tool_specs(), router.call_tool)
 
-    def load(self) -> Brain | None:
+    def load(self, warm: bool = False) -> Brain | None:
+        """The brain, built on first use; ``warm`` also pre-processes the fixed part of its prompt."""
         with self._lock:
             if not self._loaded:
                 from assistant.brain.brain import build_brain
@@ -47,6 +48,8 @@ class LlmFallback:
                 self._loaded = True
                 if self._brain is not None and self._router is not None:
                     self._brain.set_tools(self._router.tool_specs(), self._router.call_tool)
+                if warm and self._brain is not None:
+                    self._brain.warm_up()
             return self._brain
 
     @property

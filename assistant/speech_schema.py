@@ -40,7 +40,7 @@ class BargeInConfig(StrictModel):
 class LatencyConfig(StrictModel):
     speculative: bool = Field(True, description="start recognising while the end-of-speech hangover runs")
     speculative_after_ms: int = Field(
-        180, ge=30, le=2000, description="trailing silence after which the utterance so far is transcribed"
+        90, ge=30, le=2000, description="trailing silence after which the utterance so far is transcribed"
     )
     adaptive_end: bool = Field(False, description="end the turn before the hangover when it looks complete")
     adaptive_min_ms: int = Field(

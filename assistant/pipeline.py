@@ -1,12 +1,15 @@
 """The assistant's data flow, in one place.
 
-    Capture (thread) --frames--> listen loop: Endpointer --Utterance--> turn worker (thread):
-        Recognizer --Transcript--> Router --Reply--> Synthesizer (sentence by sentence) --PCM--> AudioSink
+    Capture (thread) --frames--> listen loop: Endpointer (+ Speculator: ASR during the hangover)
+        --Utterance--> turn worker (thread): Listener.confirm_speech (Silero) -> Recognizer (or the
+        speculation's transcript) -> Listener.accept (guards, wake phrase) -> Router (skills, commands,
+        LLM) --Reply--> Speaker (next sentence synthesized while this one plays) --PCM--> AudioSink
 
 Capture only reads and queues, so audio keeps flowing while the worker thinks or speaks. The listen
 loop owns the endpointer and the half-duplex gate: frames captured while the assistant is speaking
-(plus ``echo_tail_s`` for the room's echo) never reach the endpointer, so it cannot answer itself.
-One turn runs at a time; utterances that end meanwhile wait in a queue.
+(plus ``echo_tail_s`` for the room's echo) never reach the endpointer, so it cannot answer itself;
+with ``turn.policy: barge_in`` the echo gate lets the user's own voice through and cuts the reply.
+One turn runs at a time; utterances (and text jobs from the control socket or a timer) wait in a queue.
 """
 
 from __future__ import annotations

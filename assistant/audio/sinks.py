@@ -21,6 +21,9 @@ from assistant.events import SAMPLE_WIDTH
 log = logging.getLogger(__name__)
 
 BLOCK_MS = 20  # write granularity: also the worst-case delay of stop()
+# PortAudio's own buffer: at 20 ms the ALSA-pulse path underran constantly and sometimes lost most of a
+# reply (1 in 3 plays on the virtual server); 40 ms plus a padded tail delivered every play in tests.
+BUFFER_MS = 40
 
 
 class AudioSink(Protocol):
@@ -129,7 +132,7 @@ class PyAudioSink:
             try:
                 self._stream = self._pa.open(format=pyaudio.paInt16, channels=1, rate=device_rate, output=True,
                                              output_device_index=int(self._info["index"]),
-                                             frames_per_buffer=device_rate * BLOCK_MS // 1000)
+                                             frames_per_buffer=device_rate * BUFFER_MS // 1000)
             except OSError as exc:
                 self._stream = None
                 raise DeviceError(f"cannot open output device {self.name}: {exc}") from None
@@ -152,6 +155,10 @@ class PyAudioSink:
                 if first is None:
                     first = time.monotonic()
                 self._stream.write(data[offset : offset + block])
+            if not self._stop.is_set():
+                # Push the tail through the sound server's prebuffer: without this a short sound (an
+                # earcon) could be dropped whole when the stream stops right after it.
+                self._stream.write(bytes(device_rate * (BUFFER_MS + 50) // 1000 * SAMPLE_WIDTH))
             # Stopping drains what is queued (so "done playing" is true for half-duplex timing) and
             # leaves the device idle between replies instead of streaming underruns.
             self._stream.stop_stream()

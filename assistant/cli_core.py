@@ -6,7 +6,6 @@ import argparse
 import logging
 import sys
 from pathlib import Path
-from typing import Any
 
 from assistant.cli import UserError, print_json
 from assistant.config import EX_CONFIG, Config, ConfigError, dump, load
@@ -66,7 +65,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         pipeline.close()
         sink.close()
         source.close()
-    out = [_turn_json(t) for t in turns]
+    out = [t.as_dict() for t in turns]
     if args.json:
         print_json({"turns": out, "model": config.asr.model, "realtime": args.realtime})
     else:
@@ -78,10 +77,6 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         if args.output:
             print(f"reply audio written to {args.output}")
     return 0
-
-
-def _turn_json(report: TurnReport) -> dict[str, Any]:
-    return report.as_dict()
 
 
 # ---- transcribe / segments -------------------------------------------------------------------------

@@ -106,7 +106,6 @@ class Pipeline:
         self.turn_started_at: float | None = None  # watchdog: a turn busy for too long is wedged
         self._new_endpointer: Endpointer | None = None
         self.state = "starting"
-        self.last_progress = time.monotonic()  # watchdog: every stage advances this while healthy
         self._utterances: queue.Queue[Utterance | TextJob | None] = queue.Queue()
         self._speaking = threading.Event()
         # Frames captured in [_deaf_from, _deaf_until) may hold our own voice (half-duplex gate).
@@ -170,11 +169,9 @@ class Pipeline:
             try:
                 frame = self.capture.frames.get(timeout=0.5)
             except queue.Empty:
-                self.last_progress = time.monotonic()
                 continue
             if frame is None:
                 break
-            self.last_progress = time.monotonic()
             if self._new_endpointer is not None:  # swapped in by a reload; only this thread feeds it
                 self.endpointer, self._new_endpointer = self._new_endpointer, None
             if self.muted:
@@ -282,7 +279,6 @@ class Pipeline:
             self._failed(report, exc)
         finally:
             self.state = "listening"
-            self.last_progress = time.monotonic()
         return report
 
     def handle_text(self, text: str, *, route: bool = True) -> TurnReport:
@@ -298,7 +294,6 @@ class Pipeline:
             self._failed(report, exc)
         finally:
             self.state = "listening"
-            self.last_progress = time.monotonic()
         return report
 
     def _failed(self, report: TurnReport, exc: Exception) -> None:

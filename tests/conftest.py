@@ -56,6 +56,20 @@ def read_wav(path: Path) -> tuple[np.ndarray, int]:
         return data, wav.getframerate()
 
 
+def run_service_cli(argv: list[str]) -> int:
+    """The service verbs (status, history, ...) in-process, so a test can catch their UserError."""
+    import argparse
+
+    from assistant.service import cli as service_cli
+
+    parser = argparse.ArgumentParser(prog="assistant")
+    parser.add_argument("-c", "--config")
+    service_cli.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(argv)
+    result: int = args.handler(args)
+    return result
+
+
 def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300,
             input: bytes | None = None) -> subprocess.CompletedProcess[str]:
     """Run `python -m assistant ...` as a user would, capturing its output."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import os
@@ -16,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import run_service_cli
 
 from assistant.cli import UserError
-from assistant.service import cli as service_cli
 from assistant.service.control import ControlClient, ControlError, ControlServer, peer_allowed, peer_credentials
 
 NOBODY = 65_534
@@ -343,19 +342,10 @@ def test_another_user_is_refused_by_peer_credentials(server: ControlServer, hand
 
 
 # -- CLI verbs ------------------------------------------------------------------------------------------
-def run_cli(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="assistant")
-    parser.add_argument("-c", "--config")
-    service_cli.register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(argv)
-    result: int = args.handler(args)
-    return result
-
-
 def test_cli_status_json_and_text(server: ControlServer, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run_cli(["status", "--socket", str(server.path), "--json"]) == 0
+    assert run_service_cli(["status", "--socket", str(server.path), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["model"] == "tiny.en"
-    assert run_cli(["status", "--socket", str(server.path)]) == 0
+    assert run_service_cli(["status", "--socket", str(server.path)]) == 0
     out = capsys.readouterr().out
     assert "state:          listening" in out
     assert "uptime:         1h 2m" in out
@@ -364,12 +354,12 @@ def test_cli_status_json_and_text(server: ControlServer, capsys: pytest.CaptureF
 
 def test_cli_verbs(server: ControlServer, handler: FakeHandler, capsys: pytest.CaptureFixture[str]) -> None:
     sock = str(server.path)
-    assert run_cli(["mute", "--socket", sock]) == 0
-    assert run_cli(["unmute", "--socket", sock]) == 0
-    assert run_cli(["listen", "--socket", sock]) == 0
-    assert run_cli(["reload", "--socket", sock]) == 0
-    assert run_cli(["ctl", "say", "good", "morning", "--socket", sock]) == 0
-    assert run_cli(["ctl", "--socket", sock, "ask", "is it raining"]) == 0
+    assert run_service_cli(["mute", "--socket", sock]) == 0
+    assert run_service_cli(["unmute", "--socket", sock]) == 0
+    assert run_service_cli(["listen", "--socket", sock]) == 0
+    assert run_service_cli(["reload", "--socket", sock]) == 0
+    assert run_service_cli(["ctl", "say", "good", "morning", "--socket", sock]) == 0
+    assert run_service_cli(["ctl", "--socket", sock, "ask", "is it raining"]) == 0
     out = capsys.readouterr().out
     assert "reloaded /etc/assistant/config.yaml" in out and "you asked: is it raining" in out
     assert handler.calls == [("mute", True), ("mute", False), ("listen", None), ("reload", None),
@@ -378,7 +368,7 @@ def test_cli_verbs(server: ControlServer, handler: FakeHandler, capsys: pytest.C
 
 def test_cli_reports_a_daemon_that_is_not_running(sockdir: Path) -> None:
     with pytest.raises(UserError) as info:
-        run_cli(["status", "--socket", str(sockdir / "nothing.sock")])
+        run_service_cli(["status", "--socket", str(sockdir / "nothing.sock")])
     assert info.value.code == 3 and "not running" in str(info.value)
 
 
@@ -391,5 +381,5 @@ def test_cli_finds_the_socket_from_the_runtime_dir(sockdir: Path, handler: FakeH
     monkeypatch.setenv("XDG_CONFIG_HOME", str(sockdir / "config"))  # no config file: built-in defaults
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(sockdir))
     with ControlServer(sockdir / "assistant" / "control.sock", handler):
-        assert run_cli(["ctl", "ping", "--json"]) == 0
+        assert run_service_cli(["ctl", "ping", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["pong"] is True

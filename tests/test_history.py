@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import signal
@@ -13,10 +12,10 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import run_service_cli
 
 from assistant.cli import UserError
 from assistant.events import TurnReport
-from assistant.service import cli as service_cli
 from assistant.service.history import PRUNE_EVERY, History, HistoryError, Retention
 from assistant.service.schema import HistoryConfig
 
@@ -167,25 +166,16 @@ def test_not_a_database(tmp_path: Path) -> None:
 
 
 # -- CLI ------------------------------------------------------------------------------------------------
-def run_cli(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="assistant")
-    parser.add_argument("-c", "--config")
-    service_cli.register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(argv)
-    result: int = args.handler(args)
-    return result
-
-
 def test_cli_history(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with History(tmp_path / "h.db") as history:
         for n in range(4):
             history.append(report(n))
         history.append(report(9, reply="", dropped="too short", handled_by="", intent=None))
-    assert run_cli(["history", "--db", str(tmp_path / "h.db"), "--json", "-n", "2"]) == 0
+    assert run_service_cli(["history", "--db", str(tmp_path / "h.db"), "--json", "-n", "2"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [r["transcript"] for r in rows] == ["what time is it 3", "what time is it 9"]
     assert rows[0]["latency_ms"] == {"asr": 610.0, "reply_audio": 820.0}
-    assert run_cli(["history", "--db", str(tmp_path / "h.db"), "-n", "2"]) == 0
+    assert run_service_cli(["history", "--db", str(tmp_path / "h.db"), "-n", "2"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2
     assert "'what time is it 3' -> \"It is five o'clock.\"  [skill time asr=610ms reply_audio=820ms]" in lines[0]
@@ -199,15 +189,15 @@ def test_cli_history_finds_the_xdg_state_database(tmp_path: Path, monkeypatch: p
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     with pytest.raises(UserError, match="no history yet"):
-        run_cli(["history"])
+        run_service_cli(["history"])
     with History.from_config(HistoryConfig()) as history:
         history.append(report(5))
     assert history.path == tmp_path / "state" / "assistant" / "history.db"
-    assert run_cli(["history", "--json"]) == 0
+    assert run_service_cli(["history", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)[0]["transcript"] == "what time is it 5"
 
 
 def test_cli_history_rejects_bad_n(tmp_path: Path) -> None:
     with pytest.raises(UserError):
-        run_cli(["history", "--db", str(tmp_path / "h.db"), "-n", "0"])
+        run_service_cli(["history", "--db", str(tmp_path / "h.db"), "-n", "0"])
     assert not os.path.exists(tmp_path / "h.db")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import queue
-import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -64,14 +63,9 @@ def limit_text(text: str, max_chars: int) -> str:
     return text[: cut if cut > 0 else max_chars]
 
 
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")  # terminal colour codes an LLM or a command may echo
-_SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,!?;:])")  # left behind where a tag sat before the full stop
-
-
 def sentences_of(text: str, max_chars: int = 4000) -> list[str]:
-    """Speakable sentences of a reply: markup, escape codes and control characters removed, length bounded."""
-    text = _ANSI.sub(" ", limit_text(text, max_chars))
-    return [_SPACE_BEFORE_PUNCT.sub(r"\1", s) for s in split_sentences(text)]
+    """Speakable sentences of a reply (see tts.text.clean), length bounded."""
+    return split_sentences(limit_text(text, max_chars))
 
 
 _DONE = object()

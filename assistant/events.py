@@ -7,9 +7,9 @@ samples captured so far divided by the sample rate, which is exact and immune to
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 SAMPLE_RATE = 16_000  # every frame inside the pipeline is 16 kHz mono int16
 SAMPLE_WIDTH = 2
@@ -59,6 +59,12 @@ class TranscriptSegment:
     compression_ratio: float = 0.0
 
 
+class SentenceScorer(Protocol):
+    """How likely the recognizer finds each sentence for the audio it just transcribed."""
+
+    def log_likelihoods(self, sentences: Sequence[str]) -> list[float]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Transcript:
     text: str
@@ -66,6 +72,8 @@ class Transcript:
     model: str
     asr_s: float  # seconds spent in the recognizer
     language: str = "en"
+    # Scores other sentences against the same audio (assistant.asr.rescore), when the recognizer can.
+    scorer: SentenceScorer | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

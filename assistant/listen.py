@@ -127,7 +127,7 @@ class Listener:
     def __init__(self, listen: ListenConfig | None = None, guards: GuardsConfig | None = None, *,
                  engine: str = "webrtc", initial_prompt: str | None = None) -> None:
         self.config = listen or ListenConfig()
-        self.guards = Guards(guards or GuardsConfig())
+        self.guards = Guards(guards or GuardsConfig(), initial_prompt)
         self.engine = engine
         self._initial_prompt = initial_prompt
         self._silero = SileroVad(self.guards.config.silero_threshold) if engine in ("silero", "both") else None

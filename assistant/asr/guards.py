@@ -9,6 +9,7 @@ whole transcript is dropped with the first reason found.
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -34,10 +35,23 @@ class Verdict:
     removed: tuple[str, ...] = ()  # why individual segments were removed (logged even when text survives)
 
 
+PROMPT_ECHO_WORDS = 4  # two neighbouring prompt terms this long together are not something a person says
+
+
+def prompt_runs(prompt: str | None) -> tuple[str, ...]:
+    """Neighbouring pairs of the initial prompt's terms, as plain words ("lock the screen lock my session")."""
+    terms = [plain(t) for t in (prompt or "").rstrip(".").split(", ")]
+    pairs = (f"{a} {b}" for a, b in itertools.pairwise(terms) if a and b)
+    return tuple(p for p in pairs if len(p.split()) >= PROMPT_ECHO_WORDS)
+
+
 class Guards:
-    def __init__(self, config: GuardsConfig) -> None:
+    def __init__(self, config: GuardsConfig, prompt: str | None = None) -> None:
         self.config = config
         self._hallucinations = {plain(h) for h in config.hallucinations if plain(h)}
+        # Whisper sometimes recites its initial prompt instead of transcribing (short or noisy audio); with
+        # command phrases in the prompt that would *be* a command ("lock the screen, lock my session").
+        self._prompt_runs = prompt_runs(prompt)
 
     def segment_problem(self, segment: TranscriptSegment) -> str | None:
         c = self.config
@@ -76,4 +90,7 @@ class Guards:
             return Verdict("", f"{text!r} is sung (music)", tuple(removed))
         if plain(words) in self._hallucinations:
             return Verdict("", f"{text!r} is a known silence hallucination", tuple(removed))
+        padded = f" {plain(words)} "
+        if any(f" {run} " in padded for run in self._prompt_runs):
+            return Verdict("", f"{text!r} recites the initial prompt", tuple(removed))
         return Verdict(" ".join(words.split()), None, tuple(removed))

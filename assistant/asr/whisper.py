@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
+import threading
 import time
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
+from assistant.asr.rescore import AcousticScorer
 from assistant.config import AsrConfig
 from assistant.events import Transcript, TranscriptSegment
 from assistant.models import ModelNotFound, ResolvedModel, resolve_whisper
@@ -24,16 +27,38 @@ class Recognizer(Protocol):
         ...
 
 
+@functools.cache
+def _model_class() -> Any:
+    """faster-whisper's model, remembering (per thread) the encoder output of the last window it decoded.
+
+    Made on first use: importing faster-whisper (CTranslate2, PyAV) costs a second nobody running
+    ``assistant config check`` should pay.
+    """
+    from faster_whisper import WhisperModel
+
+    class EncoderKeepingWhisper(WhisperModel):
+        _local = threading.local()
+
+        def encode(self, features: np.ndarray) -> Any:
+            encoded = super().encode(features)
+            self._local.encoded = encoded
+            return encoded
+
+        def last_encoding(self) -> np.ndarray | None:
+            encoded, self._local.encoded = getattr(self._local, "encoded", None), None
+            return None if encoded is None else np.asarray(encoded)
+
+    return EncoderKeepingWhisper
+
+
 class WhisperRecognizer:
     def __init__(self, config: AsrConfig) -> None:
-        from faster_whisper import WhisperModel
-
         self.config = config
         self.resolved: ResolvedModel = resolve_whisper(config.model, config.cache_dir)
         self.model_name = config.model
         started = time.monotonic()
         try:
-            self._model = WhisperModel(
+            self._model = _model_class()(
                 self.resolved.location,
                 device=config.device,
                 compute_type=config.compute_type,
@@ -49,6 +74,7 @@ class WhisperRecognizer:
                     " It is not bundled and could not be downloaded (offline?): use tiny.en or a local folder.")
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ModelNotFound(f"cannot load Whisper model {config.model!r}: {first_line}.{hint}") from None
+        self._tokenizer: Any = None
         log.info("whisper %s (%s) loaded in %.2f s, %s/%s", config.model, self.resolved.kind,
                  time.monotonic() - started, config.device, config.compute_type)
 
@@ -80,4 +106,18 @@ class WhisperRecognizer:
         )
         text = " ".join(s.text for s in segments if s.text).strip()
         return Transcript(text=text, segments=segments, model=self.model_name,
-                          asr_s=time.monotonic() - started, language=self.config.language or "")
+                          asr_s=time.monotonic() - started, language=self.config.language or "",
+                          scorer=self._scorer(len(audio)))
+
+    def _scorer(self, samples: int) -> AcousticScorer | None:
+        """Rescoring for a one-window utterance (commands are short; dictation needs none)."""
+        encoded = self._model.last_encoding()
+        if encoded is None or samples > self._model.feature_extractor.n_samples:
+            return None
+        if self._tokenizer is None:
+            from faster_whisper.tokenizer import Tokenizer
+
+            self._tokenizer = Tokenizer(self._model.hf_tokenizer, self._model.model.is_multilingual,
+                                        task="transcribe", language=self.config.language or "en")
+        frames = samples // self._model.feature_extractor.hop_length
+        return AcousticScorer(self._model.model, self._tokenizer, encoded, frames)

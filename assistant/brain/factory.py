@@ -53,4 +53,5 @@ def build_router(config: Config, *, speak: Callable[[str], None] | None = None, 
     state = SkillState(volume=config.tts.volume, volume_step=skills_section.volume_step)
     skills = Skills(state, timers)
     return Router(config.router, matcher=matcher, commands=commands, skills=skills, fallback=fallback,
-                  confirm_timeout_s=skills_section.confirm_timeout_s, dry_run=dry_run)
+                  confirm_timeout_s=skills_section.confirm_timeout_s, dry_run=dry_run,
+                  acoustic=commands_section.matching.acoustic)

@@ -45,6 +45,7 @@ class Match:
     score: float  # 1.0 for an exact match
     exact: bool
     template: str
+    expansion: tuple[Token, ...] = field(default=(), compare=False, repr=False)  # the words a fuzzy match aligned
 
 
 @functools.lru_cache(maxsize=65536)
@@ -135,9 +136,27 @@ class IntentMatcher:
         return values
 
     def match_fuzzy(self, said: str) -> Match | None:
+        ranked = self._ranked(said, FUZZY_ALIGNMENTS)
+        return ranked[0] if ranked else None
+
+    def near_misses(self, text: str, floor: float, limit: int) -> list[Match]:
+        """The best fuzzy alignments of ``text`` scoring at least ``floor``, best first (at most ``limit``)."""
+        return [m for m in self._ranked(normalise(text), limit) if m.score >= floor]
+
+    def render(self, match: Match, values: Mapping[str, Any] | None = None) -> str:
+        """The sentence a fuzzy match stands for, as Whisper would write it: "Turn on the kitchen lights."."""
+        values = match.slots if values is None else values
+        words = [self._slots[t.name].say(values[t.name]) if isinstance(t, SlotRef) else t for t in match.expansion]
+        text = " ".join(w for w in words if w)
+        return text[:1].upper() + text[1:] + "." if text else ""
+
+    def slot_type(self, name: str) -> SlotType:
+        return self._slots[name]
+
+    def _ranked(self, said: str, alignments: int) -> list[Match]:
         words = tuple(said.split())
         if len(words) > MAX_FUZZY_WORDS:
-            return None
+            return []
         heard = set(words)
         ranked = sorted(self._intents, key=lambda i: len(heard & i.vocabulary), reverse=True)
         candidates: list[tuple[float, int, Intent, CompiledTemplate, tuple[Token, ...]]] = []
@@ -151,13 +170,13 @@ class IntentMatcher:
                     shared = sum(1 for t in expansion if isinstance(t, SlotRef) or t in heard) / len(expansion)
                     candidates.append((shared, -len(candidates), intent, template, expansion))
         candidates.sort(key=lambda c: c[:2], reverse=True)
-        best: Match | None = None
+        matches: list[Match] = []
         heard_slots: dict[tuple[str, str], tuple[Any, float] | None] = {}  # the same spans recur across expansions
-        for _, _, intent, template, expansion in candidates[:FUZZY_ALIGNMENTS]:
+        for _, _, intent, template, expansion in candidates[:alignments]:
             score, values = self._align(words, expansion, heard_slots)
-            if values is not None and (best is None or score > best.score):
-                best = Match(intent.name, values, score, False, template.source)
-        return best
+            if values is not None:
+                matches.append(Match(intent.name, values, score, False, template.source, expansion))
+        return sorted(matches, key=lambda m: m.score, reverse=True)  # stable: ties keep the earlier candidate
 
     def _too_long(self, n: int, tokens: tuple[Token, ...]) -> bool:
         """True if the extra words alone already push the score below the threshold (skips the alignment)."""

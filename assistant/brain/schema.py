@@ -120,6 +120,9 @@ class MatchingConfig(StrictModel):
     threshold: float = Field(
         default=0.8, ge=0.0, le=1.0, description="fuzzy score (0-1) a near-miss needs to be accepted"
     )
+    acoustic: bool = Field(
+        default=True, description="choose among near-miss commands by scoring them against the audio (Whisper)"
+    )
 
 
 class CommandsConfig(StrictModel):

@@ -36,6 +36,9 @@ class SlotType(Protocol):
     def example(self) -> str:
         """Some words this slot accepts (used to build sample sentences for checks)."""
 
+    def say(self, value: Any) -> str:
+        """Words for a value of this slot, as a transcript would write them ("5 minutes", "7:30 am")."""
+
 
 @dataclass
 class ListSlotType:
@@ -75,6 +78,16 @@ class ListSlotType:
     def example(self) -> str:
         return next(iter(self.spoken), "")
 
+    def say(self, value: Any) -> str:
+        said = [key for key, canonical in self.spoken.items() if canonical == value]
+        # A canonical id ("light.kitchen") is nobody's word when the value has synonyms.
+        return next((k for k in said if k != normalise(str(value))), said[0] if said else str(value))
+
+    def sayable(self) -> dict[str, str]:
+        """Each value's spoken forms (canonical ids that have synonyms left out) -> canonical value."""
+        return {key: canonical for key, canonical in self.spoken.items()
+                if key != normalise(canonical) or self.say(canonical) == key}
+
 
 @dataclass
 class NumberSlotType:
@@ -103,6 +116,9 @@ class NumberSlotType:
     def example(self) -> str:
         return str(int(self.minimum) if float(self.minimum).is_integer() else self.minimum)
 
+    def say(self, value: Any) -> str:
+        return str(value)
+
 
 @dataclass
 class DurationSlotType:
@@ -128,6 +144,9 @@ class DurationSlotType:
     def example(self) -> str:
         return "5 minutes"
 
+    def say(self, value: Any) -> str:
+        return say_duration(float(value))
+
 
 @dataclass
 class TimeOfDaySlotType:
@@ -146,6 +165,22 @@ class TimeOfDaySlotType:
 
     def example(self) -> str:
         return "7:30 am"
+
+    def say(self, value: Any) -> str:
+        hour, minute = (int(part) for part in str(value).split(":"))
+        clock = f"{hour % 12 or 12}" + (f":{minute:02d}" if minute else "")
+        return f"{clock} {'am' if hour < 12 else 'pm'}"
+
+
+def say_duration(seconds: float) -> str:
+    """3600 -> "1 hour", 90 -> "1 minute 30 seconds"."""
+    parts = []
+    remaining = round(seconds)
+    for unit, size in (("hour", 3600), ("minute", 60), ("second", 1)):
+        count, remaining = divmod(remaining, size)
+        if count:
+            parts.append(f"{count} {unit}{'s' if count != 1 else ''}")
+    return " ".join(parts) or "0 seconds"
 
 
 def slot_type(spec: ListSlot | NumberSlot | DurationSlot) -> SlotType:

@@ -1,0 +1,92 @@
+"""Choosing a command by how it sounds: rescoring near-miss commands against the utterance's audio.
+
+When a transcript is not exactly a command ("Set the memory light to 50%."), the fuzzy matcher's nearest
+commands are written out as sentences, with every value of their list slots ("Set the bedroom light to
+50 percent.", "Set the kitchen light to ..."), and Whisper scores each against the audio it just heard
+(``SentenceScorer``). The most likely sentence wins if it is nearly as likely as Whisper's own transcript
+and clearly more likely than any sentence meaning something else; otherwise nothing is chosen and the
+request goes on as before (fuzzy match, LLM, or "sorry"), except that a fuzzy match is dropped when no
+near-miss command is plausible at all ("What's the weather like?" is not "what's the heater like").
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass, replace
+from typing import Any
+
+from assistant.brain.matcher import IntentMatcher, Match
+from assistant.brain.slots import ListSlotType
+from assistant.brain.templates import SlotRef
+from assistant.events import SentenceScorer
+
+FLOOR = 0.45  # fuzzy score a command needs to be worth scoring (unrelated questions stay below it)
+EXPANSIONS = 6  # near-miss template expansions considered
+MAX_SENTENCES = 32  # sentences scored at most (about 3-5 ms each on 2 cores, tiny.en)
+MAX_DEFICIT = 8.0  # nats: how much less likely than Whisper's own transcript the chosen sentence may be
+MIN_LEAD = 2.0  # nats: how much more likely than the best sentence that means something else
+
+
+_CLAUSE_END = re.compile(r"[,.;!?]+(?:\s+|$)")
+
+
+@dataclass(frozen=True)
+class Scored:
+    match: Match
+    sentence: str
+    log_likelihood: float
+
+
+def clauses(text: str) -> list[str]:
+    """``text``, then its distinct clauses if it has several: Whisper loops on noisy commands ("turn the
+    volume down, turn the volume down.") and the fuzzy matcher rightly refuses so many extra words."""
+    parts = [p.strip() for p in _CLAUSE_END.split(text) if p.strip()]
+    return [text, *dict.fromkeys(parts)] if len(parts) > 1 else [text]
+
+
+def candidates(matcher: IntentMatcher, text: str) -> list[tuple[Match, str]]:
+    """Near-miss commands of ``text`` as sentences, list slots tried with each of their values."""
+    out: dict[str, Match] = {}
+    near_misses = [m for part in clauses(text) for m in matcher.near_misses(part, FLOOR, EXPANSIONS)]
+    for near in sorted(near_misses, key=lambda m: m.score, reverse=True)[:EXPANSIONS]:
+        lists = [t.name for t in dict.fromkeys(near.expansion) if isinstance(t, SlotRef)
+                 and isinstance(matcher.slot_type(t.name), ListSlotType)]
+        choices = [list(_sayable(matcher, name).items()) for name in lists]
+        for combo in itertools.islice(itertools.product(*choices), MAX_SENTENCES):
+            values = {**near.slots, **{name: canonical for name, (_, canonical) in zip(lists, combo, strict=True)}}
+            sentence = matcher.render(near, values)
+            if sentence and sentence not in out:
+                out[sentence] = replace(near, slots=values)
+    return [(match, sentence) for sentence, match in out.items()][:MAX_SENTENCES]
+
+
+def _sayable(matcher: IntentMatcher, slot: str) -> dict[str, Any]:
+    slot_type = matcher.slot_type(slot)
+    assert isinstance(slot_type, ListSlotType)
+    # One spoken form per value: synonyms of one value would only compete with each other.
+    return {slot_type.say(value): value for value in dict.fromkeys(slot_type.sayable().values())}
+
+
+def choose(matcher: IntentMatcher, text: str, scorer: SentenceScorer) -> tuple[Match | None, dict[str, Any]] | None:
+    """The command the audio most likely said (None when it is not clear) and what decided it.
+
+    None when there was nothing to score. ``evidence["plausible"]`` is False when not even the best
+    near-miss command is anywhere near as likely as Whisper's own transcript: the audio said something else.
+    """
+    options = candidates(matcher, text)
+    if not options:
+        return None
+    heard, *scores = scorer.log_likelihoods([text, *(sentence for _, sentence in options)])
+    ranked = sorted((Scored(m, s, ll) for (m, s), ll in zip(options, scores, strict=True)),
+                    key=lambda c: c.log_likelihood, reverse=True)
+    best = ranked[0]
+    rival = next((c for c in ranked[1:] if (c.match.intent, c.match.slots) != (best.match.intent, best.match.slots)),
+                 None)
+    deficit = heard - best.log_likelihood
+    lead = best.log_likelihood - rival.log_likelihood if rival is not None else float("inf")
+    evidence = {"sentence": best.sentence, "deficit": round(deficit, 2), "lead": round(min(lead, 99.0), 2),
+                "scored": len(options), "plausible": deficit <= MAX_DEFICIT}
+    if deficit > MAX_DEFICIT or lead < MIN_LEAD:
+        return None, evidence
+    return best.match, evidence

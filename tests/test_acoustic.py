@@ -1,0 +1,123 @@
+"""Choosing near-miss commands by how they sound: Whisper scores candidate sentences against real audio."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant.asr.guards import Guards, prompt_runs
+from assistant.asr.whisper import WhisperRecognizer
+from assistant.bench_hearing import read_pcm
+from assistant.brain.acoustic import candidates, choose, clauses
+from assistant.brain.intents import CommandSet, build_matcher
+from assistant.brain.matcher import IntentMatcher
+from assistant.brain.router import Router
+from assistant.brain.schema import Command, DurationSlot, ListSlot
+from assistant.brain.slots import DurationSlotType, ListSlotType, TimeOfDaySlotType, say_duration
+from assistant.config import RouterConfig
+from assistant.events import Transcript, TranscriptSegment
+from assistant.hearing_schema import GuardsConfig
+
+ROOMS = ListSlot(values={"light.living_room": ["living room", "lounge"], "light.kitchen": ["kitchen"],
+                         "light.bedroom": ["bedroom"], "light.hall": ["hallway"]})
+STATES = ListSlot(values=["on", "off"])
+
+
+def lamp_router() -> Router:
+    commands = CommandSet(
+        slots={"room": ROOMS, "state": STATES},
+        commands=[
+            Command.model_validate({"name": "lamp", "templates": ["turn {state} the {room} lamp"],
+                                    "action": {"type": "say", "reply": "Turning {state} the {room} lamp."}}),
+            Command.model_validate({"name": "temperature", "templates": ["what's the temperature in the {room}"],
+                                    "action": {"type": "say", "reply": "It is warm in the {room}."}}),
+        ])
+    return Router(RouterConfig(acknowledgement="Sorry, I didn't catch that."), matcher=build_matcher(commands, []),
+                  commands=commands, dry_run=True)
+
+
+def test_a_misheard_room_is_chosen_by_the_audio(data_dir: Path, recognizer: WhisperRecognizer) -> None:
+    transcript = recognizer.transcribe(read_pcm(data_dir / "turn_on_the_living_room_lamp.wav"))
+    assert transcript.scorer is not None
+    router = lamp_router()
+    garbled = "Burn in the giving broom clamp."  # what a noisy room makes of it
+    assert router.route(garbled).handled_by == "fallback"  # too far from any command as text
+    reply = router.route(garbled, transcript.scorer)
+    assert (reply.intent, reply.slots) == ("lamp", {"state": "on", "room": "light.living_room"})
+    evidence = reply.extra["acoustic"]
+    assert evidence["sentence"] == "Turn on the living room lamp." and evidence["lead"] >= 2.0
+    # The wrong state is one word away in text, and far away in sound.
+    scores = transcript.scorer.log_likelihoods(["Turn on the living room lamp.", "Turn off the living room lamp."])
+    assert scores[0] > scores[1] + 2.0
+
+
+def test_speech_that_is_no_command_is_not_made_into_one(data_dir: Path, recognizer: WhisperRecognizer) -> None:
+    transcript = recognizer.transcribe(read_pcm(data_dir / "whatstheweatherlike.wav"))
+    assert transcript.text.lower().startswith("what's the weather like") and transcript.scorer is not None
+    commands = CommandSet(commands=[Command.model_validate(
+        {"name": "heater", "templates": ["what's the heater like"], "action": {"type": "say", "reply": "Warm."}})])
+    router = Router(RouterConfig(acknowledgement="Sorry."), matcher=build_matcher(commands, []), commands=commands,
+                    dry_run=True)
+    assert router.route(transcript.text).intent == "heater"  # one letter off as text: fuzzy matching takes it
+    chosen = choose(router.matcher, transcript.text, transcript.scorer)
+    assert chosen is not None and chosen[0] is None and chosen[1]["plausible"] is False
+    assert router.route(transcript.text, transcript.scorer).handled_by == "fallback"  # the sound says otherwise
+
+
+def test_rescoring_can_be_switched_off(data_dir: Path, recognizer: WhisperRecognizer) -> None:
+    transcript = recognizer.transcribe(read_pcm(data_dir / "turn_on_the_living_room_lamp.wav"))
+    router = lamp_router()
+    router._acoustic = False
+    assert router.route("Burn in the giving broom clamp.", transcript.scorer).handled_by == "fallback"
+
+
+def test_long_recordings_get_no_scorer(data_dir: Path, recognizer: WhisperRecognizer) -> None:
+    long_pcm = read_pcm(data_dir / "jfk.wav") * 4  # 44 s: more than one Whisper window
+    assert recognizer.transcribe(long_pcm).scorer is None
+
+
+def test_clauses_split_whisper_loops() -> None:
+    assert clauses("turn the volume down, turn the volume down.") == [
+        "turn the volume down, turn the volume down.", "turn the volume down"]
+    assert clauses("What time is it?") == ["What time is it?"]
+    assert clauses("Set it to 4.5 now.") == ["Set it to 4.5 now."]
+
+
+def test_candidates_try_every_value_of_a_list_slot() -> None:
+    router = lamp_router()
+    sentences = [s for _, s in candidates(router.matcher, "turn on the memory lamp")]
+    assert "Turn on the bedroom lamp." in sentences and "Turn off the kitchen lamp." in sentences
+    assert not any("light." in s for s in sentences)  # canonical ids are not said
+    assert len(sentences) == len(set(sentences))
+
+
+def test_slot_values_are_written_the_way_whisper_writes_them() -> None:
+    assert say_duration(3600) == "1 hour" and say_duration(90) == "1 minute 30 seconds"
+    assert DurationSlotType.from_spec(DurationSlot()).say(300) == "5 minutes"
+    assert TimeOfDaySlotType().say("07:30") == "7:30 am" and TimeOfDaySlotType().say("18:00") == "6 pm"
+    rooms = ListSlotType.from_spec(ROOMS)
+    assert rooms.say("light.living_room") == "living room" and "light living room" not in rooms.sayable()
+    matcher = IntentMatcher({"room": rooms})
+    matcher.add("lamp", ["dim the {room} lamp[s]"])
+    near = matcher.near_misses("dim the kitchen lamp", 0.5, 4)[0]
+    assert matcher.render(near) == "Dim the kitchen lamp."
+
+
+def _transcript(text: str) -> Transcript:
+    return Transcript(text, (TranscriptSegment(0.0, 1.0, text),), "tiny.en", 0.1)
+
+
+def test_a_transcript_reciting_the_prompt_is_dropped() -> None:
+    prompt = "kitchen, bedroom, open the garage door, lock the screen, lock my session."
+    assert "lock the screen lock my session" in prompt_runs(prompt)
+    guards = Guards(GuardsConfig(), prompt)
+    assert guards.check(_transcript("Lock the screen, lock my session.")).reason is not None
+    assert guards.check(_transcript("Lock the screen.")).reason is None  # one command is just a command
+    assert guards.check(_transcript("Kitchen, bedroom.")).reason is None  # short pairs are ordinary speech
+    assert Guards(GuardsConfig()).check(_transcript("Lock the screen, lock my session.")).reason is None
+
+
+@pytest.mark.parametrize("prompt", [None, "", "one.", "a, b, c."])
+def test_prompt_runs_of_short_prompts(prompt: str | None) -> None:
+    assert prompt_runs(prompt) == ()

@@ -64,6 +64,10 @@ class SentenceScorer(Protocol):
 
     def log_likelihoods(self, sentences: Sequence[str]) -> list[float]: ...
 
+    def continuation(self, prefix: str) -> str:
+        """The rest of the transcript when it is made to start with ``prefix``."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Transcript:

@@ -11,7 +11,7 @@ from assistant.asr.whisper import WhisperRecognizer
 from assistant.bench_hearing import read_pcm
 from assistant.brain.acoustic import candidates, choose, clauses
 from assistant.brain.intents import CommandSet, build_matcher
-from assistant.brain.matcher import IntentMatcher
+from assistant.brain.matcher import UNREAD, IntentMatcher
 from assistant.brain.router import Router
 from assistant.brain.schema import Command, DurationSlot, ListSlot
 from assistant.brain.slots import DurationSlotType, ListSlotType, TimeOfDaySlotType, say_duration
@@ -121,3 +121,27 @@ def test_a_transcript_reciting_the_prompt_is_dropped() -> None:
 @pytest.mark.parametrize("prompt", [None, "", "one.", "a, b, c."])
 def test_prompt_runs_of_short_prompts(prompt: str | None) -> None:
     assert prompt_runs(prompt) == ()
+
+
+def test_whisper_made_to_start_with_the_command_words_reads_the_rest(data_dir: Path,
+                                                                     recognizer: WhisperRecognizer) -> None:
+    transcript = recognizer.transcribe(read_pcm(data_dir / "turn_on_the_living_room_lamp.wav"))
+    assert transcript.scorer is not None
+    assert "living room lamp" in transcript.scorer.continuation("Turn on the").lower()
+
+
+def test_an_unreadable_slot_value_is_left_for_the_audio_to_decide() -> None:
+    matcher = IntentMatcher({"d": DurationSlotType.from_spec(DurationSlot())})
+    matcher.add("timer.set", ["set a timer for {d}"])
+    assert matcher.match("set a timer for well hired") is None
+    near = matcher.near_misses("set a timer for well hired", 0.45, 4, unread=True)
+    assert near and near[0].slots["d"] is UNREAD
+    assert matcher.near_misses("set a timer for well hired", 0.45, 4) == []  # only when asked for
+    assert candidates(matcher, "set a timer for well hired") == []  # without the audio there is nothing to read
+
+
+def test_questions_are_written_with_a_question_mark() -> None:
+    matcher = IntentMatcher({})
+    matcher.add("uptime", ["what's the uptime", "show the uptime"])
+    rendered = {matcher.render(m) for m in matcher.near_misses("what's the uptime", 0.0, 4)}
+    assert {"What's the uptime?", "Show the uptime."} <= rendered

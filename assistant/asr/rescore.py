@@ -19,6 +19,7 @@ import numpy as np
 ENCODER_MARGIN = 100  # encoder positions (20 ms each) kept after the audio: the end of speech stays in view
 BATCH = 8  # sentences scored per decoder call
 MIN_PROB = 1e-10
+CONTINUATION_TOKENS = 12  # enough for a slot value ("one hour and a half") and a little more
 
 
 class AcousticScorer:
@@ -45,3 +46,18 @@ class AcousticScorer:
                                         [self._frames] * len(batch))
             scores += [sum(math.log(max(p, MIN_PROB)) for p in r.text_token_probs) for r in results]
         return scores
+
+    def continuation(self, prefix: str) -> str:
+        """What Whisper hears after ``prefix`` when made to start its transcript with it.
+
+        The router uses it for a slot it could not read ("Set a timer for well-hired."): forced to begin
+        with "Set a timer for", Whisper writes the rest again, this time expecting a duration.
+        """
+        import ctranslate2
+
+        forced = self._tokenizer.encode(" " + prefix.strip())
+        start = [*self._tokenizer.sot_sequence, self._tokenizer.no_timestamps, *forced]
+        encoded = ctranslate2.StorageView.from_array(self._encoded)
+        result = self._model.generate(encoded, [start], max_length=len(start) + CONTINUATION_TOKENS, beam_size=1)
+        tokens = [t for t in result[0].sequences_ids[0][len(forced):] if t < self._tokenizer.eot]
+        return str(self._tokenizer.decode(tokens)).strip()

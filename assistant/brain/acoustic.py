@@ -16,16 +16,17 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any
 
-from assistant.brain.matcher import IntentMatcher, Match
+from assistant.brain.matcher import UNREAD, IntentMatcher, Match
 from assistant.brain.slots import ListSlotType
 from assistant.brain.templates import SlotRef
+from assistant.brain.text import normalise
 from assistant.events import SentenceScorer
 
 FLOOR = 0.45  # fuzzy score a command needs to be worth scoring (unrelated questions stay below it)
-EXPANSIONS = 6  # near-miss template expansions considered
+EXPANSIONS = 12  # near-miss template expansions aligned (the best-sharing ones) and scored
 MAX_SENTENCES = 32  # sentences scored at most (about 3-5 ms each on 2 cores, tiny.en)
-MAX_DEFICIT = 8.0  # nats: how much less likely than Whisper's own transcript the chosen sentence may be
-MIN_LEAD = 2.0  # nats: how much more likely than the best sentence that means something else
+MAX_DEFICIT = 6.5  # nats below Whisper's own transcript the chosen sentence may be (right rescues: <= 6.0)
+MIN_LEAD = 3.0  # nats over the best sentence that means something else (wrong rescues led by 2.2-2.6)
 
 
 _CLAUSE_END = re.compile(r"[,.;!?]+(?:\s+|$)")
@@ -45,11 +46,20 @@ def clauses(text: str) -> list[str]:
     return [text, *dict.fromkeys(parts)] if len(parts) > 1 else [text]
 
 
-def candidates(matcher: IntentMatcher, text: str) -> list[tuple[Match, str]]:
-    """Near-miss commands of ``text`` as sentences, list slots tried with each of their values."""
+def candidates(matcher: IntentMatcher, text: str, scorer: SentenceScorer | None = None) -> list[tuple[Match, str]]:
+    """Near-miss commands of ``text`` as sentences, list slots tried with each of their values.
+
+    With a ``scorer``, a number/duration/time slot whose words could not be read is read again by
+    Whisper, made to start its transcript with the command's words before the slot.
+    """
     out: dict[str, Match] = {}
-    near_misses = [m for part in clauses(text) for m in matcher.near_misses(part, FLOOR, EXPANSIONS)]
+    near_misses = [m for part in clauses(text) for m in matcher.near_misses(part, FLOOR, EXPANSIONS, unread=True)]
     for near in sorted(near_misses, key=lambda m: m.score, reverse=True)[:EXPANSIONS]:
+        if any(v is UNREAD for v in near.slots.values()):
+            reread = _reread(matcher, near, scorer) if scorer is not None else None
+            if reread is None:
+                continue
+            near = reread
         lists = [t.name for t in dict.fromkeys(near.expansion) if isinstance(t, SlotRef)
                  and isinstance(matcher.slot_type(t.name), ListSlotType)]
         choices = [list(_sayable(matcher, name).items()) for name in lists]
@@ -59,6 +69,30 @@ def candidates(matcher: IntentMatcher, text: str) -> list[tuple[Match, str]]:
             if sentence and sentence not in out:
                 out[sentence] = replace(near, slots=values)
     return [(match, sentence) for sentence, match in out.items()][:MAX_SENTENCES]
+
+
+def _reread(matcher: IntentMatcher, near: Match, scorer: SentenceScorer) -> Match | None:
+    """``near`` with its first unread slot read from Whisper's transcript forced to begin like the command."""
+    prefix: list[str] = []
+    for token in near.expansion:
+        if not isinstance(token, SlotRef):
+            prefix.append(token)
+            continue
+        value = near.slots[token.name]
+        if value is not UNREAD:
+            prefix.append(matcher.slot_type(token.name).say(value))
+            continue
+        slot = matcher.slot_type(token.name)
+        if not prefix:
+            return None  # nothing to lead Whisper to the slot
+        heard = normalise(scorer.continuation(" ".join(prefix).capitalize())).split()
+        for length in range(min(slot.max_words, len(heard)), 0, -1):
+            parsed = slot.parse(" ".join(heard[:length]))
+            if parsed is not None:
+                values = {**near.slots, token.name: parsed}
+                return None if any(v is UNREAD for v in values.values()) else replace(near, slots=values)
+        return None
+    return None
 
 
 def _sayable(matcher: IntentMatcher, slot: str) -> dict[str, Any]:
@@ -74,7 +108,7 @@ def choose(matcher: IntentMatcher, text: str, scorer: SentenceScorer) -> tuple[M
     None when there was nothing to score. ``evidence["plausible"]`` is False when not even the best
     near-miss command is anywhere near as likely as Whisper's own transcript: the audio said something else.
     """
-    options = candidates(matcher, text)
+    options = candidates(matcher, text, scorer)
     if not options:
         return None
     heard, *scores = scorer.log_likelihoods([text, *(sentence for _, sentence in options)])

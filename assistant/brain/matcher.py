@@ -28,7 +28,17 @@ MIN_WORD_SIMILARITY = 0.5  # below this a heard word counts as plainly different
 NEVER_IGNORED = frozenset({"not", "don't", "dont", "never", "minus", "negative", "no"})
 # Small words ASR drops or adds all the time; missing or extra, they cost half a word.
 FILLERS = frozenset({"the", "a", "an", "my", "please", "to", "for", "is", "it", "me", "uh", "um", "and", "of"})
+QUESTION_WORDS = frozenset({"what", "what's", "whats", "how", "how's", "when", "where", "who", "why", "which", "is",
+                            "are", "can", "could", "do", "does", "did", "will", "would", "should", "have", "has"})
 MAX_FUZZY_WORDS = 48  # longer transcripts are questions or dictation, never a near-miss of a command
+
+
+class _Unread:
+    def __repr__(self) -> str:
+        return "UNREAD"
+
+
+UNREAD: Any = _Unread()  # the value of a slot whose words near_misses(unread=True) could not read
 
 
 @dataclass(frozen=True)
@@ -136,24 +146,32 @@ class IntentMatcher:
         return values
 
     def match_fuzzy(self, said: str) -> Match | None:
-        ranked = self._ranked(said, FUZZY_ALIGNMENTS)
+        ranked = self._ranked(said, FUZZY_ALIGNMENTS, self.threshold)
         return ranked[0] if ranked else None
 
-    def near_misses(self, text: str, floor: float, limit: int) -> list[Match]:
-        """The best fuzzy alignments of ``text`` scoring at least ``floor``, best first (at most ``limit``)."""
-        return [m for m in self._ranked(normalise(text), limit) if m.score >= floor]
+    def near_misses(self, text: str, floor: float, limit: int, unread: bool = False) -> list[Match]:
+        """The best fuzzy alignments of ``text`` scoring at least ``floor``, best first (at most ``limit``).
+
+        With ``unread``, a number, duration or time slot whose words don't parse still aligns (as a misheard
+        value would) and holds ``UNREAD``: the caller finds the value some other way (acoustic rescoring).
+        """
+        return [m for m in self._ranked(normalise(text), limit, floor, unread) if m.score >= floor]
 
     def render(self, match: Match, values: Mapping[str, Any] | None = None) -> str:
         """The sentence a fuzzy match stands for, as Whisper would write it: "Turn on the kitchen lights."."""
         values = match.slots if values is None else values
         words = [self._slots[t.name].say(values[t.name]) if isinstance(t, SlotRef) else t for t in match.expansion]
         text = " ".join(w for w in words if w)
-        return text[:1].upper() + text[1:] + "." if text else ""
+        if not text:
+            return ""
+        # Whisper punctuates, and its scores notice: "What's the uptime." loses to "What's the time?".
+        end = "?" if text.split()[0] in QUESTION_WORDS else "."
+        return text[:1].upper() + text[1:] + end
 
     def slot_type(self, name: str) -> SlotType:
         return self._slots[name]
 
-    def _ranked(self, said: str, alignments: int) -> list[Match]:
+    def _ranked(self, said: str, alignments: int, floor: float, unread: bool = False) -> list[Match]:
         words = tuple(said.split())
         if len(words) > MAX_FUZZY_WORDS:
             return []
@@ -165,7 +183,7 @@ class IntentMatcher:
                 break
             for template in intent.templates:
                 for expansion in template.expansions:
-                    if self._too_long(len(words), expansion):
+                    if self._too_long(len(words), expansion, floor):
                         continue
                     shared = sum(1 for t in expansion if isinstance(t, SlotRef) or t in heard) / len(expansion)
                     candidates.append((shared, -len(candidates), intent, template, expansion))
@@ -173,18 +191,19 @@ class IntentMatcher:
         matches: list[Match] = []
         heard_slots: dict[tuple[str, str], tuple[Any, float] | None] = {}  # the same spans recur across expansions
         for _, _, intent, template, expansion in candidates[:alignments]:
-            score, values = self._align(words, expansion, heard_slots)
+            score, values = self._align(words, expansion, heard_slots, unread)
             if values is not None:
                 matches.append(Match(intent.name, values, score, False, template.source, expansion))
         return sorted(matches, key=lambda m: m.score, reverse=True)  # stable: ties keep the earlier candidate
 
-    def _too_long(self, n: int, tokens: tuple[Token, ...]) -> bool:
-        """True if the extra words alone already push the score below the threshold (skips the alignment)."""
+    def _too_long(self, n: int, tokens: tuple[Token, ...], floor: float) -> bool:
+        """True if the extra words alone already push the score below ``floor`` (skips the alignment)."""
         longest = self._longest[tokens]
-        return n > longest and 1.0 - CHEAPEST_GAP * (n - longest) / max(len(tokens), 1) < self.threshold
+        return n > longest and 1.0 - CHEAPEST_GAP * (n - longest) / max(len(tokens), 1) < floor
 
     def _align(self, words: tuple[str, ...], tokens: tuple[Token, ...],
-               heard_slots: dict[tuple[str, str], tuple[Any, float] | None]) -> tuple[float, dict[str, Any] | None]:
+               heard_slots: dict[tuple[str, str], tuple[Any, float] | None],
+               unread: bool = False) -> tuple[float, dict[str, Any] | None]:
         n, m = len(words), len(tokens)
         inf = math.inf
         # cost[i][j]: cheapest alignment of words[:i] with tokens[:j]; slots[i][j]: the slot values on that path
@@ -204,7 +223,7 @@ class IntentMatcher:
                     continue
                 token = tokens[j]
                 if isinstance(token, SlotRef):
-                    self._align_slot(words, i, j, token, cost, slots, heard_slots)
+                    self._align_slot(words, i, j, token, cost, slots, heard_slots, unread)
                     continue
                 if here + _gap_cost(token) < cost[i][j + 1]:  # a template word that wasn't heard
                     cost[i][j + 1], slots[i][j + 1] = here + _gap_cost(token), slots[i][j]
@@ -224,7 +243,7 @@ class IntentMatcher:
 
     def _align_slot(self, words: tuple[str, ...], i: int, j: int, token: SlotRef, cost: list[list[float]],
                     slots: list[list[dict[str, Any]]], heard_slots: dict[tuple[str, str], tuple[Any, float] | None],
-                    ) -> None:
+                    unread: bool = False) -> None:
         slot = self._slots[token.name]
         for k in range(1, min(slot.max_words, len(words) - i) + 1):
             span = " ".join(words[i:i + k])
@@ -232,6 +251,8 @@ class IntentMatcher:
             if key not in heard_slots:
                 heard_slots[key] = slot.parse_fuzzy(span)
             parsed = heard_slots[key]
+            if parsed is None and unread and not isinstance(slot, ListSlotType):
+                parsed = (UNREAD, MIN_SLOT_SIMILARITY)  # costs what the worst acceptable misheard value costs
             if parsed is None or parsed[1] < MIN_SLOT_SIMILARITY:
                 continue
             value, similarity = parsed

@@ -112,6 +112,10 @@ class TurnConfig(StrictModel):
     echo_tail_ms: int = Field(
         300, ge=0, le=3000, description="after speaking, keep ignoring the mic this long (room echo)"
     )
+    stop_words_while_speaking: bool = Field(
+        True, description="half_duplex: a stop phrase (the stop skill's: stop, be quiet, ...) said over the reply "
+        "still cuts it; anything else said while speaking stays ignored"
+    )
 
 
 class RouterConfig(StrictModel):
@@ -151,7 +155,9 @@ class Config(StrictModel):
     service: ServiceConfig = Field(default_factory=ServiceConfig, description="control socket and turn history")
     speech_out: SpeechOutConfig = Field(default_factory=SpeechOutConfig, description="streamed speech output")
     earcons: EarconsConfig = Field(default_factory=EarconsConfig, description="tones for listening, thinking, error")
-    barge_in: BargeInConfig = Field(default_factory=BargeInConfig, description="echo gate for turn.policy barge_in")
+    barge_in: BargeInConfig = Field(
+        default_factory=BargeInConfig, description="echo gate: barge-in, and stop phrases while speaking in half duplex"
+    )
     latency: LatencyConfig = Field(default_factory=LatencyConfig, description="speculative ASR, adaptive end of turn")
 
     @field_validator("*", mode="before")

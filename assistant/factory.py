@@ -83,6 +83,20 @@ def build_speculator(config: Config, recognizer: WhisperRecognizer,
                       adaptive_min_ms=latency.adaptive_min_ms if latency.adaptive_end else None, prompt=prompt)
 
 
+def build_stop_phrase() -> Callable[[str], bool]:
+    """Whether a transcript is one of the stop skill's phrases, matched as the router matches them (even
+    when the stop skill is turned off: "stop" always interrupts a reply)."""
+    from assistant.brain.intents import CommandSet, build_matcher
+
+    matcher = build_matcher(CommandSet(), ["stop"])
+
+    def is_stop(text: str) -> bool:
+        match = matcher.match(text)
+        return match is not None and match.intent == "stop"
+
+    return is_stop
+
+
 def build_endpointer(config: Config, speculator: Speculator | None) -> Endpointer:
     """The endpointer; with latency.adaptive_end it may end a turn early when the speculation says so."""
     end_early = speculator.should_end_early if speculator is not None and config.latency.adaptive_end else None
@@ -100,6 +114,8 @@ def build_pipeline(config: Config, source: AudioSource, sink: AudioSink, *,
     listener = build_listener(config, vocabulary=router.vocabulary())
     recognizer = recognizer or build_recognizer(config)
     speculator = build_speculator(config, recognizer, prompt=lambda: listener.initial_prompt)
+    barge_in = config.turn.policy == "barge_in"
+    stop_words = config.turn.policy == "half_duplex" and config.turn.stop_words_while_speaking
     pipeline = Pipeline(
         capture=Capture(source, frame_ms=config.vad.frame_ms, queue_s=config.audio.queue_s, reopen=reopen),
         endpointer=build_endpointer(config, speculator),
@@ -110,7 +126,9 @@ def build_pipeline(config: Config, source: AudioSource, sink: AudioSink, *,
         echo_tail_s=config.turn.echo_tail_ms / 1000,
         listener=listener,
         speculator=speculator,
-        echo_gate=EchoGate(config.barge_in) if config.turn.policy == "barge_in" else None,
+        echo_gate=EchoGate(config.barge_in) if barge_in or stop_words else None,
+        policy=config.turn.policy,
+        stop_phrase=build_stop_phrase() if stop_words else None,
         earcons=Earcons(config.earcons, sink),
         lookahead=config.speech_out.lookahead,
         max_chars=config.speech_out.max_chars,

@@ -5,11 +5,19 @@
         speculation's transcript) -> Listener.accept (guards, wake phrase) -> Router (skills, commands,
         LLM) --Reply--> Speaker (next sentence synthesized while this one plays) --PCM--> AudioSink
 
+    While we play (a reply or an earcon, plus ``echo_tail_s``), frames skip the endpointer:
+        barge_in:    EchoGate finds the user's voice over ours -> cut the reply, their words -> Endpointer
+        half_duplex: EchoGate -> StopWordListener (<= 1.5 s) -> "stop-words" thread: Recognizer ->
+                     a stop phrase? -> cut the reply (like the stop skill); anything else is ignored
+
 Capture only reads and queues, so audio keeps flowing while the worker thinks or speaks. The listen
-loop owns the endpointer and the half-duplex gate: frames captured while the assistant is speaking
-(plus ``echo_tail_s`` for the room's echo) never reach the endpointer, so it cannot answer itself;
-with ``turn.policy: barge_in`` the echo gate lets the user's own voice through and cuts the reply.
-One turn runs at a time; utterances (and text jobs from the control socket or a timer) wait in a queue.
+loop owns the endpointer and the half-duplex gate: frames captured while the assistant makes a sound
+never reach the endpointer, so it cannot answer itself. "Stop" still works in half duplex: the echo gate
+(which knows what we played) tells the user's voice from our echo, and only a stop phrase is acted on;
+no turn starts from it. One turn runs at a time; utterances, text jobs (control socket, a timer) and
+earcon cues (push-to-talk) wait in one queue, so the worker is the only thread that plays anything.
+Earcons: "thinking" when an utterance goes to recognition, "listening" when the next utterance needs no
+wake phrase (a wake phrase said alone, push-to-talk, a follow-up window), "error" when a turn fails.
 """
 
 from __future__ import annotations
@@ -19,9 +27,9 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from assistant.asr.speculative import Speculator
 from assistant.asr.whisper import Recognizer
@@ -29,10 +37,11 @@ from assistant.audio.echo_gate import EchoGate
 from assistant.audio.sinks import AudioSink
 from assistant.audio.sources import Capture
 from assistant.audio.vad import Endpointer
-from assistant.events import Reply, TurnReport, Utterance
+from assistant.events import AudioFrame, Reply, SentenceScorer, Transcript, TurnReport, Utterance
 from assistant.listen import Listener
+from assistant.stop_words import StopWordListener, is_stop_request, stop_guards
 from assistant.tts.base import Synthesizer
-from assistant.tts.earcons import Earcons
+from assistant.tts.earcons import Earcons, Kind
 from assistant.tts.streaming import Speaker
 from assistant.tts.text import split_sentences
 
@@ -40,7 +49,9 @@ log = logging.getLogger(__name__)
 
 
 class Router(Protocol):
-    def route(self, text: str) -> Reply: ...
+    def route(self, text: str, scorer: SentenceScorer | None = None) -> Reply:
+        """``scorer`` scores other sentences against the request's audio (near-miss commands)."""
+        ...
 
 
 @dataclass
@@ -48,6 +59,8 @@ class PipelineStats:
     turns: int = 0
     errors: int = 0
     ignored_while_speaking: int = 0  # frames kept from the endpointer by the half-duplex gate
+    stop_checks: int = 0  # half duplex: utterances heard over our voice and checked for a stop phrase
+    stops_while_speaking: int = 0  # ... that were a stop phrase and cut the reply
     last_turns: list[TurnReport] = field(default_factory=list)
 
 
@@ -59,6 +72,16 @@ class TextJob:
     route: bool = True
     done: threading.Event = field(default_factory=threading.Event)
     report: TurnReport | None = None
+
+
+@dataclass
+class Cue:
+    """An earcon to play in turn with replies (push-to-talk), so only the worker plays anything."""
+
+    kind: Kind
+
+
+TurnPolicy = Literal["half_duplex", "barge_in"]
 
 
 def ms(seconds: float) -> float:
@@ -80,6 +103,8 @@ class Pipeline:
         listener: Listener | None = None,
         speculator: Speculator | None = None,
         echo_gate: EchoGate | None = None,
+        policy: TurnPolicy = "half_duplex",
+        stop_phrase: Callable[[str], bool] | None = None,
         earcons: Earcons | None = None,
         lookahead: int = 2,
         max_chars: int = 4000,
@@ -93,12 +118,21 @@ class Pipeline:
         self.echo_tail_s = echo_tail_s
         self.on_turn = on_turn
         self.speculator = speculator  # transcribes during the hangover (None: recognise after it)
-        self.echo_gate = echo_gate  # turn.policy barge_in: tells the user's voice from our echo
+        self.echo_gate = echo_gate  # tells the user's voice from our echo (barge-in, stop words)
+        self.policy = policy
+        # half duplex: is this transcript a stop phrase? (None: nothing said over our voice is heard)
+        self.stop_phrase = stop_phrase
+        self._stop_words = (StopWordListener(echo_gate) if echo_gate is not None and stop_phrase is not None
+                            and policy == "half_duplex" else None)
+        self._stop_check = threading.Event()  # a stop-words transcription is running
+        tap = echo_gate.add_reference if echo_gate is not None else None  # what we play, for the gate
         self.earcons = earcons
-        self.speaker = Speaker(synthesizer, sink, lookahead=lookahead, max_chars=max_chars,
-                               on_audio=echo_gate.add_reference if echo_gate is not None else None,
+        if earcons is not None:
+            earcons.on_audio = tap
+        self.speaker = Speaker(synthesizer, sink, lookahead=lookahead, max_chars=max_chars, on_audio=tap,
                                gain=lambda: self.volume)
         self._barged_in = threading.Event()
+        self._reply_id = 0  # which reply is playing: a late "stop" must not cut the next one
         self.listener = listener or Listener()  # guards, wake phrase, follow-up and push-to-talk windows
         self.stats = PipelineStats()
         self.volume = 1.0  # the assistant's own output level (skills turn it up and down)
@@ -106,11 +140,12 @@ class Pipeline:
         self.turn_started_at: float | None = None  # watchdog: a turn busy for too long is wedged
         self._new_endpointer: Endpointer | None = None
         self.state = "starting"
-        self._utterances: queue.Queue[Utterance | TextJob | None] = queue.Queue()
+        self._utterances: queue.Queue[Utterance | TextJob | Cue | None] = queue.Queue()
         self._speaking = threading.Event()
         # Frames captured in [_deaf_from, _deaf_until) may hold our own voice (half-duplex gate).
         self._deaf_from = float("inf")
         self._deaf_until = 0.0
+        self._gate_window = float("nan")  # the _deaf_from the echo gate's mic history belongs to
         self._stopping = threading.Event()
         self._worker = threading.Thread(target=self._work, name="turns", daemon=True)
 
@@ -157,10 +192,20 @@ class Pipeline:
         """The next utterance is a request, wake phrase or not."""
         log.info("push-to-talk: listening")
         self.listener.push_to_talk(time.monotonic())
+        self._utterances.put(Cue("listening"))  # the worker plays it (after a reply that is playing)
+
+    def deaf_at(self, captured_at: float) -> bool:
+        """Whether a frame captured then is kept from the endpointer (it may hold our own sound)."""
+        return self._deaf_from <= captured_at < self._deaf_until
 
     @property
     def busy(self) -> bool:
         return self._speaking.is_set() or not self._utterances.empty()
+
+    @property
+    def checking_for_stop(self) -> bool:
+        """Speech heard over the reply is being transcribed, to see if it says "stop" (half duplex)."""
+        return self._stop_check.is_set()
 
     # ---- listening (main thread) -------------------------------------------------------------------
 
@@ -178,14 +223,11 @@ class Pipeline:
                 if self.endpointer.in_speech:
                     self.endpointer.reset()
                 continue
-            if self._deaf_from <= frame.captured_at < self._deaf_until:
-                if self.echo_gate is not None and self.echo_gate.feed(frame):
-                    self._barge_in()
-                    continue
-                self.stats.ignored_while_speaking += 1
-                if self.endpointer.in_speech:
-                    self.endpointer.reset()  # what it heard so far overlaps our own voice
+            if self.deaf_at(frame.captured_at):
+                self._while_speaking(frame)
                 continue
+            if self._stop_words is not None and self._stop_words.collecting:
+                self._check_for_stop(self._stop_words.flush())  # our sound ended while they spoke
             utterance = self.endpointer.feed(frame)
             if self.speculator is not None:
                 self.speculator.observe(frame, self.endpointer)
@@ -195,6 +237,69 @@ class Pipeline:
             tail = self.endpointer.flush()
             if tail is not None:
                 self._utterances.put(tail)
+
+    def _while_speaking(self, frame: AudioFrame) -> None:
+        """A frame that may hold our own sound: never for the endpointer, but the echo gate may find the
+        user's voice in it (barge-in; in half duplex, a possible "stop")."""
+        if self.echo_gate is not None and self._gate_window != self._deaf_from:
+            self._gate_window = self._deaf_from  # a new stretch of our sound: the old mic history is stale
+            self.echo_gate.reset()
+            if self._stop_words is not None:
+                self._stop_words.reset()
+        if self.policy == "barge_in" and self.echo_gate is not None and self.echo_gate.feed(frame):
+            self._barge_in()
+            return
+        if self._stop_words is not None:
+            heard = self._stop_words.feed(frame)
+            if heard is not None:
+                self._check_for_stop(heard)
+        self.stats.ignored_while_speaking += 1
+        if self.endpointer.in_speech:
+            self.endpointer.reset()  # what it heard so far overlaps our own voice
+
+    def _check_for_stop(self, crops: tuple[bytes, ...] | None) -> None:
+        """Transcribe speech heard over our voice on a thread of its own, so the listen loop keeps up."""
+        if not crops:
+            return
+        if self._stop_check.is_set():  # one at a time: on a small box the reply is still being synthesized
+            log.info("speech over the reply while a stop check runs: ignored")
+            return
+        self._stop_check.set()
+        self.stats.stop_checks += 1
+        threading.Thread(target=self._stop_if_asked, args=(crops, self._reply_id), name="stop-words",
+                         daemon=True).start()
+
+    def _stop_if_asked(self, crops: tuple[bytes, ...], reply_id: int) -> None:
+        """Cut the reply (as the stop skill does) if what was heard over it is a stop phrase; else ignore it."""
+        try:
+            heard = self._stop_phrase_in(crops)
+        except Exception as exc:  # a failed check must not end the daemon; the reply plays on
+            log.warning("stop check failed: %s: %s", type(exc).__name__, exc)
+            return
+        finally:
+            self._stop_check.clear()
+        if heard is None:
+            return
+        if reply_id != self._reply_id or not self._speaking.is_set():
+            log.info("heard %r while speaking, but that reply has already ended", heard)
+            return
+        log.info("stop heard while speaking: cut the reply (%r)", heard)
+        self.stats.stops_while_speaking += 1
+        self._apply({"type": "stop"})
+
+    def _stop_phrase_in(self, crops: tuple[bytes, ...]) -> str | None:
+        """The first crop's transcript that is a stop request, or None (each crop is tried in turn)."""
+        assert self.stop_phrase is not None
+        guards = stop_guards(self.listener.guards)  # no stop from a hallucination on our echo
+        heard = []
+        for pcm in crops:
+            transcript = self.recognizer.transcribe(pcm)
+            verdict = guards.check(transcript)
+            if is_stop_request(verdict.text, self.stop_phrase, self.listener.config.wake_phrases):
+                return transcript.text
+            heard.append(transcript.text if verdict.reason is None else f"{transcript.text} ({verdict.reason})")
+        log.info("heard %s while speaking: not a stop phrase, ignored", " / ".join(map(repr, heard)))
+        return None
 
     def _barge_in(self) -> None:
         """The user talks over the reply: cut it, listen again at once, and start their utterance."""
@@ -232,6 +337,9 @@ class Pipeline:
                 if isinstance(item, TextJob):
                     item.done.set()
                 continue
+            if isinstance(item, Cue):
+                self._earcon(item.kind)
+                continue
             self.turn_started_at = time.monotonic()
             try:
                 if isinstance(item, TextJob):
@@ -257,8 +365,7 @@ class Pipeline:
             if not_speech is not None:
                 report.dropped = not_speech
                 return report
-            if self.earcons is not None:
-                self.earcons.play("thinking")
+            self._earcon("thinking")
             transcript = None
             speculation = self.speculator.take(utterance) if self.speculator is not None else None
             if speculation is not None:  # recognised during the hangover, from this very audio
@@ -272,9 +379,14 @@ class Pipeline:
             decision = self.listener.accept(transcript, utterance, time.monotonic())
             if decision.request is None:  # hallucination, no wake phrase, wake phrase alone, ...
                 report.dropped = decision.reason
+                if decision.wake_only:
+                    self._earcon("listening")  # "go ahead": the next utterance needs no wake phrase
                 return report
-            self._answer(decision.request, report, since=utterance.speech_end_at)
+            self._answer(decision.request, report, since=utterance.speech_end_at,
+                         scorer=_request_scorer(transcript, decision.request))
             self.listener.on_reply_finished(time.monotonic())
+            if self._follow_up_opens():
+                self._earcon("listening")
         except Exception as exc:  # one bad turn must not end the daemon
             self._failed(report, exc)
         finally:
@@ -301,12 +413,11 @@ class Pipeline:
         report.error = f"{type(exc).__name__}: {exc}"
         log.exception("turn failed")
         with contextlib.suppress(Exception):  # tell the user, if the voice itself still works
-            if self.earcons is not None:
-                self.earcons.play("error")
+            self._earcon("error")
             self.say(["Sorry, something went wrong."])
 
-    def _answer(self, text: str, report: TurnReport, since: float) -> None:
-        reply = self.router.route(text)
+    def _answer(self, text: str, report: TurnReport, since: float, scorer: SentenceScorer | None = None) -> None:
+        reply = self.router.route(text, scorer) if scorer is not None else self.router.route(text)
         report.latency_ms["reply_text"] = ms(time.monotonic() - since)
         report.handled_by, report.intent = reply.handled_by, reply.intent
         self._apply(reply.action)
@@ -347,20 +458,72 @@ class Pipeline:
         elif kind == "stop":
             self.speaker.cancel()
 
+    def _follow_up_opens(self) -> bool:
+        """Whether the reply just spoken opened a follow-up window (as Listener.on_reply_finished does)."""
+        listen = self.listener.config
+        return listen.follow_up_s > 0 and listen.mode != "always"
+
+    def _earcon(self, kind: Kind) -> None:
+        """Play one earcon, if configured, behind the half-duplex gate like speech: the mic must not take
+        our own tone for the start of an utterance."""
+        if self.earcons is None or not self.earcons.enabled(kind):
+            return
+        try:
+            with self._own_sound():
+                self.earcons.play(kind)
+        except Exception as exc:  # a tone is a nicety: the turn goes on without it
+            log.warning("%s earcon failed: %s: %s", kind, type(exc).__name__, exc)
+
+    @contextlib.contextmanager
+    def _own_sound(self) -> Iterator[None]:
+        """While we play (and ``echo_tail_s`` after), mic frames may hold our own sound: the listen loop
+        keeps them from the endpointer (see _while_speaking)."""
+        if not self.sink.audible:  # only sound played into a room can come back through the mic
+            yield
+            return
+        self._barged_in.clear()
+        now = time.monotonic()
+        if now >= self._deaf_until:  # a new stretch; one that starts within the last one's tail extends it
+            self._deaf_from = now
+        self._deaf_until = float("inf")
+        try:
+            yield
+        finally:
+            if not self._barged_in.is_set():  # after a barge-in we are listening already
+                self._deaf_until = time.monotonic() + self.echo_tail_s
+
     def say(self, sentences: Iterator[str] | list[str], since: float | None = None,
             report: TurnReport | None = None) -> None:
         """Synthesize and play sentence by sentence: the first plays while later ones wait their turn."""
         self.state = "speaking"
+        self._reply_id += 1
         self._speaking.set()
-        self._barged_in.clear()
-        if self.sink.audible:  # only sound played into a room can come back through the mic
-            self._deaf_from, self._deaf_until = time.monotonic(), float("inf")
         try:
-            # the next sentence is synthesized while this one plays (tts/streaming.py)
-            timeline = self.speaker.say(s for s in sentences if not self._stopping.is_set())
+            with self._own_sound():
+                # the next sentence is synthesized while this one plays (tts/streaming.py)
+                timeline = self.speaker.say(s for s in sentences if not self._stopping.is_set())
             if report is not None and since is not None and timeline.first_sample is not None:
                 report.latency_ms.setdefault("reply_audio", ms(timeline.first_sample - since))
         finally:
-            if self.sink.audible and not self._barged_in.is_set():  # after a barge-in we are listening
-                self._deaf_until = time.monotonic() + self.echo_tail_s
             self._speaking.clear()
+
+
+class _PrefixedScorer:
+    """Scores sentences as the end of the whole utterance: the audio also holds the wake phrase."""
+
+    def __init__(self, scorer: SentenceScorer, prefix: str) -> None:
+        self._scorer, self._prefix = scorer, prefix
+
+    def log_likelihoods(self, sentences: Sequence[str]) -> list[float]:
+        return self._scorer.log_likelihoods([f"{self._prefix} {s}" for s in sentences])
+
+    def continuation(self, prefix: str) -> str:
+        return self._scorer.continuation(f"{self._prefix} {prefix}")
+
+
+def _request_scorer(transcript: Transcript, request: str) -> SentenceScorer | None:
+    """The transcript's scorer for the request (the transcript minus a wake phrase), if it has one."""
+    if transcript.scorer is None or request == transcript.text:
+        return transcript.scorer
+    before, found, _ = transcript.text.rpartition(request)
+    return _PrefixedScorer(transcript.scorer, before.strip()) if found and before.strip() else None

@@ -18,7 +18,10 @@ class SpeechOutConfig(StrictModel):
 
 
 class EarconsConfig(StrictModel):
-    listening: bool = Field(False, description="short rising tone when an utterance starts being heard")
+    listening: bool = Field(
+        False, description="short rising tone when the next utterance needs no wake phrase (after a wake phrase "
+        "said alone, push-to-talk, or when a follow-up window opens)"
+    )
     thinking: bool = Field(False, description="soft tone when the turn is handed to recognition")
     error: bool = Field(True, description="low falling tone when a turn fails")
     volume: float = Field(0.3, ge=0.0, le=1.0, description="earcon loudness relative to full scale")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from assistant.brain.slots import DurationSlotType, ListSlotType, TimeOfDaySlotT
 from assistant.config import RouterConfig
 from assistant.events import Transcript, TranscriptSegment
 from assistant.hearing_schema import GuardsConfig
+from assistant.pipeline import _request_scorer
 
 ROOMS = ListSlot(values={"light.living_room": ["living room", "lounge"], "light.kitchen": ["kitchen"],
                          "light.bedroom": ["bedroom"], "light.hall": ["hallway"]})
@@ -145,3 +147,31 @@ def test_questions_are_written_with_a_question_mark() -> None:
     matcher.add("uptime", ["what's the uptime", "show the uptime"])
     rendered = {matcher.render(m) for m in matcher.near_misses("what's the uptime", 0.0, 4)}
     assert {"What's the uptime?", "Show the uptime."} <= rendered
+
+
+class _Echo:
+    """Records what it was asked to score (the real scorer is exercised above)."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def log_likelihoods(self, sentences: Sequence[str]) -> list[float]:
+        self.asked += sentences
+        return [0.0] * len(sentences)
+
+    def continuation(self, prefix: str) -> str:
+        self.asked.append(prefix)
+        return ""
+
+
+def test_after_a_wake_phrase_sentences_are_scored_as_the_whole_utterance() -> None:
+    echo = _Echo()
+    transcript = Transcript("Computer, turn on the lamp.", (), "tiny.en", 0.1, scorer=echo)
+    assert _request_scorer(transcript, "Computer, turn on the lamp.") is echo
+    prefixed = _request_scorer(transcript, "turn on the lamp.")
+    assert prefixed is not None
+    prefixed.log_likelihoods(["Turn off the lamp."])
+    prefixed.continuation("Turn on the")
+    assert echo.asked == ["Computer, Turn off the lamp.", "Computer, Turn on the"]
+    assert _request_scorer(transcript, "something else") is None  # not part of what was heard: no rescoring
+    assert _request_scorer(Transcript("hi", (), "tiny.en", 0.1), "hi") is None

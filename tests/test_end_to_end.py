@@ -18,6 +18,8 @@ from conftest import read_wav, run_cli
 from textnorm import normalise, wer
 from vaudio import VirtualAudio
 
+from assistant.events import Transcript
+
 HOUR_WORDS = ["twelve", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
               "eleven"]
 
@@ -34,6 +36,19 @@ def says_hour(heard: str, moment: datetime) -> bool:
                        (len(digits.group()) >= 3 and digits.group().startswith(str(hour12)))):
             return True
     return False
+
+
+def best_hour(heard: Transcript, reply: str) -> int:
+    """Which hour the recorded reply sounds like, Whisper scoring the reply with each of the 12 hours.
+
+    tiny.en now and then loses espeak's hour in its own transcript ("It's out at 45pm." for 9:45 pm);
+    scoring the candidate sentences against the recording still tells which one was said.
+    """
+    said = re.search(r"It's (\d+):", reply)
+    assert said is not None and heard.scorer is not None, reply
+    variants = [reply.replace(said.group(0), f"It's {hour}:", 1) for hour in range(1, 13)]
+    scores = heard.scorer.log_likelihoods(variants)
+    return max(range(12), key=scores.__getitem__) + 1
 
 
 class DaemonLog:
@@ -98,11 +113,13 @@ def test_daemon_answers_the_time_through_virtual_devices(daemon, vaudio: Virtual
     assert "intent=time" in turn and "handled_by=skill" in turn, turn
     pcm, rate = read_wav(reply_wav)
     assert rate == 16000 and len(pcm) > rate
-    heard = recognizer.transcribe(pcm.tobytes(), vad_filter=True).text
+    heard = recognizer.transcribe(pcm.tobytes())
     reply = turn.split("reply=", 1)[1]
     said_at = [asked_at, asked_at + timedelta(minutes=1)]
     assert any(f"It's {m.hour % 12 or 12}:{m.minute:02d}" in reply for m in said_at), turn
-    assert any(says_hour(heard, m) for m in said_at), f"the speaker did not say the hour: {heard!r}"
+    hours = {m.hour % 12 or 12 for m in said_at}
+    assert any(says_hour(heard.text, m) for m in said_at) or best_hour(heard, reply) in hours, (
+        f"the speaker did not say the hour: {heard.text!r}")
     # SIGTERM: a clean exit, promptly
     started = time.monotonic()
     proc.send_signal(signal.SIGTERM)

@@ -7,8 +7,9 @@ correlation), removes the best-fitting scaled copy, and compares what is left wi
 Our own voice leaves a small residual; a person talking over it leaves a large one. A frame counts as
 user speech when WebRTC VAD calls the mic frame speech, the residual is above ``floor_dbfs`` and it is
 ``margin_db`` louder than the echo estimate allows; ``min_speech_ms`` of such frames (one miss allowed)
-trigger barge-in. A single gain and delay model a direct path plus a dominant reflection, not a whole
-room: loud reverberant rooms need a higher margin (or the wake-phrase-only policy).
+trigger barge-in (``turn.policy: barge_in``), or in half duplex a check for a stop phrase
+(assistant/stop_words.py). A single gain and delay model a direct path plus a dominant reflection, not a
+whole room: loud reverberant rooms need a higher margin (or the wake-phrase-only policy).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class EchoGate:
         self._run_ms = 0
         self._missed = 0
         self.onset: AudioFrame | None = None  # first frame of the user speech that triggered
+        self.last_user = False  # whether the last frame fed, on its own, sounded like the user
         self.last_residual_db = -math.inf  # residual minus echo estimate, for logs and the benchmark
 
     # ---- the playback side ----------------------------------------------------------------------
@@ -98,7 +100,7 @@ class EchoGate:
             self._mic.popleft()
         while len(self._cleaned) >= round(HISTORY_MS / frame_ms):
             self._cleaned.popleft()
-        user = self._is_user_frame(frame, list(self._mic)[-window:])
+        user = self.last_user = self._is_user_frame(frame, list(self._mic)[-window:])
         if user:
             if self._run_ms == 0:
                 self.onset = frame
@@ -109,6 +111,11 @@ class EchoGate:
             if self._missed > 1:
                 self._run_ms, self._missed, self.onset = 0, 0, None
         return self._run_ms >= self.config.min_speech_ms
+
+    @property
+    def last_cleaned(self) -> AudioFrame | None:
+        """The last frame fed, with the echo estimate subtracted (what the user said, as well as we can tell)."""
+        return self._cleaned[-1] if self._cleaned else None
 
     def frames_since_onset(self, preroll_ms: int = 800) -> list[AudioFrame]:
         """Echo-reduced mic frames from ``preroll_ms`` before the detected onset: the start of the user's

@@ -1,11 +1,14 @@
 """Earcons: short generated tones for "listening", "thinking" and "error", each optional by config.
 
 Tones are synthesized once (sine partials with a raised-cosine envelope, so they start and end without
-clicks) at 22,050 Hz and played through the same sink as speech, so they obey barge-in and stop().
+clicks) at 22,050 Hz and played through the same sink as speech, so they obey barge-in and stop(). The
+pipeline plays them behind its half-duplex gate, like speech, and hands them to the echo gate
+(``on_audio``) so their echo is known for what it is.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Literal
 
@@ -13,6 +16,7 @@ import numpy as np
 
 from assistant.audio.sinks import AudioSink
 from assistant.speech_schema import EarconsConfig
+from assistant.tts.streaming import AudioTap
 
 Kind = Literal["listening", "thinking", "error"]
 RATE = 22_050
@@ -48,9 +52,10 @@ def render(tone: Tone, volume: float, rate: int = RATE) -> bytes:
 
 
 class Earcons:
-    def __init__(self, config: EarconsConfig, sink: AudioSink) -> None:
+    def __init__(self, config: EarconsConfig, sink: AudioSink, on_audio: AudioTap | None = None) -> None:
         self.config = config
         self.sink = sink
+        self.on_audio = on_audio  # the echo gate's reference, as for speech (tts/streaming.py)
         self._pcm = {kind: render(tone, config.volume) for kind, tone in TONES.items()}
 
     def enabled(self, kind: Kind) -> bool:
@@ -63,4 +68,6 @@ class Earcons:
         """Play one earcon if it is enabled; the first-sample time, or None when it is off."""
         if not self.enabled(kind):
             return None
+        if self.on_audio is not None:
+            self.on_audio(self._pcm[kind], RATE, time.monotonic())
         return self.sink.play(self._pcm[kind], RATE)

@@ -1,0 +1,148 @@
+"""Where the pipeline plays its earcons, and that each plays behind the half-duplex gate (a frame captured
+while one plays is kept from the endpointer), on a sink that records what it is given. No audio devices."""
+
+from __future__ import annotations
+
+import time
+import wave
+from pathlib import Path
+
+import pytest
+
+from assistant.audio.sources import Capture, WavSource
+from assistant.audio.vad import Endpointer
+from assistant.config import VadConfig
+from assistant.events import Reply, Transcript, TranscriptSegment, Utterance
+from assistant.hearing_schema import ListenConfig
+from assistant.listen import Listener
+from assistant.pipeline import Pipeline
+from assistant.speech_schema import EarconsConfig
+from assistant.tts.earcons import Earcons
+
+BEEP = bytes(range(256)) * 40  # a stand-in for synthesized speech: any non-empty PCM
+
+
+class Heard:
+    """A recognizer that hears the same text in every utterance."""
+
+    model_name = "fake"
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def transcribe(self, pcm: bytes, *, vad_filter: bool = False, initial_prompt: str | None = None) -> Transcript:
+        return Transcript(self.text, (TranscriptSegment(0.0, 1.0, self.text),), "fake", 0.01)
+
+
+class Answers:
+    def route(self, text: str, scorer: object = None) -> Reply:
+        return Reply("It's noon.", "skill", "time")
+
+
+class Voice:
+    name = "fake"
+
+    def synthesize(self, text: str) -> tuple[bytes, int]:
+        return BEEP, 16000
+
+    def voices(self) -> list[dict[str, str]]:
+        return []
+
+
+class RoomSink:
+    """An audible sink (as a loudspeaker is) that notes what it played and whether the mic was gated then."""
+
+    name = "room"
+    audible = True
+
+    def __init__(self) -> None:
+        self.pipeline: Pipeline | None = None
+        self.played: list[tuple[bytes, bool]] = []
+
+    def play(self, pcm: bytes, rate: int) -> float | None:
+        assert self.pipeline is not None
+        now = time.monotonic()
+        self.played.append((pcm, self.pipeline.deaf_at(now)))
+        return now
+
+    def stop(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def silence_wav(path: Path, seconds: float = 0.3) -> Path:
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(16000)
+        wav.writeframes(bytes(int(seconds * 16000) * 2))
+    return path
+
+
+def make(tmp_path: Path, heard: str, listen: ListenConfig, earcons: EarconsConfig) -> tuple[Pipeline, RoomSink]:
+    sink = RoomSink()
+    pipeline = Pipeline(capture=Capture(WavSource(silence_wav(tmp_path / "silence.wav"))),
+                        endpointer=Endpointer(VadConfig()), recognizer=Heard(heard), router=Answers(),
+                        synthesizer=Voice(), sink=sink, listener=Listener(listen),
+                        earcons=Earcons(earcons, sink), echo_tail_s=ECHO_TAIL_S)
+    sink.pipeline = pipeline
+    return pipeline, sink
+
+
+def utterance() -> Utterance:
+    now = time.monotonic()
+    return Utterance(pcm=bytes(32000), start_s=0.0, end_s=1.0, voiced_s=1.0, ended_at=now, speech_end_at=now)
+
+
+def what_played(pipeline: Pipeline, sink: RoomSink) -> list[str]:
+    """The sounds in order, by name; every one of them played while the mic was gated."""
+    assert pipeline.earcons is not None
+    names = {pipeline.earcons.pcm(kind): kind for kind in ("listening", "thinking", "error")}
+    assert all(gated for _, gated in sink.played), "a sound played while the mic was listening"
+    return [names.get(pcm, "speech") for pcm, _ in sink.played]
+
+
+ECHO_TAIL_S = 30.0  # long, so the checks below never race the clock
+WAKE = ListenConfig(mode="wake_phrase", wake_phrases=["hey computer"])
+ALL = EarconsConfig(listening=True, thinking=True, error=True)
+
+
+def test_a_wake_phrase_alone_is_answered_with_the_listening_earcon(tmp_path: Path) -> None:
+    pipeline, sink = make(tmp_path, "Hey computer.", WAKE, ALL)
+    report = pipeline.handle(utterance())
+    assert report.dropped is not None and report.dropped.startswith("wake phrase only")
+    assert what_played(pipeline, sink) == ["thinking", "listening"]
+    # the gate stays closed for the echo tail after the tone, then the user is heard again
+    assert pipeline.deaf_at(time.monotonic())
+    assert not pipeline.deaf_at(time.monotonic() + ECHO_TAIL_S + 1)
+
+
+def test_a_request_with_the_wake_phrase_gets_no_listening_earcon(tmp_path: Path) -> None:
+    pipeline, sink = make(tmp_path, "Hey computer, what time is it?", WAKE, ALL)
+    report = pipeline.handle(utterance())
+    assert report.reply == "It's noon."
+    assert what_played(pipeline, sink) == ["thinking", "speech"]
+
+
+def test_the_follow_up_window_opens_with_the_listening_earcon(tmp_path: Path) -> None:
+    follow_up = ListenConfig(mode="wake_phrase", wake_phrases=["hey computer"], follow_up_s=5.0)
+    pipeline, sink = make(tmp_path, "Hey computer, what time is it?", follow_up, ALL)
+    pipeline.handle(utterance())
+    assert what_played(pipeline, sink) == ["thinking", "speech", "listening"]
+
+
+def test_push_to_talk_plays_the_listening_earcon_from_the_turn_worker(tmp_path: Path) -> None:
+    pipeline, sink = make(tmp_path, "", ListenConfig(mode="push_to_talk"), ALL)
+    pipeline.push_to_talk()
+    pipeline.run()  # the silent recording ends at once; the queued cue is played before the worker exits
+    assert what_played(pipeline, sink) == ["listening"]
+    assert pipeline.stats.turns == 0  # a cue is not a turn
+
+
+@pytest.mark.parametrize("listening", [False, True])
+def test_the_listening_earcon_is_optional(tmp_path: Path, listening: bool) -> None:
+    pipeline, sink = make(tmp_path, "Hey computer.", WAKE, EarconsConfig(listening=listening, thinking=False))
+    pipeline.handle(utterance())
+    assert what_played(pipeline, sink) == (["listening"] if listening else [])

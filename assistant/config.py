@@ -16,7 +16,7 @@ from pydantic import Field, ValidationError, field_validator
 
 from assistant.brain.llm_schema import CameraConfig, LlmConfig, MemoryConfig
 from assistant.brain.schema import CommandsConfig, SkillsConfig
-from assistant.config_base import StrictModel
+from assistant.config_base import StrictModel, load_yaml
 from assistant.hearing_schema import GuardsConfig, ListenConfig
 from assistant.service.schema import ServiceConfig
 from assistant.speech_schema import BargeInConfig, EarconsConfig, LatencyConfig, SpeechOutConfig
@@ -282,7 +282,7 @@ def load_file(path: Path) -> Config:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([f"cannot read {path}: {exc}"], str(path)) from None
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

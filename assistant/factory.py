@@ -69,7 +69,10 @@ def build_router(config: Config, config_path: Path | None = None, *,
 
 
 def build_speculator(config: Config, recognizer: WhisperRecognizer,
-                     prompt: Callable[[], str | None] | None = None) -> Speculator | None:
+                     prompt: Callable[[], str | None] | None = None,
+                     complete: Callable[[str], bool] | None = None) -> Speculator | None:
+    """Speculative ASR; with latency.adaptive_end, ``complete`` (a transcript that is a whole command) and
+    the Smart Turn model (latency.turn_model) may end a turn before the full hangover."""
     latency = config.latency
     if not (latency.speculative or latency.adaptive_end):
         return None
@@ -80,7 +83,8 @@ def build_speculator(config: Config, recognizer: WhisperRecognizer,
         turn_model = TurnModel()
     return Speculator(recognizer, after_ms=latency.speculative_after_ms, turn_model=turn_model,
                       turn_threshold=latency.turn_threshold,
-                      adaptive_min_ms=latency.adaptive_min_ms if latency.adaptive_end else None, prompt=prompt)
+                      adaptive_min_ms=latency.adaptive_min_ms if latency.adaptive_end else None, prompt=prompt,
+                      complete=complete if latency.adaptive_end else None)
 
 
 def build_stop_phrase() -> Callable[[str], bool]:
@@ -113,7 +117,8 @@ def build_pipeline(config: Config, source: AudioSource, sink: AudioSink, *,
     router = build_router(config, config_path, speak=announcer)
     listener = build_listener(config, vocabulary=router.vocabulary())
     recognizer = recognizer or build_recognizer(config)
-    speculator = build_speculator(config, recognizer, prompt=lambda: listener.initial_prompt)
+    speculator = build_speculator(config, recognizer, prompt=lambda: listener.initial_prompt,
+                                  complete=router.is_complete_request)
     barge_in = config.turn.policy == "barge_in"
     stop_words = config.turn.policy == "half_duplex" and config.turn.stop_words_while_speaking
     pipeline = Pipeline(

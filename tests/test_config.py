@@ -116,3 +116,15 @@ def test_config_show_prints_effective_yaml(tmp_path: Path) -> None:
 
     shown = yaml.safe_load(result.stdout)
     assert shown["vad"]["hangover_ms"] == 650 and shown["asr"]["model"] == "tiny.en"
+
+
+def test_bare_on_off_yes_no_stay_words(tmp_path: Path) -> None:
+    """YAML 1.1 would read `values: [on, off]` as [True, False]: a command "turn {state} ..." then never
+    matches. Only true/false are booleans here; boolean fields still take yes/no/on/off."""
+    path = tmp_path / "config.yaml"
+    path.write_text("asr:\n  bias_vocabulary: no\ncommands:\n  slots:\n    state:\n      type: list\n"
+                    "      values: [on, off]\n  commands:\n    - name: lamp\n"
+                    "      templates: ['turn {state} the lamp']\n      action: {type: say, reply: 'Lamp {state}.'}\n")
+    config, _ = load(str(path))
+    assert config.asr.bias_vocabulary is False
+    assert config.commands.slots["state"].values == {"on": [], "off": []}

@@ -18,6 +18,7 @@ from assistant.brain.schema import Command, CommandFile, CommandsConfig, Duratio
 from assistant.brain.skills import BUILTIN_SLOTS, TEMPLATES
 from assistant.brain.slots import SlotType, slot_type
 from assistant.config import ConfigError, expand_env
+from assistant.config_base import load_yaml
 
 
 @dataclass
@@ -42,7 +43,7 @@ def include_paths(config: CommandsConfig, config_path: Path | None) -> list[Path
 
 def load_command_file(path: Path) -> CommandFile:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = load_yaml(path.read_text(encoding="utf-8")) or {}
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ConfigError([f"cannot read commands file: {exc}"], str(path)) from None
     missing: list[str] = []

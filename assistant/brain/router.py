@@ -127,6 +127,11 @@ class Router:
         reply = self._skills.handle(match.intent, match.slots)
         return _with_score(reply, match, evidence)
 
+    def is_complete_request(self, text: str) -> bool:
+        """Whether ``text`` is exactly a whole command or skill request (adaptive end of turn: no need to
+        wait out the hangover). Exact matches only: a near miss may be a sentence still going on."""
+        return self._matcher.match_exact(normalise(text)) is not None
+
     def vocabulary(self) -> list[str]:
         """Words the user's commands expect (slot synonyms, template words): Whisper is primed with them.
 

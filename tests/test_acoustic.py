@@ -83,6 +83,7 @@ def test_clauses_split_whisper_loops() -> None:
     assert clauses("turn the volume down, turn the volume down.") == [
         "turn the volume down, turn the volume down.", "turn the volume down"]
     assert clauses("What time is it?") == ["What time is it?"]
+    assert clauses("set the timer for work, how it") == ["set the timer for work, how it"]
     assert clauses("Set it to 4.5 now.") == ["Set it to 4.5 now."]
 
 

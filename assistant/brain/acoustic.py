@@ -40,10 +40,13 @@ class Scored:
 
 
 def clauses(text: str) -> list[str]:
-    """``text``, then its distinct clauses if it has several: Whisper loops on noisy commands ("turn the
-    volume down, turn the volume down.") and the fuzzy matcher rightly refuses so many extra words."""
-    parts = [p.strip() for p in _CLAUSE_END.split(text) if p.strip()]
-    return [text, *dict.fromkeys(parts)] if len(parts) > 1 else [text]
+    """``text``, then any clause it repeats: Whisper loops on noisy commands ("turn the volume down, turn
+    the volume down.") and the fuzzy matcher rightly refuses so many extra words. Clauses said once are not
+    tried alone: a short sentence scored against a longer utterance ("forget it" for "set the timer for
+    work, how it") is likely only because it leaves most of the audio unexplained."""
+    parts = [p.strip().casefold() for p in _CLAUSE_END.split(text) if p.strip()]
+    repeated = [p for p in dict.fromkeys(parts) if parts.count(p) > 1]
+    return [text, *repeated]
 
 
 def candidates(matcher: IntentMatcher, text: str, scorer: SentenceScorer | None = None) -> list[tuple[Match, str]]:

@@ -176,3 +176,17 @@ def test_after_a_wake_phrase_sentences_are_scored_as_the_whole_utterance() -> No
     assert echo.asked == ["Computer, Turn off the lamp.", "Computer, Turn on the"]
     assert _request_scorer(transcript, "something else") is None  # not part of what was heard: no rescoring
     assert _request_scorer(Transcript("hi", (), "tiny.en", 0.1), "hi") is None
+
+
+def test_usual_values_are_offered_for_an_unreadable_duration_or_time() -> None:
+    durations = DurationSlotType.from_spec(DurationSlot(min_s=60, max_s=3600))
+    assert 3600 in durations.common_values() and all(60 <= s <= 3600 for s in durations.common_values())
+    times = TimeOfDaySlotType().common_values()
+    assert len(times) == 24 and TimeOfDaySlotType().say(times[6]) == "6 am"
+    assert ListSlotType.from_spec(ROOMS).common_values() == list(ROOMS.values)
+    echo = _Echo()
+    matcher = IntentMatcher({"d": durations})
+    matcher.add("timer.set", ["set a timer for {d}"])
+    sentences = [s for _, s in candidates(matcher, "set a timer for well hired", echo)]
+    assert echo.asked == ["Set a timer for"]  # Whisper was asked to read the slot again first
+    assert "Set a timer for 1 hour." in sentences and "Set a timer for 5 minutes." in sentences

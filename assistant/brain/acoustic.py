@@ -58,24 +58,24 @@ def candidates(matcher: IntentMatcher, text: str, scorer: SentenceScorer | None 
     out: dict[str, Match] = {}
     near_misses = [m for part in clauses(text) for m in matcher.near_misses(part, FLOOR, EXPANSIONS, unread=True)]
     for near in sorted(near_misses, key=lambda m: m.score, reverse=True)[:EXPANSIONS]:
+        readings = [near]
         if any(v is UNREAD for v in near.slots.values()):
-            reread = _reread(matcher, near, scorer) if scorer is not None else None
-            if reread is None:
-                continue
-            near = reread
-        lists = [t.name for t in dict.fromkeys(near.expansion) if isinstance(t, SlotRef)
-                 and isinstance(matcher.slot_type(t.name), ListSlotType)]
-        choices = [list(_sayable(matcher, name).items()) for name in lists]
-        for combo in itertools.islice(itertools.product(*choices), MAX_SENTENCES):
-            values = {**near.slots, **{name: canonical for name, (_, canonical) in zip(lists, combo, strict=True)}}
-            sentence = matcher.render(near, values)
-            if sentence and sentence not in out:
-                out[sentence] = replace(near, slots=values)
+            readings = _reread(matcher, near, scorer) if scorer is not None else []
+        for reading in readings:
+            lists = [t.name for t in dict.fromkeys(reading.expansion) if isinstance(t, SlotRef)
+                     and isinstance(matcher.slot_type(t.name), ListSlotType)]
+            choices = [list(_sayable(matcher, name).items()) for name in lists]
+            for combo in itertools.islice(itertools.product(*choices), MAX_SENTENCES):
+                values = {**reading.slots, **{n: canonical for n, (_, canonical) in zip(lists, combo, strict=True)}}
+                sentence = matcher.render(reading, values)
+                if sentence and sentence not in out:
+                    out[sentence] = replace(reading, slots=values)
     return [(match, sentence) for sentence, match in out.items()][:MAX_SENTENCES]
 
 
-def _reread(matcher: IntentMatcher, near: Match, scorer: SentenceScorer) -> Match | None:
-    """``near`` with its first unread slot read from Whisper's transcript forced to begin like the command."""
+def _reread(matcher: IntentMatcher, near: Match, scorer: SentenceScorer) -> list[Match]:
+    """``near`` with its first unread slot filled: with what Whisper writes when forced to begin like the
+    command, and with the slot type's common values ("1 hour", "6 am"), for the audio to choose from."""
     prefix: list[str] = []
     for token in near.expansion:
         if not isinstance(token, SlotRef):
@@ -87,15 +87,18 @@ def _reread(matcher: IntentMatcher, near: Match, scorer: SentenceScorer) -> Matc
             continue
         slot = matcher.slot_type(token.name)
         if not prefix:
-            return None  # nothing to lead Whisper to the slot
+            return []  # nothing to lead Whisper to the slot, nor to tell which value the audio holds
+        values: list[Any] = []
         heard = normalise(scorer.continuation(" ".join(prefix).capitalize())).split()
         for length in range(min(slot.max_words, len(heard)), 0, -1):
             parsed = slot.parse(" ".join(heard[:length]))
             if parsed is not None:
-                values = {**near.slots, token.name: parsed}
-                return None if any(v is UNREAD for v in values.values()) else replace(near, slots=values)
-        return None
-    return None
+                values.append(parsed)
+                break
+        values += [v for v in slot.common_values() if v not in values]
+        readings = [replace(near, slots={**near.slots, token.name: v}) for v in values]
+        return [r for r in readings if not any(v is UNREAD for v in r.slots.values())]
+    return []
 
 
 def _sayable(matcher: IntentMatcher, slot: str) -> dict[str, Any]:

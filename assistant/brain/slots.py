@@ -39,6 +39,9 @@ class SlotType(Protocol):
     def say(self, value: Any) -> str:
         """Words for a value of this slot, as a transcript would write them ("5 minutes", "7:30 am")."""
 
+    def common_values(self) -> list[Any]:
+        """Values people say most, in domain (for the audio to choose from when the words were unreadable)."""
+
 
 @dataclass
 class ListSlotType:
@@ -83,6 +86,9 @@ class ListSlotType:
         # A canonical id ("light.kitchen") is nobody's word when the value has synonyms.
         return next((k for k in said if k != normalise(str(value))), said[0] if said else str(value))
 
+    def common_values(self) -> list[Any]:
+        return list(dict.fromkeys(self.spoken.values()))
+
     def sayable(self) -> dict[str, str]:
         """Each value's spoken forms (canonical ids that have synonyms left out) -> canonical value."""
         return {key: canonical for key, canonical in self.spoken.items()
@@ -119,6 +125,9 @@ class NumberSlotType:
     def say(self, value: Any) -> str:
         return str(value)
 
+    def common_values(self) -> list[Any]:
+        return []  # any number is as likely as the next: nothing to offer
+
 
 @dataclass
 class DurationSlotType:
@@ -147,6 +156,10 @@ class DurationSlotType:
     def say(self, value: Any) -> str:
         return say_duration(float(value))
 
+    def common_values(self) -> list[Any]:
+        usual = (30, 60, 120, 180, 300, 600, 900, 1200, 1800, 2700, 3600, 5400, 7200)
+        return [s for s in usual if self.min_s <= s <= self.max_s]
+
 
 @dataclass
 class TimeOfDaySlotType:
@@ -165,6 +178,9 @@ class TimeOfDaySlotType:
 
     def example(self) -> str:
         return "7:30 am"
+
+    def common_values(self) -> list[Any]:
+        return [f"{hour:02d}:00" for hour in range(24)]  # on the hour: half hours would double the sentences
 
     def say(self, value: Any) -> str:
         hour, minute = (int(part) for part in str(value).split(":"))

@@ -75,3 +75,15 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300,
     """Run `python -m assistant ...` as a user would, capturing its output."""
     return subprocess.run([sys.executable, "-m", "assistant", *args], capture_output=True, text=True,
                           timeout=timeout, env=env, input=input.decode() if input is not None else None)
+
+
+@pytest.fixture
+def room_echo(vaudio: VirtualAudio) -> Iterator[None]:
+    """Everything the assistant plays comes back into its microphone at full level, as in a room."""
+    loaded = subprocess.run(["pactl", "load-module", "module-loopback", "source=vspk.monitor", "sink=vmic_in",
+                             "latency_msec=60", "source_dont_move=true", "sink_dont_move=true"],
+                            env=vaudio.env, capture_output=True, text=True, timeout=10, check=True)
+    try:
+        yield
+    finally:
+        subprocess.run(["pactl", "unload-module", loaded.stdout.strip()], env=vaudio.env, timeout=10)

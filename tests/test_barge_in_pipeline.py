@@ -4,13 +4,10 @@ reply, and the new utterance is recognised and answered."""
 
 from __future__ import annotations
 
-import subprocess
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from conftest import read_wav
 from textnorm import normalise
 from vaudio import VirtualAudio
@@ -23,17 +20,6 @@ from assistant.factory import build_pipeline
 
 ANNOUNCEMENT = ("Here is the news. The weather today is sunny with a light breeze. Tomorrow will bring some "
                 "rain in the evening. The football match was cancelled. Traffic is light on the main roads.")
-
-
-@pytest.fixture
-def room_echo(vaudio: VirtualAudio) -> Iterator[None]:
-    loaded = subprocess.run(["pactl", "load-module", "module-loopback", "source=vspk.monitor", "sink=vmic_in",
-                             "latency_msec=60"], env=vaudio.env, capture_output=True, text=True, timeout=10,
-                            check=True)
-    try:
-        yield
-    finally:
-        subprocess.run(["pactl", "unload-module", loaded.stdout.strip()], env=vaudio.env, timeout=10)
 
 
 def test_speech_over_the_reply_cuts_it_and_is_answered(vaudio: VirtualAudio, room_echo: None, data_dir: Path,

@@ -5,7 +5,6 @@ it must stop playback and their words must be recognisable."""
 from __future__ import annotations
 
 import queue
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -31,18 +30,6 @@ REPLY = ["It is a quarter past three in the afternoon.", "The weather today is s
 def contains_in_order(words: list[str], wanted: list[str]) -> bool:
     remaining = iter(words)
     return all(word in remaining for word in wanted)
-
-
-@pytest.fixture
-def room_echo(vaudio: VirtualAudio) -> Iterator[None]:
-    """Everything the assistant plays comes back into its microphone, as in a room."""
-    loaded = subprocess.run(["pactl", "load-module", "module-loopback", "source=vspk.monitor", "sink=vmic_in",
-                             "latency_msec=60", "source_dont_move=true", "sink_dont_move=true"],
-                            env=vaudio.env, capture_output=True, text=True, timeout=10, check=True)
-    try:
-        yield
-    finally:
-        subprocess.run(["pactl", "unload-module", loaded.stdout.strip()], env=vaudio.env, timeout=10)
 
 
 class BargeInHarness:

@@ -35,18 +35,6 @@ STORY = ("Here is a story. The guard shouted, stop. Everyone was quiet. Then he 
          "the parade. Stop. That is the end of the story.")
 
 
-@pytest.fixture
-def room_echo(vaudio: VirtualAudio) -> Iterator[None]:
-    """Everything the assistant plays comes back into its microphone at full level, as in a room."""
-    loaded = subprocess.run(["pactl", "load-module", "module-loopback", "source=vspk.monitor", "sink=vmic_in",
-                             "latency_msec=60", "source_dont_move=true", "sink_dont_move=true"],
-                            env=vaudio.env, capture_output=True, text=True, timeout=10, check=True)
-    try:
-        yield
-    finally:
-        subprocess.run(["pactl", "unload-module", loaded.stdout.strip()], env=vaudio.env, timeout=10)
-
-
 @dataclass
 class Room:
     pipeline: Pipeline

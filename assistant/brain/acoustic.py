@@ -53,7 +53,8 @@ def candidates(matcher: IntentMatcher, text: str, scorer: SentenceScorer | None 
     """Near-miss commands of ``text`` as sentences, list slots tried with each of their values.
 
     With a ``scorer``, a number/duration/time slot whose words could not be read is read again by
-    Whisper, made to start its transcript with the command's words before the slot.
+    Whisper, made to start its transcript with the command's words before the slot, and the slot's usual
+    values are tried too. Without one, such near misses are left out.
     """
     out: dict[str, Match] = {}
     near_misses = [m for part in clauses(text) for m in matcher.near_misses(part, FLOOR, EXPANSIONS, unread=True)]

@@ -39,7 +39,7 @@ from assistant.audio.sources import Capture
 from assistant.audio.vad import Endpointer
 from assistant.events import AudioFrame, Reply, SentenceScorer, Transcript, TurnReport, Utterance
 from assistant.listen import Listener
-from assistant.stop_words import StopWordListener, is_stop_request, stop_guards
+from assistant.stop_words import StopWordListener, is_stop_request, sounds_like_stop, stop_guards
 from assistant.tts.base import Synthesizer
 from assistant.tts.earcons import Earcons, Kind
 from assistant.tts.streaming import Speaker
@@ -297,6 +297,8 @@ class Pipeline:
             verdict = guards.check(transcript)
             if is_stop_request(verdict.text, self.stop_phrase, self.listener.config.wake_phrases):
                 return transcript.text
+            if sounds_like_stop(transcript):
+                return f"{transcript.text or '(nothing written)'}, but it sounds like a stop phrase"
             heard.append(transcript.text if verdict.reason is None else f"{transcript.text} ({verdict.reason})")
         log.info("heard %s while speaking: not a stop phrase, ignored", " / ".join(map(repr, heard)))
         return None

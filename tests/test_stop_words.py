@@ -14,7 +14,7 @@ from assistant.audio.resample import resample
 from assistant.config import TtsConfig
 from assistant.events import SAMPLE_RATE, AudioFrame
 from assistant.factory import build_stop_phrase
-from assistant.stop_words import MAX_S, StopWordListener, is_stop_request
+from assistant.stop_words import MAX_S, StopWordListener, is_stop_request, sounds_like_stop
 from assistant.tts.pyttsx3_engine import Pyttsx3Synthesizer
 
 WAKE = ["hey computer", "computer"]
@@ -91,11 +91,26 @@ def test_stop_said_over_the_reply_is_heard_as_stop(reply, data_dir: Path, recogn
 
 
 @pytest.mark.slow
-def test_other_speech_over_the_reply_is_not_stop(reply, data_dir: Path, recognizer, is_stop) -> None:  # type: ignore[no-untyped-def]
-    heard = heard_over(reply, data_dir / "turn_on_the_living_room_lamp.wav", 2.0)
-    assert heard, "the echo gate did not find the user's voice over ours"
-    texts = [recognizer.transcribe(pcm).text for pcm in heard]
-    assert not any(is_stop_request(t, is_stop, WAKE) for t in texts), texts
+@pytest.mark.parametrize("at_s", [1.0, 2.5, 4.0])
+def test_a_stop_whisper_writes_nothing_for_still_sounds_like_one(reply, data_dir: Path, recognizer,  # type: ignore[no-untyped-def]
+                                                                 at_s: float) -> None:
+    transcripts = [recognizer.transcribe(pcm) for pcm in heard_over(reply, data_dir / "stop_voskjs.wav", at_s)]
+    short = [t for t in transcripts if len(t.text.split()) <= 2]
+    assert short and any(sounds_like_stop(t) for t in short), [t.text for t in transcripts]
+    assert not sounds_like_stop(recognizer.transcribe(bytes(32000)))  # a second of silence
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("clip", ["turn_on_the_living_room_lamp.wav", "whatstheweatherlike.wav", "brooklyn_bridge.wav"])
+def test_other_speech_over_the_reply_is_not_stop(reply, data_dir: Path, recognizer, is_stop,  # type: ignore[no-untyped-def]
+                                                 clip: str) -> None:
+    for at_s in (1.0, 2.5, 4.0):
+        heard = heard_over(reply, data_dir / clip, at_s)
+        assert heard, "the echo gate did not find the user's voice over ours"
+        transcripts = [recognizer.transcribe(pcm) for pcm in heard]
+        texts = [t.text for t in transcripts]
+        assert not any(is_stop_request(t, is_stop, WAKE) for t in texts), texts
+        assert not any(sounds_like_stop(t) for t in transcripts), texts
 
 
 def test_our_own_voice_is_never_collected(reply) -> None:  # type: ignore[no-untyped-def]

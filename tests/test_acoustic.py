@@ -72,6 +72,10 @@ def test_rescoring_can_be_switched_off(data_dir: Path, recognizer: WhisperRecogn
     router = lamp_router()
     router._acoustic = False
     assert router.route("Burn in the giving broom clamp.", transcript.scorer).handled_by == "fallback"
+    router = lamp_router()
+    router.matcher.fuzzy = False  # commands.matching.fuzzy: false turns near-miss choices off altogether
+    assert router.route("Burn in the giving broom clamp.", transcript.scorer).handled_by == "fallback"
+    assert lamp_router().route("Burn in the giving broom clamp.", transcript.scorer).intent == "lamp"
 
 
 def test_long_recordings_get_no_scorer(data_dir: Path, recognizer: WhisperRecognizer) -> None:

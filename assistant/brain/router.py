@@ -110,7 +110,8 @@ class Router:
             # Anything else is a new request; the unanswered question is dropped.
         match = self._matcher.match(text)
         evidence = None
-        if scorer is not None and self._acoustic and (match is None or not match.exact):
+        # Acoustic choice is a kind of near-miss matching: off with commands.matching.fuzzy too.
+        if scorer is not None and self._acoustic and self._matcher.fuzzy and (match is None or not match.exact):
             chosen, evidence = choose(self._matcher, text, scorer) or (None, None)
             if chosen is not None and evidence is not None:
                 log.info("heard %r as %r (%s)", text, evidence["sentence"], evidence)

@@ -121,7 +121,7 @@ class MatchingConfig(StrictModel):
         default=0.8, ge=0.0, le=1.0, description="fuzzy score (0-1) a near-miss needs to be accepted"
     )
     acoustic: bool = Field(
-        default=True, description="choose among near-miss commands by scoring them against the audio (Whisper)"
+        default=True, description="choose among near-miss commands by how they sound to Whisper (needs fuzzy)"
     )
 
 

@@ -90,7 +90,7 @@ def cmd_barge_in(args: argparse.Namespace) -> int:
     from assistant.factory import build_synthesizer
 
     config = _config(args)
-    result = bargein.run(build_synthesizer(config), _recordings(args), delay_ms=args.delay_ms,
+    result = bargein.run(build_synthesizer(config), _recordings(args), config.barge_in, delay_ms=args.delay_ms,
                          echo_gain=args.echo_gain)
     stop = result["stop_ms"]
     text = "\n".join([f"{r['file'][:40]:40} {fmt(r['stop_ms']):>6} ms" for r in result["utterances"]] + [

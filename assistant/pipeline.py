@@ -27,19 +27,20 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from assistant.asr.rescore import scorer_for_request
 from assistant.asr.speculative import Speculator
 from assistant.asr.whisper import Recognizer
 from assistant.audio.echo_gate import EchoGate
 from assistant.audio.sinks import AudioSink
 from assistant.audio.sources import Capture
 from assistant.audio.vad import Endpointer
-from assistant.events import AudioFrame, Reply, SentenceScorer, Transcript, TurnReport, Utterance
+from assistant.events import AudioFrame, Reply, SentenceScorer, TurnReport, Utterance
 from assistant.listen import Listener
-from assistant.stop_words import StopWordListener, is_stop_request, sounds_like_stop, stop_guards
+from assistant.stop_words import StopWordListener, stop_guards, stop_request_in
 from assistant.tts.base import Synthesizer
 from assistant.tts.earcons import Earcons, Kind
 from assistant.tts.streaming import Speaker
@@ -272,7 +273,10 @@ class Pipeline:
     def _stop_if_asked(self, crops: tuple[bytes, ...], reply_id: int) -> None:
         """Cut the reply (as the stop skill does) if what was heard over it is a stop phrase; else ignore it."""
         try:
-            heard = self._stop_phrase_in(crops)
+            assert self.stop_phrase is not None
+            # the turns' guards, loosened for one short word: no stop from a hallucination on our echo
+            heard = stop_request_in(crops, self.recognizer, stop_guards(self.listener.guards), self.stop_phrase,
+                                    self.listener.config.wake_phrases)
         except Exception as exc:  # a failed check must not end the daemon; the reply plays on
             log.warning("stop check failed: %s: %s", type(exc).__name__, exc)
             return
@@ -286,22 +290,6 @@ class Pipeline:
         log.info("stop heard while speaking: cut the reply (%r)", heard)
         self.stats.stops_while_speaking += 1
         self._apply({"type": "stop"})
-
-    def _stop_phrase_in(self, crops: tuple[bytes, ...]) -> str | None:
-        """The first crop's transcript that is a stop request, or None (each crop is tried in turn)."""
-        assert self.stop_phrase is not None
-        guards = stop_guards(self.listener.guards)  # no stop from a hallucination on our echo
-        heard = []
-        for pcm in crops:
-            transcript = self.recognizer.transcribe(pcm)
-            verdict = guards.check(transcript)
-            if is_stop_request(verdict.text, self.stop_phrase, self.listener.config.wake_phrases):
-                return transcript.text
-            if sounds_like_stop(transcript):
-                return f"{transcript.text or '(nothing written)'}, but it sounds like a stop phrase"
-            heard.append(transcript.text if verdict.reason is None else f"{transcript.text} ({verdict.reason})")
-        log.info("heard %s while speaking: not a stop phrase, ignored", " / ".join(map(repr, heard)))
-        return None
 
     def _barge_in(self) -> None:
         """The user talks over the reply: cut it, listen again at once, and start their utterance."""
@@ -385,7 +373,7 @@ class Pipeline:
                     self._earcon("listening")  # "go ahead": the next utterance needs no wake phrase
                 return report
             self._answer(decision.request, report, since=utterance.speech_end_at,
-                         scorer=_request_scorer(transcript, decision.request))
+                         scorer=scorer_for_request(transcript, decision.request))
             self.listener.on_reply_finished(time.monotonic())
             if self._follow_up_opens():
                 self._earcon("listening")
@@ -419,7 +407,7 @@ class Pipeline:
             self.say(["Sorry, something went wrong."])
 
     def _answer(self, text: str, report: TurnReport, since: float, scorer: SentenceScorer | None = None) -> None:
-        reply = self.router.route(text, scorer) if scorer is not None else self.router.route(text)
+        reply = self.router.route(text, scorer)
         report.latency_ms["reply_text"] = ms(time.monotonic() - since)
         report.handled_by, report.intent = reply.handled_by, reply.intent
         self._apply(reply.action)
@@ -509,23 +497,3 @@ class Pipeline:
         finally:
             self._speaking.clear()
 
-
-class _PrefixedScorer:
-    """Scores sentences as the end of the whole utterance: the audio also holds the wake phrase."""
-
-    def __init__(self, scorer: SentenceScorer, prefix: str) -> None:
-        self._scorer, self._prefix = scorer, prefix
-
-    def log_likelihoods(self, sentences: Sequence[str]) -> list[float]:
-        return self._scorer.log_likelihoods([f"{self._prefix} {s}" for s in sentences])
-
-    def continuation(self, prefix: str) -> str:
-        return self._scorer.continuation(f"{self._prefix} {prefix}")
-
-
-def _request_scorer(transcript: Transcript, request: str) -> SentenceScorer | None:
-    """The transcript's scorer for the request (the transcript minus a wake phrase), if it has one."""
-    if transcript.scorer is None or request == transcript.text:
-        return transcript.scorer
-    before, found, _ = transcript.text.rpartition(request)
-    return _PrefixedScorer(transcript.scorer, before.strip()) if found and before.strip() else None

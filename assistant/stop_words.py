@@ -10,13 +10,17 @@ transcript. What is heard here never becomes a turn.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Sequence
 
 from assistant.asr.guards import Guards
+from assistant.asr.whisper import Recognizer
 from assistant.audio.echo_gate import EchoGate
 from assistant.events import AudioFrame, Transcript
 from assistant.listen import match_wake
+
+log = logging.getLogger(__name__)
 
 # The margins matter: Whisper hears what the gate leaves of our echo as words ("It stopped me."), and
 # misses a "stop" whose start is cut off. Tuned with tests/test_stop_words.py and the virtual room of
@@ -142,3 +146,22 @@ def is_stop_request(text: str, is_stop_phrase: Callable[[str], bool], wake_phras
         return True
     clauses = [c for c in map(_core, re.split(r"[,.!?;]+", text)) if c]  # "Okay," leaves nothing
     return len(clauses) > 1 and all(is_stop_phrase(c) for c in clauses)
+
+
+def stop_request_in(crops: Sequence[bytes], recognizer: Recognizer, guards: Guards,
+                    is_stop_phrase: Callable[[str], bool], wake_phrases: Sequence[str] = ()) -> str | None:
+    """What was heard in the first crop that asks us to stop (its words or its sound), or None.
+
+    Crops are tried in turn (see TAILS_MS); ``guards`` keep a hallucination on our echo from counting.
+    """
+    heard = []
+    for pcm in crops:
+        transcript = recognizer.transcribe(pcm)
+        verdict = guards.check(transcript)
+        if is_stop_request(verdict.text, is_stop_phrase, wake_phrases):
+            return transcript.text
+        if sounds_like_stop(transcript):
+            return f"{transcript.text or '(nothing written)'}, but it sounds like a stop phrase"
+        heard.append(transcript.text if verdict.reason is None else f"{transcript.text} ({verdict.reason})")
+    log.info("heard %s while speaking: not a stop phrase, ignored", " / ".join(map(repr, heard)))
+    return None

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from assistant.asr.guards import Guards, prompt_runs
+from assistant.asr.rescore import scorer_for_request
 from assistant.asr.whisper import WhisperRecognizer
 from assistant.bench_hearing import read_pcm
 from assistant.brain.acoustic import candidates, choose, clauses
@@ -19,7 +20,6 @@ from assistant.brain.slots import DurationSlotType, ListSlotType, TimeOfDaySlotT
 from assistant.config import RouterConfig
 from assistant.events import Transcript, TranscriptSegment
 from assistant.hearing_schema import GuardsConfig
-from assistant.pipeline import _request_scorer
 
 ROOMS = ListSlot(values={"light.living_room": ["living room", "lounge"], "light.kitchen": ["kitchen"],
                          "light.bedroom": ["bedroom"], "light.hall": ["hallway"]})
@@ -172,14 +172,14 @@ class _Echo:
 def test_after_a_wake_phrase_sentences_are_scored_as_the_whole_utterance() -> None:
     echo = _Echo()
     transcript = Transcript("Computer, turn on the lamp.", (), "tiny.en", 0.1, scorer=echo)
-    assert _request_scorer(transcript, "Computer, turn on the lamp.") is echo
-    prefixed = _request_scorer(transcript, "turn on the lamp.")
+    assert scorer_for_request(transcript, "Computer, turn on the lamp.") is echo
+    prefixed = scorer_for_request(transcript, "turn on the lamp.")
     assert prefixed is not None
     prefixed.log_likelihoods(["Turn off the lamp."])
     prefixed.continuation("Turn on the")
     assert echo.asked == ["Computer, Turn off the lamp.", "Computer, Turn on the"]
-    assert _request_scorer(transcript, "something else") is None  # not part of what was heard: no rescoring
-    assert _request_scorer(Transcript("hi", (), "tiny.en", 0.1), "hi") is None
+    assert scorer_for_request(transcript, "something else") is None  # not part of what was heard: no rescoring
+    assert scorer_for_request(Transcript("hi", (), "tiny.en", 0.1), "hi") is None
 
 
 def test_usual_values_are_offered_for_an_unreadable_duration_or_time() -> None:

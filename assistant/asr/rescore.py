@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from assistant.events import SentenceScorer, Transcript
+
 ENCODER_MARGIN = 100  # encoder positions (20 ms each) kept after the audio: the end of speech stays in view
 BATCH = 8  # sentences scored per decoder call
 MIN_PROB = 1e-10
@@ -61,3 +63,24 @@ class AcousticScorer:
         result = self._model.generate(encoded, [start], max_length=len(start) + CONTINUATION_TOKENS, beam_size=1)
         tokens = [t for t in result[0].sequences_ids[0][len(forced):] if t < self._tokenizer.eot]
         return str(self._tokenizer.decode(tokens)).strip()
+
+
+class _PrefixedScorer:
+    """Scores sentences as the end of the whole utterance: the audio also holds the wake phrase."""
+
+    def __init__(self, scorer: SentenceScorer, prefix: str) -> None:
+        self._scorer, self._prefix = scorer, prefix
+
+    def log_likelihoods(self, sentences: Sequence[str]) -> list[float]:
+        return self._scorer.log_likelihoods([f"{self._prefix} {s}" for s in sentences])
+
+    def continuation(self, prefix: str) -> str:
+        return self._scorer.continuation(f"{self._prefix} {prefix}")
+
+
+def scorer_for_request(transcript: Transcript, request: str) -> SentenceScorer | None:
+    """The transcript's scorer for the request (the transcript minus a wake phrase), if it has one."""
+    if transcript.scorer is None or request == transcript.text:
+        return transcript.scorer
+    before, found, _ = transcript.text.rpartition(request)
+    return _PrefixedScorer(transcript.scorer, before.strip()) if found and before.strip() else None

@@ -32,13 +32,13 @@ from assistant.brain.intents import CommandSet, build_matcher
 from assistant.brain.matcher import IntentMatcher, Match
 from assistant.brain.schema import SKILL_NAMES, Command, ListSlot
 from assistant.brain.skills import Skills, SkillState
+from assistant.brain.templates import GLUED_SUFFIX
 from assistant.brain.text import normalise
 from assistant.brain.tools import tool_specs, validate_call
 from assistant.config import RouterConfig
 from assistant.events import Reply, SentenceScorer
 
 log = logging.getLogger(__name__)
-_GLUED_SUFFIX = re.compile(r"([\w']+)\[([\w']+)\]")
 _TEMPLATE_SYNTAX = re.compile(r"\{[^}]*\}|[\[\]()|]")
 
 Clock = Callable[[], datetime]
@@ -147,7 +147,7 @@ class Router:
                     words += synonyms or ([canonical] if canonical.replace(" ", "").isalpha() else [])
         for command in self._command_set.commands:
             for template in command.templates:
-                plural = _GLUED_SUFFIX.sub(r"\1\2", template)  # "light[s]" is said "lights", not "light s"
+                plural = GLUED_SUFFIX.sub(r"\1\2", template)  # "light[s]" is said "lights", not "light s"
                 words.append(" ".join(_TEMPLATE_SYNTAX.sub(" ", plural).split()))
         return [w for w in words if w]
 

@@ -64,12 +64,12 @@ def _lex(template: str) -> list[tuple[str, str]]:
     return tokens
 
 
-_GLUED_SUFFIX = re.compile(r"([\w']+)\[([\w']+)\]")
+GLUED_SUFFIX = re.compile(r"([\w']+)\[([\w']+)\]")
 
 
 def parse(template: str) -> Sequence_:
     # "light[s]" (an optional suffix glued to a word) means "(light|lights)".
-    tokens = _lex(_GLUED_SUFFIX.sub(r"(\1|\1\2)", template))
+    tokens = _lex(GLUED_SUFFIX.sub(r"(\1|\1\2)", template))
     pos = 0
 
     def sequence(closers: str) -> list[Sequence_]:

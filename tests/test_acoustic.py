@@ -16,7 +16,8 @@ from assistant.brain.intents import CommandSet, build_matcher
 from assistant.brain.matcher import UNREAD, IntentMatcher
 from assistant.brain.router import Router
 from assistant.brain.schema import Command, DurationSlot, ListSlot
-from assistant.brain.slots import DurationSlotType, ListSlotType, TimeOfDaySlotType, say_duration
+from assistant.brain.slots import DurationSlotType, ListSlotType, TimeOfDaySlotType
+from assistant.brain.text import say_duration
 from assistant.config import RouterConfig
 from assistant.events import Transcript, TranscriptSegment
 from assistant.hearing_schema import GuardsConfig
@@ -100,7 +101,7 @@ def test_candidates_try_every_value_of_a_list_slot() -> None:
 
 
 def test_slot_values_are_written_the_way_whisper_writes_them() -> None:
-    assert say_duration(3600) == "1 hour" and say_duration(90) == "1 minute 30 seconds"
+    assert say_duration(3600, joined=False) == "1 hour" and say_duration(90, joined=False) == "1 minute 30 seconds"
     assert DurationSlotType.from_spec(DurationSlot()).say(300) == "5 minutes"
     assert TimeOfDaySlotType().say("07:30") == "7:30 am" and TimeOfDaySlotType().say("18:00") == "6 pm"
     rooms = ListSlotType.from_spec(ROOMS)

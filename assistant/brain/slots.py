@@ -20,6 +20,7 @@ from assistant.brain.text import (
     parse_duration,
     parse_number,
     parse_time_of_day,
+    say_duration,
 )
 
 
@@ -154,7 +155,7 @@ class DurationSlotType:
         return "5 minutes"
 
     def say(self, value: Any) -> str:
-        return say_duration(float(value))
+        return say_duration(float(value), joined=False)
 
     def common_values(self) -> list[Any]:
         usual = (30, 60, 120, 180, 300, 600, 900, 1200, 1800, 2700, 3600, 5400, 7200)
@@ -186,17 +187,6 @@ class TimeOfDaySlotType:
         hour, minute = (int(part) for part in str(value).split(":"))
         clock = f"{hour % 12 or 12}" + (f":{minute:02d}" if minute else "")
         return f"{clock} {'am' if hour < 12 else 'pm'}"
-
-
-def say_duration(seconds: float) -> str:
-    """3600 -> "1 hour", 90 -> "1 minute 30 seconds"."""
-    parts = []
-    remaining = round(seconds)
-    for unit, size in (("hour", 3600), ("minute", 60), ("second", 1)):
-        count, remaining = divmod(remaining, size)
-        if count:
-            parts.append(f"{count} {unit}{'s' if count != 1 else ''}")
-    return " ".join(parts) or "0 seconds"
 
 
 def slot_type(spec: ListSlot | NumberSlot | DurationSlot) -> SlotType:

@@ -149,8 +149,9 @@ def parse_time_of_day(text: str) -> tuple[int, int] | None:
     return h, m
 
 
-def say_duration(seconds: float) -> str:
-    """Seconds as words for a reply: '5 minutes', '1 hour and 2 minutes', '30 seconds'."""
+def say_duration(seconds: float, joined: bool = True) -> str:
+    """Seconds as words for a reply: '5 minutes', '1 hour and 2 minutes', '30 seconds' ('1 hour 2 minutes'
+    without ``joined``, as a transcript of a command writes it)."""
     seconds = max(0, round(seconds))
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
@@ -158,4 +159,6 @@ def say_duration(seconds: float) -> str:
     parts = [f"{n} {unit}{'' if n == 1 else 's'}" for n, unit in units if n]
     if not parts:
         return "0 seconds"
-    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    if len(parts) == 1 or not joined:
+        return " ".join(parts)
+    return ", ".join(parts[:-1]) + " and " + parts[-1]

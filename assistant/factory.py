@@ -84,7 +84,8 @@ def build_speculator(config: Config, recognizer: WhisperRecognizer,
     return Speculator(recognizer, after_ms=latency.speculative_after_ms, turn_model=turn_model,
                       turn_threshold=latency.turn_threshold,
                       adaptive_min_ms=latency.adaptive_min_ms if latency.adaptive_end else None, prompt=prompt,
-                      complete=complete if latency.adaptive_end else None)
+                      complete=complete if latency.adaptive_end else None,
+                      quick_window_s=(latency.quick_window_s or None) if latency.adaptive_end else None)
 
 
 def build_stop_phrase() -> Callable[[str], bool]:
@@ -117,8 +118,9 @@ def build_pipeline(config: Config, source: AudioSource, sink: AudioSink, *,
     router = build_router(config, config_path, speak=announcer)
     listener = build_listener(config, vocabulary=router.vocabulary())
     recognizer = recognizer or build_recognizer(config)
-    speculator = build_speculator(config, recognizer, prompt=lambda: listener.initial_prompt,
-                                  complete=router.is_complete_request)
+    speculator = build_speculator(config, recognizer, prompt=lambda: pipeline.listener.initial_prompt,
+                                  complete=lambda text: pipeline.router.is_complete_request(
+                                      pipeline.listener.request_text(text)))
     barge_in = config.turn.policy == "barge_in"
     stop_words = config.turn.policy == "half_duplex" and config.turn.stop_words_while_speaking
     pipeline = Pipeline(

@@ -162,6 +162,14 @@ class Listener:
 
     # ---- after ASR -------------------------------------------------------------------------------
 
+    def request_text(self, text: str) -> str:
+        """``text`` without a leading wake phrase: what would be routed, were the transcript accepted (so
+        that adaptive end of turn knows "Computer, what time is it?" for a whole command)."""
+        if self.config.mode == "always":
+            return text
+        wake = match_wake(text, self.config.wake_phrases, self.config.wake_tolerance)
+        return wake.remainder if wake is not None else text
+
     def accept(self, transcript: Transcript, utterance: Utterance, now: float) -> Decision:
         decision = self._decide(transcript, utterance, now)
         if decision.request is None:

@@ -54,6 +54,10 @@ class Router(Protocol):
         """``scorer`` scores other sentences against the request's audio (near-miss commands)."""
         ...
 
+    def is_complete_request(self, text: str) -> bool:
+        """Whether ``text`` is exactly a whole command (adaptive end of turn need not wait)."""
+        ...
+
 
 @dataclass
 class PipelineStats:

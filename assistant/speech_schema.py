@@ -45,11 +45,17 @@ class LatencyConfig(StrictModel):
     speculative_after_ms: int = Field(
         90, ge=30, le=2000, description="trailing silence after which the utterance so far is transcribed"
     )
-    adaptive_end: bool = Field(False, description="end the turn before the hangover when it looks complete")
+    adaptive_end: bool = Field(True, description="end the turn before the hangover when it looks complete")
     adaptive_min_ms: int = Field(
         200, ge=30, le=2000, description="trailing silence needed before an early end is considered"
     )
     turn_threshold: float = Field(
         0.7, ge=0.0, le=1.0, description="Smart Turn probability above which the turn counts as complete"
     )
-    turn_model: bool = Field(True, description="use the Smart Turn v3.2 model for adaptive end of turn")
+    turn_model: bool = Field(
+        False, description="also ask the Smart Turn v3.2 model (slow on 2 cores; a whole command needs no model)"
+    )
+    quick_window_s: float = Field(
+        10.0, ge=0.0, le=29.0,
+        description="adaptive end first tries Whisper on max(utterance + 1 s, this) of audio, not 30 s; 0: off",
+    )

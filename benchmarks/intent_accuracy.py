@@ -185,6 +185,8 @@ def main() -> int:
     cases = build_cases(args.speech_dir, args.voices.split(","), rng, (low, high))
     results = {"command": [0, 0], "non-command": [0, 0]}
     text_only = [0, 0]
+    quick_used = [0, 0]  # exact commands from the short-window guess, of which right
+    with_quick = [0, 0]  # right answers when such a guess is taken instead of the full transcript
     fuzzy_rescues = acoustic_rescues = 0
     asr_s: list[float] = []
     route_s: list[float] = []
@@ -207,6 +209,20 @@ def main() -> int:
                 inexact_s.append(route_s[-1])
             got = (reply.intent if reply.handled_by in ("command", "skill") else None, reply.slots)
             ok = got == (case.intent, case.slots)
+            # the adaptive end of turn's first guess (latency.adaptive_end): a short-window transcript that
+            # is exactly a whole command ends the turn early and is what the turn then uses
+            quick = recognizer.transcribe_quick(pcm)
+            if quick is not None and router.is_complete_request(quick.text):
+                guessed = router.route(quick.text)
+                quick_right = (guessed.intent, guessed.slots) == (case.intent, case.slots)
+                quick_used[0] += 1
+                quick_used[1] += quick_right
+                with_quick[0] += quick_right
+                if not quick_right:
+                    failures.append(f"  {case.name!r}: quick guess {quick.text!r} -> {guessed.intent} {guessed.slots}")
+            else:
+                with_quick[0] += ok
+            with_quick[1] += 1
             bucket = results["command" if case.intent else "non-command"]
             bucket[0] += ok
             bucket[1] += 1
@@ -238,6 +254,9 @@ def main() -> int:
     for kind, (right, n) in results.items():
         print(f"{kind:<12} accuracy: {right}/{n} = {100 * right / n:.1f} %")
     print(f"overall      accuracy: {total_ok}/{total} = {100 * total_ok / total:.1f} %")
+    print(f"adaptive end's short-window guess was exactly a command on {quick_used[0]} utterances, right on "
+          f"{quick_used[1]}; overall accuracy when those guesses are taken: {with_quick[0]}/{with_quick[1]} = "
+          f"{100 * with_quick[0] / with_quick[1]:.1f} %")
     print(f"correct thanks to fuzzy matching: {fuzzy_rescues}; to acoustic rescoring: {acoustic_rescues}")
     print(f"same sentences typed (no ASR): {text_only[0]}/{text_only[1]}")
     if args.json:

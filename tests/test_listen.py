@@ -192,3 +192,12 @@ def test_build_listener_from_the_config() -> None:
 def test_wake_phrase_config_is_validated() -> None:
     with pytest.raises(ValueError, match="at least one letter"):
         ListenConfig(wake_phrases=["hey computer", "!!"])
+
+
+def test_request_text_is_what_would_be_routed() -> None:
+    """Adaptive end of turn asks whether the request, not the transcript, is a whole command."""
+    wake = Listener(ListenConfig(mode="wake_phrase"))
+    assert wake.request_text("Hey, Computer! What time is it?") == "What time is it?"
+    assert wake.request_text("what time is it") == "what time is it"  # no wake phrase: as heard
+    always = Listener(ListenConfig(mode="always"))
+    assert always.request_text("Computer, what time is it?") == "Computer, what time is it?"

@@ -38,6 +38,9 @@ class Answers:
     def route(self, text: str, scorer: object = None) -> Reply:
         return Reply("It's noon.", "skill", "time")
 
+    def is_complete_request(self, text: str) -> bool:
+        return False
+
 
 class Voice:
     name = "fake"

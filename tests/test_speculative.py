@@ -119,3 +119,31 @@ def test_adaptive_end_of_turn_with_a_complete_command(lamp: np.ndarray, recogniz
     wait_for_verdict(np.concatenate([silence(0.3), lamp[: int(0.84 * RATE)], silence(1.0)]), part)
     assert part.current is not None and part.current.transcript is not None
     assert not part.should_end_early(150)
+
+
+def test_adaptive_end_takes_a_short_window_guess_that_is_a_whole_command(lamp: np.ndarray, recognizer) -> None:
+    commands = {"turn on the living room lamp"}
+    asked: list[str] = []
+
+    def complete(text: str) -> bool:
+        asked.append(text)
+        return " ".join(normalise(text)) in commands
+
+    speculator = Speculator(recognizer, after_ms=150, adaptive_min_ms=150, complete=complete,
+                            quick_window_s=10.0)
+    wait_for_verdict(np.concatenate([silence(0.3), lamp, silence(1.0)]), speculator)
+    guess = speculator.current
+    assert guess is not None and guess.complete and guess.transcript is not None
+    assert speculator.stats.quick == 1 and len(asked) == 1  # the full transcription never ran
+    assert " ".join(normalise(guess.transcript.text)) == "turn on the living room lamp"
+    assert speculator.should_end_early(150)
+
+
+def test_a_guess_that_is_no_command_leaves_the_turn_to_the_full_window(lamp: np.ndarray, recognizer) -> None:
+    speculator = Speculator(recognizer, after_ms=150, adaptive_min_ms=150, complete=lambda text: False,
+                            quick_window_s=10.0)
+    wait_for_verdict(np.concatenate([silence(0.3), lamp, silence(1.0)]), speculator)
+    current = speculator.current
+    assert current is not None and current.transcript is not None and not current.complete
+    assert speculator.stats.quick == 0 and not speculator.should_end_early(150)
+    assert wer("turn on the living room lamp", current.transcript.text) == 0.0

@@ -111,3 +111,19 @@ def test_ten_thousand_characters_stream_without_synthesizing_everything(synthesi
 def test_unsupported_voice_is_a_clear_error() -> None:
     with pytest.raises(SynthesisError, match=r"no voice matches 'klingon-warrior'.*assistant voices"):
         Pyttsx3Synthesizer(TtsConfig(voice="klingon-warrior"))
+
+
+def test_a_second_synthesizer_while_the_first_lives_does_not_hang() -> None:
+    """A reload builds the new voice while the old one is still in use (pyttsx3 shares one engine)."""
+    made: list[tuple[bytes, int]] = []
+
+    def build_two() -> None:
+        first = Pyttsx3Synthesizer(TtsConfig())
+        second = Pyttsx3Synthesizer(TtsConfig(rate=200))
+        made.extend([second.synthesize("The new voice."), first.synthesize("The old voice.")])
+
+    worker = threading.Thread(target=build_two, daemon=True)
+    worker.start()
+    worker.join(30)
+    assert not worker.is_alive(), "building a second synthesizer hung"
+    assert len(made) == 2 and all(len(pcm) > 10_000 and rate == 22050 for pcm, rate in made)

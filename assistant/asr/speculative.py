@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from assistant.asr.whisper import Recognizer
+from assistant.asr.whisper import QuickRecognizer, Recognizer
 from assistant.events import SAMPLE_RATE, SAMPLE_WIDTH, AudioFrame, Transcript, Utterance
 
 log = logging.getLogger(__name__)
@@ -73,13 +73,15 @@ class SpeculatorStats:
     used: int = 0  # take() returned the speculative transcript
     missed: int = 0  # take() found nothing usable
     early_ends: int = 0  # should_end_early() said yes
+    quick: int = 0  # the short-window guess was a whole command (adaptive end's fast path)
 
 
 class Speculator:
     def __init__(self, recognizer: Recognizer, *, after_ms: int = 180, turn_model: TurnScorer | None = None,
                  turn_threshold: float = 0.7, adaptive_min_ms: int | None = None,
                  complete: Callable[[str], bool] | None = None, prepare: Callable[[str], Any] | None = None,
-                 prompt: Callable[[], str | None] | None = None) -> None:
+                 prompt: Callable[[], str | None] | None = None,
+                 quick_window_s: float | None = None) -> None:
         self.recognizer = recognizer
         self.after_ms = after_ms
         self.turn_model = turn_model
@@ -88,6 +90,8 @@ class Speculator:
         self.complete = complete
         self.prepare = prepare
         self.prompt = prompt  # the same initial_prompt the sequential path would give Whisper (biasing)
+        # a fast first guess, Whisper on a window this long (None: none): taken only if ``complete`` accepts it
+        self.quick_window_s = quick_window_s
         self.stats = SpeculatorStats()
         self._current: Speculation | None = None  # for the utterance in progress
         self._ended: list[Speculation] = []  # for utterances that ended but whose turn has not run yet
@@ -173,6 +177,8 @@ class Speculator:
 
     def _run(self, job: Speculation) -> None:
         try:
+            if self._quick_guess(job):
+                return
             if self.turn_model is not None and self.adaptive_min_ms is not None and not job.stale:
                 # The model was trained on clips that end where speech ends: trailing silence (digital
                 # silence above all) pushes every clip, finished or not, towards "complete".
@@ -193,3 +199,20 @@ class Speculator:
         finally:
             job.finished_at = time.monotonic()
             job.done.set()
+
+    def _quick_guess(self, job: Speculation) -> bool:
+        """Adaptive end's fast path: a short-window transcript that is exactly a whole command completes
+        the turn (measured: ready ~0.1 s after the speculation starts instead of ~0.4 s). Anything else,
+        or nothing, leaves the job to the full transcription."""
+        if self.quick_window_s is None or self.complete is None or job.stale:
+            return False
+        if not isinstance(self.recognizer, QuickRecognizer):  # e.g. a recognizer without a short window
+            return False
+        guess = self.recognizer.transcribe_quick(job.pcm, self.quick_window_s)
+        if guess is None or not guess.text or job.stale or not self.complete(guess.text):
+            return False
+        job.transcript, job.complete = guess, True
+        self.stats.quick += 1
+        if self.prepare is not None:
+            job.prepared = self.prepare(guess.text)
+        return True

@@ -1,9 +1,10 @@
 """Barge-in decision latency and false triggers of the echo gate, on real recordings.
 
-Our reply (espeak-ng) is mixed into the mic as echo (delayed, attenuated, with noise); a real command
-recording starts over it at 1 s. Onset is the first frame WebRTC VAD calls speech in the clean command;
-the stop latency is the end of the frame at which the gate decides, minus that onset, plus one sink
-block (the worst-case delay of ``sink.stop()``). The same reply without a user must never trigger.
+Our reply (espeak-ng) is mixed into the mic as echo (delayed, attenuated, optionally with a reverberant
+tail, plus noise); a real command recording starts over it at 1 s. The stop latency is the end of the
+frame at which the gate decides plus one sink block (the worst-case delay of ``sink.stop()``), measured
+from the speech onset of the clean command: where the endpointer places the start of speech (the first
+voiced frame of ``vad.start_ms`` of voiced audio). The same reply without a user must never trigger.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ import wave
 from typing import Any
 
 import numpy as np
-import webrtcvad
 
 from assistant.audio.echo_gate import EchoGate
 from assistant.audio.resample import resample
 from assistant.audio.sinks import BLOCK_MS
+from assistant.audio.vad import Endpointer
 from assistant.bench.stats import Recording, summary
+from assistant.config import VadConfig
 from assistant.events import SAMPLE_RATE, AudioFrame
 from assistant.speech_schema import BargeInConfig
 from assistant.tts.base import Synthesizer
@@ -27,16 +29,15 @@ REPLY = ("It is a quarter past three in the afternoon and the weather today is s
 FRAME = 480
 
 
-def _read(path: str) -> np.ndarray:
+def read_16k(path: str) -> np.ndarray:
     with wave.open(path, "rb") as wav:
         pcm = resample(wav.readframes(wav.getnframes()), wav.getframerate(), SAMPLE_RATE)
     return np.frombuffer(pcm, dtype="<i2").astype(np.float64)
 
 
-def _gate_run(config: BargeInConfig, reply: bytes, rate: int, mic: np.ndarray) -> float | None:
+def gate_decision(gate: EchoGate, reply: bytes, rate: int, mic: np.ndarray, t0: float = 1000.0) -> float | None:
     """Feed the mic through a gate that knows the reply; the stream time of the decision, or None."""
-    gate = EchoGate(config)
-    t0 = 1000.0
+    gate.reset()
     gate.add_reference(reply, rate, t0)
     pcm = np.clip(np.round(mic), -32768, 32767).astype("<i2")
     for i in range(len(pcm) // FRAME):
@@ -47,35 +48,56 @@ def _gate_run(config: BargeInConfig, reply: bytes, rate: int, mic: np.ndarray) -
     return None
 
 
+def room_echo(reply: np.ndarray, delay_ms: int, gain: float, rt60_ms: int, drr_db: float = 3.0) -> np.ndarray:
+    """Our reply as the mic hears it: a direct path ``delay_ms`` late at ``gain``, plus (``rt60_ms`` > 0) a
+    diffuse reverberant tail (exponentially decaying noise, ``drr_db`` below the direct path), which a
+    single delay and gain cannot model."""
+    delay = delay_ms * SAMPLE_RATE // 1000
+    response = np.zeros(delay + 1)
+    response[delay] = gain
+    if rt60_ms > 0:
+        t = np.arange(int(rt60_ms * SAMPLE_RATE / 1000)) / SAMPLE_RATE
+        tail = np.random.default_rng(1).normal(0, 1, len(t)) * np.exp(-6.9 * t / (rt60_ms / 1000))
+        tail *= gain * 10 ** (-drr_db / 20) / np.sqrt(tail @ tail)
+        response = np.concatenate([response, np.zeros(len(t) + 48)])
+        response[delay + 48 : delay + 48 + len(t)] += tail  # the first reflections arrive ~3 ms after
+    return np.convolve(reply, response)
+
+
+def speech_onset(clean: np.ndarray, vad_config: VadConfig) -> float | None:
+    """Where the endpointer places the start of speech in a recording (seconds), or None if it hears none."""
+    pcm = np.clip(clean, -32768, 32767).astype("<i2")
+    frames = [AudioFrame(pcm[i * FRAME : (i + 1) * FRAME].tobytes(), i * FRAME / SAMPLE_RATE, 0.0)
+              for i in range(len(pcm) // FRAME)]
+    endpointer = Endpointer(vad_config)
+    utterances = [u for u in map(endpointer.feed, frames) if u is not None] + [endpointer.flush()]
+    return next((u.start_s for u in utterances if u is not None), None)
+
+
 def run(synthesizer: Synthesizer, recordings: list[Recording], config: BargeInConfig | None = None,
-        delay_ms: int = 90, echo_gain: float = 0.5, user_at_s: float = 1.0) -> dict[str, Any]:
+        delay_ms: int = 90, echo_gain: float = 0.5, user_at_s: float = 1.0, rt60_ms: int = 0) -> dict[str, Any]:
     config = config or BargeInConfig()
+    vad_config = VadConfig(frame_ms=FRAME * 1000 // SAMPLE_RATE)
     reply, rate = synthesizer.synthesize(REPLY)
-    echo = np.frombuffer(resample(reply, rate, SAMPLE_RATE), dtype="<i2").astype(np.float64) * echo_gain
-    noise = np.random.default_rng(0).normal(0, 30, len(echo) + SAMPLE_RATE * 2)
-    base = noise.copy()
-    start = delay_ms * SAMPLE_RATE // 1000
-    base[start : start + len(echo)] += echo
-    false_trigger = _gate_run(config, reply, rate, base)
-    vad = webrtcvad.Vad(2)
+    played = np.frombuffer(resample(reply, rate, SAMPLE_RATE), dtype="<i2").astype(np.float64)
+    echo = room_echo(played, delay_ms, echo_gain, rt60_ms)
+    base = np.random.default_rng(0).normal(0, 30, len(echo) + SAMPLE_RATE * 2)
+    base[: len(echo)] += echo
+    false_trigger = gate_decision(EchoGate(config), reply, rate, base)
     rows: list[dict[str, Any]] = []
-    stops: list[float] = []
     for recording in recordings:
-        user = _read(str(recording.path))
+        user = read_16k(str(recording.path))
         at = int(user_at_s * SAMPLE_RATE)
         user = user[: len(base) - at]
-        clean = np.clip(user, -32768, 32767).astype("<i2")
-        voiced = [i for i in range(len(clean) // FRAME)
-                  if vad.is_speech(clean[i * FRAME : (i + 1) * FRAME].tobytes(), SAMPLE_RATE)]
-        if not voiced:
+        onset = speech_onset(user, vad_config)
+        if onset is None:
             continue
-        onset_s = user_at_s + voiced[0] * FRAME / SAMPLE_RATE
         mic = base.copy()
         mic[at : at + len(user)] += user
-        decided = _gate_run(config, reply, rate, mic)
-        stop_ms = (decided - onset_s) * 1000 + BLOCK_MS if decided is not None else float("nan")
-        rows.append({"file": recording.path.name, "stop_ms": stop_ms, "detected": decided is not None})
-        stops.append(stop_ms)
-    return {"delay_ms": delay_ms, "echo_gain": echo_gain, "false_trigger_on_own_voice": false_trigger is not None,
-            "utterances": rows, "stop_ms": summary(stops),
+        decided = gate_decision(EchoGate(config), reply, rate, mic)
+        stop_ms = (decided - user_at_s - onset) * 1000 + BLOCK_MS if decided is not None else float("nan")
+        rows.append({"file": recording.path.name, "detected": decided is not None, "stop_ms": stop_ms})
+    return {"delay_ms": delay_ms, "echo_gain": echo_gain, "rt60_ms": rt60_ms,
+            "false_trigger_on_own_voice": false_trigger is not None, "utterances": rows,
+            "stop_ms": summary([r["stop_ms"] for r in rows]),
             "missed": sum(not r["detected"] for r in rows)}

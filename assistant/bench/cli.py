@@ -91,10 +91,10 @@ def cmd_barge_in(args: argparse.Namespace) -> int:
 
     config = _config(args)
     result = bargein.run(build_synthesizer(config), _recordings(args), config.barge_in, delay_ms=args.delay_ms,
-                         echo_gain=args.echo_gain)
+                         echo_gain=args.echo_gain, rt60_ms=args.rt60_ms)
     stop = result["stop_ms"]
     text = "\n".join([f"{r['file'][:40]:40} {fmt(r['stop_ms']):>6} ms" for r in result["utterances"]] + [
-        f"barge-in stop latency: median {fmt(stop['median'])} ms, p90 {fmt(stop['p90'])} ms; missed "
+        f"barge-in stop latency: median {fmt(stop['median'])} ms, p90 {fmt(stop['p90'])} ms after speech onset; missed "
         f"{result['missed']} of {len(result['utterances'])}; false trigger on own voice: "
         f"{result['false_trigger_on_own_voice']}"])
     _emit(args, result, text)
@@ -178,5 +178,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _add_recordings(p)
     p.add_argument("--delay-ms", type=int, default=90, help="simulated speaker-to-mic delay")
     p.add_argument("--echo-gain", type=float, default=0.5, help="simulated echo level (1.0: as loud as played)")
+    p.add_argument("--rt60-ms", type=int, default=0, help="simulated room reverberation time (0: direct path only)")
     _add_common(p)
     p.set_defaults(handler=cmd_barge_in)

@@ -33,6 +33,9 @@ class Pyttsx3Synthesizer:
             import pyttsx3
         except ImportError as exc:
             raise SynthesisError(f"pyttsx3 is not installed ({exc}): pip install pyttsx3") from None
+        # pyttsx3.init hands out the engine already alive for a driver (a reload builds the new synthesizer
+        # while the old one still speaks): its first loop is spent, and waiting on an empty one never returns
+        fresh = "espeak" not in getattr(pyttsx3, "_activeEngines", {})
         try:
             self._engine: Any = pyttsx3.init("espeak")
         except (RuntimeError, OSError, ImportError) as exc:
@@ -44,8 +47,9 @@ class Pyttsx3Synthesizer:
         self._engine.setProperty("volume", config.volume)
         if config.voice:
             self._engine.setProperty("voice", self.find_voice(config.voice))
-        with contextlib.redirect_stdout(io.StringIO()):
-            self._engine.runAndWait()  # the first loop after init returns at once; spend it here
+        if fresh:
+            with contextlib.redirect_stdout(io.StringIO()):
+                self._engine.runAndWait()  # the first loop after init returns at once; spend it here
 
     def voices(self) -> list[dict[str, str]]:
         return [{"id": str(v.id), "name": str(v.name), "languages": ",".join(map(str, v.languages or []))}

@@ -224,6 +224,7 @@ class Daemon:
             build_sink,
             build_source,
             build_synthesizer,
+            speculator_for,
         )
         from assistant.listen import build_listener
 
@@ -242,6 +243,11 @@ class Daemon:
             pipeline.recognizer = recognizer
             if pipeline.speculator is not None:
                 pipeline.speculator.recognizer = recognizer
+        if new.latency != old.latency:  # speculation and adaptive end settings: a new speculator
+            replaced = pipeline.speculator
+            pipeline.speculator = speculator_for(new, pipeline.recognizer, lambda: pipeline)
+            if replaced is not None:
+                replaced.close()  # a turn already ended is recognised again in full, nothing is lost
         old_sink = pipeline.sink
         pipeline.replace_output(synthesizer, sink)
         pipeline.close()  # the old router's timer thread; the new one reloads the timers file

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from assistant.asr.speculative import Speculator
-from assistant.asr.whisper import WhisperRecognizer
+from assistant.asr.whisper import Recognizer, WhisperRecognizer
 from assistant.audio.echo_gate import EchoGate
 from assistant.audio.sinks import AudioSink, NullSink, PyAudioSink, WavSink
 from assistant.audio.sources import AudioSource, Capture, PyAudioSource, StdinSource, WavSource
@@ -68,7 +68,7 @@ def build_router(config: Config, config_path: Path | None = None, *,
     return router
 
 
-def build_speculator(config: Config, recognizer: WhisperRecognizer,
+def build_speculator(config: Config, recognizer: Recognizer,
                      prompt: Callable[[], str | None] | None = None,
                      complete: Callable[[str], bool] | None = None) -> Speculator | None:
     """Speculative ASR; with latency.adaptive_end, ``complete`` (a transcript that is a whole command) and
@@ -86,6 +86,15 @@ def build_speculator(config: Config, recognizer: WhisperRecognizer,
                       adaptive_min_ms=latency.adaptive_min_ms if latency.adaptive_end else None, prompt=prompt,
                       complete=complete if latency.adaptive_end else None,
                       quick_window_s=(latency.quick_window_s or None) if latency.adaptive_end else None)
+
+
+def speculator_for(config: Config, recognizer: Recognizer, pipeline: Callable[[], Pipeline]) -> Speculator | None:
+    """A pipeline's speculator: its prompt and its "a whole command?" check follow the pipeline's current
+    listener and router, which a reload replaces."""
+    def complete(text: str) -> bool:
+        return pipeline().router.is_complete_request(pipeline().listener.request_text(text))
+
+    return build_speculator(config, recognizer, prompt=lambda: pipeline().listener.initial_prompt, complete=complete)
 
 
 def build_stop_phrase() -> Callable[[str], bool]:
@@ -118,9 +127,7 @@ def build_pipeline(config: Config, source: AudioSource, sink: AudioSink, *,
     router = build_router(config, config_path, speak=announcer)
     listener = build_listener(config, vocabulary=router.vocabulary())
     recognizer = recognizer or build_recognizer(config)
-    speculator = build_speculator(config, recognizer, prompt=lambda: pipeline.listener.initial_prompt,
-                                  complete=lambda text: pipeline.router.is_complete_request(
-                                      pipeline.listener.request_text(text)))
+    speculator = speculator_for(config, recognizer, lambda: pipeline)
     barge_in = config.turn.policy == "barge_in"
     stop_words = config.turn.policy == "half_duplex" and config.turn.stop_words_while_speaking
     pipeline = Pipeline(

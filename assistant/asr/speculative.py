@@ -159,6 +159,11 @@ class Speculator:
         return current
 
     def close(self) -> None:
+        with self._lock:
+            job, self._pending = self._pending, None
+        if job is not None:  # never started: whoever waits for it gets nothing at once, not after a timeout
+            job.stale = True
+            job.done.set()
         self._closed = True
         self._wake.set()
 

@@ -210,11 +210,13 @@ class Listener:
 
     # ---- events from the rest of the daemon ------------------------------------------------------
 
-    def on_reply_finished(self, now: float) -> None:
-        """The assistant finished speaking: open the follow-up window, if configured."""
-        if self.config.follow_up_s > 0 and self.config.mode != "always":
-            with self._lock:
-                self._open_from, self._open_until = now, now + self.config.follow_up_s
+    def on_reply_finished(self, now: float) -> bool:
+        """The assistant finished speaking: open the follow-up window, if configured (True when it did)."""
+        if self.config.follow_up_s <= 0 or self.config.mode == "always":
+            return False
+        with self._lock:
+            self._open_from, self._open_until = now, now + self.config.follow_up_s
+        return True
 
     def push_to_talk(self, now: float) -> None:
         """The next utterance (ending after now, starting within the window) is a request."""

@@ -378,8 +378,7 @@ class Pipeline:
                 return report
             self._answer(decision.request, report, since=utterance.speech_end_at,
                          scorer=scorer_for_request(transcript, decision.request))
-            self.listener.on_reply_finished(time.monotonic())
-            if self._follow_up_opens():
+            if self.listener.on_reply_finished(time.monotonic()):  # a follow-up window opened
                 self._earcon("listening")
         except Exception as exc:  # one bad turn must not end the daemon
             self._failed(report, exc)
@@ -451,11 +450,6 @@ class Pipeline:
             self.volume = min(1.0, max(0.0, float(action["level"])))
         elif kind == "stop":
             self.speaker.cancel()
-
-    def _follow_up_opens(self) -> bool:
-        """Whether the reply just spoken opened a follow-up window (as Listener.on_reply_finished does)."""
-        listen = self.listener.config
-        return listen.follow_up_s > 0 and listen.mode != "always"
 
     def _earcon(self, kind: Kind) -> None:
         """Play one earcon, if configured, behind the half-duplex gate like speech: the mic must not take

@@ -14,7 +14,7 @@ import numpy as np
 
 from assistant.asr.rescore import AcousticScorer
 from assistant.config import AsrConfig
-from assistant.events import Transcript, TranscriptSegment
+from assistant.events import SAMPLE_RATE, Transcript, TranscriptSegment
 from assistant.models import ModelNotFound, ResolvedModel, resolve_whisper
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ DOUBTFUL_NO_SPEECH = 0.45  # ... and above 0.6
 def short_window(samples: int, window_s: float) -> int | None:
     """Mel frames to encode for ``samples`` of 16 kHz audio: the audio plus 1 s, at least ``window_s``
     (an even number: the encoder halves it); None when that is Whisper's whole window anyway."""
-    frames = max(samples // 160 + MEL_FRAMES_PER_S, round(window_s * MEL_FRAMES_PER_S))
+    frames = max(samples * MEL_FRAMES_PER_S // SAMPLE_RATE + MEL_FRAMES_PER_S, round(window_s * MEL_FRAMES_PER_S))
     frames += frames % 2
     return frames if frames < WHISPER_WINDOW_FRAMES else None
 
@@ -161,7 +161,7 @@ class WhisperRecognizer:
     def _with_lead_in(self, pcm: bytes) -> np.ndarray:
         # Whisper mishears words that start at the very first sample (measured: live-path WER 6.5% -> 5.7%
         # on the shared set with 0.3 s); a little silence in front costs nothing, times are shifted back.
-        lead = int(self.config.lead_in_ms / 1000 * 16000) * 2
+        lead = int(self.config.lead_in_ms / 1000 * SAMPLE_RATE) * 2
         return np.frombuffer(bytes(lead) + pcm, dtype="<i2").astype(np.float32) / 32768.0
 
     def _decode(self, audio: np.ndarray, *, initial_prompt: str | None = None, vad_filter: bool = False,

@@ -35,9 +35,9 @@ def read_16k(path: str) -> np.ndarray:
     return np.frombuffer(pcm, dtype="<i2").astype(np.float64)
 
 
-def gate_decision(gate: EchoGate, reply: bytes, rate: int, mic: np.ndarray, t0: float = 1000.0) -> float | None:
+def gate_decision(gate: EchoGate, reply: bytes, rate: int, mic: np.ndarray) -> float | None:
     """Feed the mic through a gate that knows the reply; the stream time of the decision, or None."""
-    gate.reset()
+    t0 = 1000.0
     gate.add_reference(reply, rate, t0)
     pcm = np.clip(np.round(mic), -32768, 32767).astype("<i2")
     for i in range(len(pcm) // FRAME):

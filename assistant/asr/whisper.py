@@ -14,7 +14,7 @@ import numpy as np
 
 from assistant.asr.rescore import AcousticScorer
 from assistant.config import AsrConfig
-from assistant.events import SAMPLE_RATE, Transcript, TranscriptSegment
+from assistant.events import SAMPLE_RATE, SAMPLE_WIDTH, Transcript, TranscriptSegment
 from assistant.models import ModelNotFound, ResolvedModel, resolve_whisper
 
 log = logging.getLogger(__name__)
@@ -151,7 +151,7 @@ class WhisperRecognizer:
         window = short_window(len(audio), window_s)
         if window is None:
             return None
-        budget = token_budget(len(pcm) / 16000)
+        budget = token_budget(len(pcm) / (SAMPLE_WIDTH * SAMPLE_RATE))
         decoded = self._decode(audio, window=window, max_new_tokens=budget)
         if needs_full_window(decoded, budget):
             log.debug("short encoder window gave %r: the full window decides", decoded[0][:80])

@@ -233,6 +233,8 @@ class Pipeline:
                 continue
             if self._stop_words is not None and self._stop_words.collecting:
                 self._check_for_stop(self._stop_words.flush())  # our sound ended while they spoke
+            if self._barged_in.is_set() and self.echo_gate is not None and self.echo_gate.echo_may_arrive(frame):
+                frame = self.echo_gate.clean(frame)  # the last of our cut voice is still coming back
             utterance = self.endpointer.feed(frame)
             if self.speculator is not None:
                 self.speculator.observe(frame, self.endpointer)
@@ -300,15 +302,15 @@ class Pipeline:
         assert self.echo_gate is not None
         log.info("barge-in: user speech over the reply (%.0f dB over the echo)", self.echo_gate.last_residual_db)
         self._barged_in.set()
-        self.speaker.cancel()
-        self.echo_gate.stop_reference(time.monotonic())
+        handed_s = self.speaker.cancel()
+        self.echo_gate.stop_reference(time.monotonic(), handed_s)
         self._deaf_from, self._deaf_until = float("inf"), 0.0
         self.endpointer.reset()
         for earlier in self.echo_gate.frames_since_onset():  # echo-reduced start of what they said
             utterance = self.endpointer.feed(earlier)
             if utterance is not None:
                 self._utterances.put(utterance)
-        self.echo_gate.reset()
+        self.echo_gate.reset(keep_mic=True)  # to go on cleaning the echo that is still arriving
 
     # ---- one turn at a time (worker thread) ------------------------------------------------------
 

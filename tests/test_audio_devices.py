@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -77,3 +78,26 @@ def test_sink_plays_into_virtual_speaker(vaudio: VirtualAudio, tmp_path: Path, d
     captured, captured_rate = read_wav(out)
     assert captured_rate == 16000
     assert best_correlation(reference, captured) > 0.95
+
+
+def test_a_cut_sink_says_how_much_it_handed_to_the_device(vaudio: VirtualAudio, data_dir: Path) -> None:
+    """The echo gate ends its reference where the device's audio ends, so ``stop()`` must tell: the seconds
+    of the sound written so far, which is what has played plus the device's small buffer."""
+    reference, rate = read_wav(data_dir / "turn_on_the_living_room_lamp.wav")
+    sink = PyAudioSink(None)
+    first: list[float | None] = []
+    player = threading.Thread(target=lambda: first.append(sink.play(reference.tobytes(), rate)))
+    try:
+        started = time.monotonic()
+        player.start()
+        time.sleep(1.0)
+        cut_at = time.monotonic()
+        handed_s = sink.stop()
+        player.join(5)
+        assert not player.is_alive() and first and first[0] is not None
+        assert started <= first[0] < cut_at
+        elapsed = cut_at - first[0]
+        assert handed_s is not None and elapsed - 0.05 <= handed_s <= elapsed + 0.5, (handed_s, elapsed)
+        assert handed_s < len(reference) / rate - 1.0  # cut well before the end
+    finally:
+        sink.close()

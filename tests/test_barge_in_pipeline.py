@@ -56,9 +56,10 @@ def test_speech_over_the_reply_cuts_it_and_is_answered(vaudio: VirtualAudio, roo
     assert "news" in spoken and "traffic" not in spoken and "football" not in spoken, f"not cut: {spoken!r}"
     heard = [t for t in turns if t.transcript]
     assert heard, f"no turn after the barge-in: {turns}"
-    # the user's words, which the announcement never says ("living room lamp"); the first syllables are
-    # spoken over the assistant's voice and may come out garbled, so any one of them will do
+    # the user's words, which the announcement never says ("living room lamp"). They start under the
+    # assistant's voice at the same level; with one gain for the echo and the raw echo after the cut they
+    # came out as "I'm leaving. I'm leaving." (1 in 6); cleaned, all 20 runs were exact. Two of three will do.
     words = normalise(heard[-1].transcript)
-    assert {"living", "room", "lamp"} & set(words), heard[-1].transcript
+    assert len({"living", "room", "lamp"} & set(words)) >= 2, heard[-1].transcript
     assert heard[-1].reply  # answered
     assert heard[-1].speech_start > 0 and interrupted_at > 0

@@ -3,13 +3,16 @@
 The gate keeps the playback reference (what the sink was handed, resampled to 16 kHz, on the monotonic
 clock) and, for every mic frame, looks at the last ``WINDOW_MS`` of mic audio: it finds the
 speaker-to-mic delay (0..``max_echo_delay_ms``) where the reference best explains the mic (FFT cross-
-correlation), removes the best-fitting scaled copy, and compares what is left with that echo estimate.
+correlation), removes the echo a short least-squares filter around that delay predicts, and compares what
+is left with that echo estimate.
 Our own voice leaves a small residual; a person talking over it leaves a large one. A frame counts as
 user speech when WebRTC VAD calls the mic frame speech, the residual is above ``floor_dbfs`` and it is
 ``margin_db`` louder than the echo estimate allows; ``min_speech_ms`` of such frames (one miss allowed)
 trigger barge-in (``turn.policy: barge_in``), or in half duplex a check for a stop phrase
-(assistant/stop_words.py). A single gain and delay model a direct path plus a dominant reflection, not a
-whole room: loud reverberant rooms need a higher margin (or the wake-phrase-only policy).
+(assistant/stop_words.py). A filter of 1 ms around one delay models the direct path, the speaker's colour
+and a fractional delay, not a whole room: loud reverberant rooms need a higher margin (or the
+wake-phrase-only policy). After a barge-in the echo of what the device still played is removed the same
+way from the start of the user's utterance (``clean``).
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ F64 = npt.NDArray[np.float64]
 WINDOW_MS = 150  # mic audio compared per decision: long enough to align, short enough to react
 LEAD_MS = 150  # the echo may also seem to come *before* the reference time (sink timestamps are approximate)
 KEEP_S = 3.0  # reference history kept beyond the delay search range
+FIT_TAPS = 8  # echo filter taps either side of the best delay (0.5 ms at 16 kHz)
+ECHO_SETTLE_S = 0.1  # after the last echo we could predict, the room's tail (cleaning a clean frame is harmless)
 HISTORY_MS = 1000  # mic frames kept (echo removed) to hand the start of a barge-in utterance to the endpointer
 
 
@@ -43,6 +48,7 @@ class EchoGate:
         self._ref = np.zeros(0)
         self._ref_t0: float | None = None  # monotonic time of self._ref[0]
         self._ref_end = 0.0  # playback (after stop) produces no echo beyond this time
+        self._sound_at = 0.0  # start of the latest sound added
         self._mic: deque[AudioFrame] = deque()
         self._cleaned: deque[AudioFrame] = deque()  # the same frames with the echo estimate subtracted
         self._run_ms = 0
@@ -50,6 +56,7 @@ class EchoGate:
         self.onset: AudioFrame | None = None  # first frame of the user speech that triggered
         self.last_user = False  # whether the last frame fed, on its own, sounded like the user
         self.last_residual_db = -math.inf  # residual minus echo estimate, for logs and the benchmark
+        self._delay_s: float | None = None  # speaker-to-mic delay of the last echo found
 
     # ---- the playback side ----------------------------------------------------------------------
 
@@ -65,13 +72,20 @@ class EchoGate:
             self._ref = np.concatenate([self._ref, np.zeros(start - len(self._ref))])
         self._ref = np.concatenate([self._ref[:start], samples])
         self._ref_end = self._ref_t0 + len(self._ref) / SAMPLE_RATE
+        self._sound_at = at
         self._trim(at)
 
-    def stop_reference(self, at: float) -> None:
-        """Playback was cut at ``at``: nothing after it can come back as echo."""
+    def stop_reference(self, at: float, handed_s: float | None = None) -> None:
+        """Playback was cut at ``at``. A device plays what it was handed before the cut: given
+        ``handed_s``, the seconds of the current sound handed over, the reference ends there instead
+        (a reference longer than the echo would add our voice back to the user's once it stops)."""
         if self._ref_t0 is not None:
-            self._ref = self._ref[: max(0, round((at - self._ref_t0) * SAMPLE_RATE))]
-            self._ref_end = at
+            end = at if handed_s is None else self._sound_at + handed_s
+            self._ref = self._ref[: max(0, round((end - self._ref_t0) * SAMPLE_RATE))]
+            self._ref_end = min(self._ref_end, end)
+
+    def _echo_delay_s(self) -> float:
+        return self._delay_s if self._delay_s is not None else self.config.max_echo_delay_ms / 1000
 
     def _trim(self, now: float) -> None:
         assert self._ref_t0 is not None
@@ -81,9 +95,11 @@ class EchoGate:
             self._ref = self._ref[drop:]
             self._ref_t0 += drop / SAMPLE_RATE
 
-    def reset(self) -> None:
-        """Start of a new reply or after a barge-in: forget the mic history and any partial detection."""
-        self._mic.clear()
+    def reset(self, *, keep_mic: bool = False) -> None:
+        """Start of a new reply or after a barge-in: forget any partial detection and the cleaned frames,
+        and the mic history unless ``keep_mic`` (to go on cleaning the echo still arriving after a cut)."""
+        if not keep_mic:
+            self._mic.clear()
         self._cleaned.clear()
         self._run_ms = 0
         self._missed = 0
@@ -93,13 +109,8 @@ class EchoGate:
 
     def feed(self, frame: AudioFrame) -> bool:
         """One mic frame captured while we speak; True when user speech over our voice is confirmed."""
-        self._mic.append(frame)
+        window = self._remember(frame)
         frame_ms = frame.duration_s * 1000
-        window = max(1, round(WINDOW_MS / frame_ms))
-        while len(self._mic) > max(window, round(HISTORY_MS / frame_ms)):
-            self._mic.popleft()
-        while len(self._cleaned) >= round(HISTORY_MS / frame_ms):
-            self._cleaned.popleft()
         user = self.last_user = self._is_user_frame(frame, list(self._mic)[-window:])
         if user:
             if self._run_ms == 0:
@@ -112,10 +123,41 @@ class EchoGate:
                 self._run_ms, self._missed, self.onset = 0, 0, None
         return self._run_ms >= self.config.min_speech_ms
 
+    def _remember(self, frame: AudioFrame) -> int:
+        """Keep ``frame`` in the mic history; the number of frames in one comparison window."""
+        self._mic.append(frame)
+        frame_ms = frame.duration_s * 1000
+        window = max(1, round(WINDOW_MS / frame_ms))
+        while len(self._mic) > max(window, round(HISTORY_MS / frame_ms)):
+            self._mic.popleft()
+        while len(self._cleaned) >= round(HISTORY_MS / frame_ms):
+            self._cleaned.popleft()
+        return window
+
+    def _cleaned_frame(self, frame: AudioFrame, left: F64) -> AudioFrame:
+        cleaned = AudioFrame(np.asarray(np.clip(np.round(left), -32768, 32767), dtype="<i2").tobytes(),
+                             frame.start_s, frame.captured_at)
+        self._cleaned.append(cleaned)
+        return cleaned
+
     @property
     def last_cleaned(self) -> AudioFrame | None:
         """The last frame fed, with the echo estimate subtracted (what the user said, as well as we can tell)."""
         return self._cleaned[-1] if self._cleaned else None
+
+    def echo_may_arrive(self, frame: AudioFrame) -> bool:
+        """Whether ``frame`` may still hold the echo of what we played (after a cut, the device's buffer
+        and the room bring our voice back for a while)."""
+        if self._ref_t0 is None:
+            return False
+        return frame.captured_at - frame.duration_s < self._ref_end + self._echo_delay_s() + ECHO_SETTLE_S
+
+    def clean(self, frame: AudioFrame) -> AudioFrame:
+        """``frame`` with the echo estimate removed, for a frame the detection does not need (the user's
+        utterance after a barge-in, while the last of our voice still comes back)."""
+        window = self._remember(frame)
+        mic = np.frombuffer(b"".join(f.pcm for f in list(self._mic)[-window:]), dtype="<i2").astype(np.float64)
+        return self._cleaned_frame(frame, self._residual(mic, frame.captured_at, len(frame.pcm) // 2)[2])
 
     def frames_since_onset(self, preroll_ms: int = 800) -> list[AudioFrame]:
         """Echo-reduced mic frames from ``preroll_ms`` before the detected onset: the start of the user's
@@ -129,9 +171,8 @@ class EchoGate:
         mic = np.frombuffer(b"".join(f.pcm for f in frames), dtype="<i2").astype(np.float64)
         n = len(frame.pcm) // 2
         residual, echo, left = self._residual(mic, frame.captured_at, n)
-        cleaned = np.asarray(np.clip(np.round(left), -32768, 32767), dtype="<i2").tobytes()
-        self._cleaned.append(AudioFrame(cleaned, frame.start_s, frame.captured_at))
-        if not self._vad.is_speech(cleaned, SAMPLE_RATE):  # VAD on what is left once our echo is removed
+        # VAD on what is left once our echo is removed
+        if not self._vad.is_speech(self._cleaned_frame(frame, left).pcm, SAMPLE_RATE):
             return False
         self.last_residual_db = 10 * math.log10(max(residual, 1e-9) / max(echo, 1e-9))
         if _dbfs(residual / n) < self.config.floor_dbfs:
@@ -171,7 +212,14 @@ class EchoGate:
         k = int(np.argmax(score))
         if score[k] <= 0:
             return mic_energy, 0.0, tail
-        gain = corr[k] / ref_energy[k]  # least-squares gain at the best delay
-        echo = gain * ref[k + len(mic) - n : k + len(mic)]
+        self._delay_s = (delay - k) / SAMPLE_RATE
+        # A short least-squares filter around the best delay, not one gain: the echo arrives a fraction of
+        # a sample off our grid and coloured by resamplers and the speaker (one gain removes ~20 dB of a
+        # sound server's loopback, this ~35 dB); too few taps to fit the user's voice in a 150 ms window.
+        taps = np.arange(max(0, k - FIT_TAPS), min(lags, k + FIT_TAPS) + 1)
+        shifted = np.lib.stride_tricks.sliding_window_view(ref, len(mic))[taps].T  # column j: ref[n + j]
+        normal = shifted.T @ shifted
+        normal += np.eye(len(taps)) * (1e-3 * np.trace(normal) / len(taps) + 1e-6)  # keep it well posed
+        echo = shifted[-n:] @ np.linalg.solve(normal, shifted.T @ mic)
         left = tail - echo
         return float(left @ left), float(echo @ echo), left

@@ -34,8 +34,9 @@ class AudioSink(Protocol):
         """Play int16 mono PCM at ``rate``; return when done (or stopped) with the first-sample time."""
         ...
 
-    def stop(self) -> None:
-        """Cut the current playback short (safe from any thread)."""
+    def stop(self) -> float | None:
+        """Cut the current playback short (safe from any thread); return how many seconds of the current
+        sound the device was handed (it plays those), or None when that is not known."""
         ...
 
     def close(self) -> None: ...
@@ -49,16 +50,18 @@ class NullSink:
         self.audible = False
         self._realtime = realtime
         self._stopped = threading.Event()
+        self._first: float | None = None
 
     def play(self, pcm: bytes, rate: int) -> float | None:
         self._stopped.clear()
-        first = time.monotonic()
+        first = self._first = time.monotonic()
         if self._realtime:
             self._stopped.wait(len(pcm) / (SAMPLE_WIDTH * rate))
         return first
 
-    def stop(self) -> None:
+    def stop(self) -> float | None:
         self._stopped.set()
+        return time.monotonic() - self._first if self._realtime and self._first is not None else None
 
     def close(self) -> None:
         pass
@@ -89,8 +92,8 @@ class WavSink:
             self._wav.writeframes(data)
         return first
 
-    def stop(self) -> None:
-        pass  # writes are immediate; there is nothing to cut
+    def stop(self) -> float | None:
+        return None  # writes are immediate; there is nothing to cut
 
     def close(self) -> None:
         with self._lock:
@@ -113,6 +116,7 @@ class PyAudioSink:
         self._lock = threading.Lock()
         self._stream = None
         self._stream_rate = 0
+        self._handed_s = 0.0  # of the sound playing now, the seconds written to the device so far
 
     def _open(self, rate: int) -> int:
         """(Re)open the stream at ``rate`` if the device takes it, else at its default rate."""
@@ -149,11 +153,14 @@ class PyAudioSink:
             assert self._stream is not None
             if self._stream.is_stopped():
                 self._stream.start_stream()
+            self._handed_s = 0.0
             for offset in range(0, len(data), block):
                 if self._stop.is_set():
                     break
                 if first is None:
                     first = time.monotonic()
+                # counted before the write: a stop() during this (blocking) write still plays the block
+                self._handed_s = min(offset + block, len(data)) / (SAMPLE_WIDTH * device_rate)
                 self._stream.write(data[offset : offset + block])
             if not self._stop.is_set():
                 # Push the tail through the sound server's prebuffer: without this a short sound (an
@@ -164,8 +171,9 @@ class PyAudioSink:
             self._stream.stop_stream()
             return first
 
-    def stop(self) -> None:
+    def stop(self) -> float | None:
         self._stop.set()
+        return self._handed_s
 
     def close(self) -> None:
         with self._lock:

@@ -188,10 +188,11 @@ class Speaker:
             self._stream = None
         return timeline
 
-    def cancel(self) -> None:
-        """Barge-in or shutdown: cut the sentence playing now and drop the rest of the reply."""
+    def cancel(self) -> float | None:
+        """Barge-in or shutdown: cut the sentence playing now and drop the rest of the reply; return how
+        many seconds of that sentence the device was handed (None: unknown)."""
         self._cancel.set()
         stream = self._stream
         if stream is not None:
             stream.cancel()
-        self.sink.stop()
+        return self.sink.stop()

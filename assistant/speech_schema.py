@@ -32,7 +32,8 @@ class BargeInConfig(StrictModel):
         90, ge=30, le=2000, description="user speech over our own voice needed before playback is cut"
     )
     margin_db: float = Field(
-        6.0, ge=0.0, le=40.0, description="mic energy not explained by the echo of our voice must exceed this"
+        6.0, ge=0.0, le=40.0,
+        description="the user's voice must be this much louder than our echo (than our learnt leftover, once learnt)",
     )
     max_echo_delay_ms: int = Field(
         600, ge=50, le=3000, description="longest speaker-to-mic delay searched when matching the echo"

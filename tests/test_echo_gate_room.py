@@ -124,3 +124,54 @@ def test_after_a_cut_the_echo_still_arriving_is_removed(reply: tuple[bytes, int]
     assert left_db < -12  # measured -20 dB (the user's words in the fitting window cost some); uncleaned: 0
     # once nothing we played can arrive, frames go on untouched (a fit on no echo would add our voice)
     assert gate.echo_may_arrive(after[0]) and not gate.echo_may_arrive(after[-1])
+
+
+def warmed_up(reply: tuple[bytes, int], room: np.ndarray) -> EchoGate:
+    """A gate that has heard our replies alone in this room until it learnt what our voice leaves (a reply
+    it takes for a user is cut short, as in the daemon: it learns from less of that one)."""
+    gate = EchoGate()
+    for t0 in (100.0, 200.0, 300.0, 400.0, 500.0):
+        gate_decision(gate, *reply, room, t0)
+        if gate.learnt:
+            return gate
+    raise AssertionError("the gate never learnt the room")
+
+
+def reverberant_mic(reply: tuple[bytes, int], rt60_ms: int) -> np.ndarray:
+    played = np.frombuffer(resample(reply[0], reply[1], SAMPLE_RATE), dtype="<i2").astype(np.float64)
+    echo = room_echo(played, 90, 0.5, rt60_ms)
+    mic = np.random.default_rng(0).normal(0, 30, len(echo) + SAMPLE_RATE)
+    mic[: len(echo)] += echo
+    return mic
+
+
+@pytest.mark.parametrize("rt60_ms", [300, 600])
+def test_once_the_room_is_learnt_its_ringing_is_not_a_user(reply: tuple[bytes, int], data_dir: Path,
+                                                            rt60_ms: int) -> None:
+    """One delay and a short filter cannot model reverberation: a fresh gate takes the room ringing on after
+    our words for a user. Once it has heard our voice there, it does not, and still hears a user."""
+    room = reverberant_mic(reply, rt60_ms)
+    assert gate_decision(EchoGate(), *reply, room) is not None  # the problem (the first replies)
+    gate = warmed_up(reply, room)
+    assert gate.leak_db > -10  # this room leaves a lot of our voice
+    assert gate_decision(gate, *reply, room, 1000.0) is None
+    mic = room.copy()
+    user = read_16k(str(data_dir / "turn_on_the_living_room_lamp.wav"))[: len(mic) - USER_AT]
+    mic[USER_AT : USER_AT + len(user)] += user
+    decided = gate_decision(gate, *reply, mic, 2000.0)
+    assert decided is not None and 1.0 < decided < 1.0 + len(user) / SAMPLE_RATE
+
+
+def test_once_a_dry_room_is_learnt_a_user_quieter_than_our_echo_is_heard(reply: tuple[bytes, int],
+                                                                         data_dir: Path) -> None:
+    """In a dry room our voice leaves little once cleaned, so a user 12 dB under a full-level echo is heard
+    by a gate that has learnt that; a fresh one, which wants the user louder than the echo, misses them."""
+    room = mic_for(reply, 1.0, 90)
+    user = read_16k(str(data_dir / "turn_on_the_living_room_lamp.wav"))[: len(room) - USER_AT] * 0.25
+    mic = room.copy()
+    mic[USER_AT : USER_AT + len(user)] += user
+    assert gate_decision(EchoGate(), *reply, mic) is None
+    gate = warmed_up(reply, room)
+    assert gate.leak_db < -15
+    decided = gate_decision(gate, *reply, mic, 1000.0)
+    assert decided is not None and 1.0 < decided < 1.0 + len(user) / SAMPLE_RATE

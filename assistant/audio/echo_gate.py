@@ -6,13 +6,17 @@ speaker-to-mic delay (0..``max_echo_delay_ms``) where the reference best explain
 correlation), removes the echo a short least-squares filter around that delay predicts, and compares what
 is left with that echo estimate.
 Our own voice leaves a small residual; a person talking over it leaves a large one. A frame counts as
-user speech when WebRTC VAD calls the mic frame speech, the residual is above ``floor_dbfs`` and it is
-``margin_db`` louder than the echo estimate allows; ``min_speech_ms`` of such frames (one miss allowed)
-trigger barge-in (``turn.policy: barge_in``), or in half duplex a check for a stop phrase
-(assistant/stop_words.py). A filter of 1 ms around one delay models the direct path, the speaker's colour
-and a fractional delay, not a whole room: loud reverberant rooms need a higher margin (or the
-wake-phrase-only policy). After a barge-in the echo of what the device still played is removed the same
-way from the start of the user's utterance (``clean``).
+user speech when WebRTC VAD calls the cleaned frame speech, the residual is above ``floor_dbfs``, and it is
+loud enough: ``margin_db`` louder than the echo estimate at first, and once the gate has heard ~2 s of our
+voice in this room, ``margin_db`` above the leftover of our voice it has learnt (the 95th percentile of
+residual / echo envelope; the envelope decays over ``ROOM_DECAY_S``, because a reverberant room rings on
+after each word where one frame's echo estimate is small). In a dry room the leftover is ~-20 dB, so the
+user is heard at a fraction of our echo's level; in a reverberant one it is near 0 dB, and the gate stops
+taking the room's ringing for a user. ``min_speech_ms`` of user frames (one miss allowed) trigger barge-in
+(``turn.policy: barge_in``), or in half duplex a check for a stop phrase (assistant/stop_words.py).
+A filter of 1 ms around one delay models the direct path, the speaker's colour and a fractional delay,
+not a whole room's reverberation. After a barge-in the echo of what the device still played is removed
+the same way from the start of the user's utterance (``clean``).
 """
 
 from __future__ import annotations
@@ -33,6 +37,11 @@ WINDOW_MS = 150  # mic audio compared per decision: long enough to align, short 
 LEAD_MS = 150  # the echo may also seem to come *before* the reference time (sink timestamps are approximate)
 KEEP_S = 3.0  # reference history kept beyond the delay search range
 FIT_TAPS = 8  # echo filter taps either side of the best delay (0.5 ms at 16 kHz)
+ROOM_DECAY_S = 0.8  # the echo envelope falls 60 dB in this long: slower than a living room's reverberation
+LEAK_FRAMES = 1000  # frames of our voice the learnt leak is taken over (~30 s of replies)
+LEAK_MIN_FRAMES = 60  # before this many (~2 s of our voice), the leak is assumed to be 0 dB
+LEAK_PERCENTILE = 95  # the learnt leak: how loud our cleaned voice gets, rare spikes aside
+LEAK_RANGE_DB = (-30.0, 20.0)  # whatever is learnt, the threshold stays within margin_db of these
 ECHO_SETTLE_S = 0.1  # after the last echo we could predict, the room's tail (cleaning a clean frame is harmless)
 HISTORY_MS = 1000  # mic frames kept (echo removed) to hand the start of a barge-in utterance to the endpointer
 
@@ -50,6 +59,8 @@ class EchoGate:
         self._ref_end = 0.0  # playback (after stop) produces no echo beyond this time
         self._sound_at = 0.0  # start of the latest sound added
         self._mic: deque[AudioFrame] = deque()
+        self._envelope = 0.0  # echo energy per frame, held and decaying over the room's reverberation
+        self._leaks: deque[float] = deque(maxlen=LEAK_FRAMES)  # residual / envelope (dB) of our own voice
         self._cleaned: deque[AudioFrame] = deque()  # the same frames with the echo estimate subtracted
         self._run_ms = 0
         self._missed = 0
@@ -101,6 +112,7 @@ class EchoGate:
         if not keep_mic:
             self._mic.clear()
         self._cleaned.clear()
+        self._envelope = 0.0
         self._run_ms = 0
         self._missed = 0
         self.onset = None
@@ -122,6 +134,21 @@ class EchoGate:
             if self._missed > 1:
                 self._run_ms, self._missed, self.onset = 0, 0, None
         return self._run_ms >= self.config.min_speech_ms
+
+    @property
+    def learnt(self) -> bool:
+        """Whether the gate has heard enough of our voice in this room to trust its learnt leak."""
+        return len(self._leaks) >= LEAK_MIN_FRAMES
+
+    @property
+    def leak_db(self) -> float:
+        """How loud our own voice is once cleaned, relative to the echo envelope: learnt in this room from
+        the frames heard while we spoke (a user's few barge-in frames among them barely move the 95th
+        percentile; 0 dB until there are enough of them)."""
+        if not self.learnt:
+            return 0.0
+        low, high = LEAK_RANGE_DB
+        return min(high, max(low, float(np.percentile(self._leaks, LEAK_PERCENTILE))))
 
     def _remember(self, frame: AudioFrame) -> int:
         """Keep ``frame`` in the mic history; the number of frames in one comparison window."""
@@ -171,12 +198,22 @@ class EchoGate:
         mic = np.frombuffer(b"".join(f.pcm for f in frames), dtype="<i2").astype(np.float64)
         n = len(frame.pcm) // 2
         residual, echo, left = self._residual(mic, frame.captured_at, n)
+        # The echo *envelope*: in a reverberant room our voice rings on after each word, where this frame's
+        # echo estimate is small but the room still sounds of us.
+        self._envelope = max(echo, self._envelope * 10 ** (-6 * frame.duration_s / ROOM_DECAY_S))
+        over_envelope_db = 10 * math.log10(max(residual, 1e-9) / max(self._envelope, 1e-9))
+        if _dbfs(self._envelope / n) >= self.config.floor_dbfs:  # our voice is there to learn from
+            self._leaks.append(over_envelope_db)
         # VAD on what is left once our echo is removed
         if not self._vad.is_speech(self._cleaned_frame(frame, left).pcm, SAMPLE_RATE):
             return False
-        self.last_residual_db = 10 * math.log10(max(residual, 1e-9) / max(echo, 1e-9))
         if _dbfs(residual / n) < self.config.floor_dbfs:
             return False
+        if self.learnt:  # how much of our voice this room leaves is known: the user must be above that
+            self.last_residual_db = over_envelope_db
+            return over_envelope_db >= self.leak_db + self.config.margin_db
+        # until then, louder than our echo itself (a reverberant room can fool this, a few replies long)
+        self.last_residual_db = 10 * math.log10(max(residual, 1e-9) / max(echo, 1e-9))
         return echo <= 0 or self.last_residual_db >= self.config.margin_db
 
     def _residual(self, mic: F64, end_time: float, n: int) -> tuple[float, float, F64]:

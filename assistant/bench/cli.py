@@ -92,11 +92,18 @@ def cmd_barge_in(args: argparse.Namespace) -> int:
     config = _config(args)
     result = bargein.run(build_synthesizer(config), _recordings(args), config.barge_in, delay_ms=args.delay_ms,
                          echo_gain=args.echo_gain, rt60_ms=args.rt60_ms)
-    stop = result["stop_ms"]
-    text = "\n".join([f"{r['file'][:40]:40} {fmt(r['stop_ms']):>6} ms" for r in result["utterances"]] + [
-        f"barge-in stop latency: median {fmt(stop['median'])} ms, p90 {fmt(stop['p90'])} ms after speech onset; missed "
-        f"{result['missed']} of {len(result['utterances'])}; false trigger on own voice: "
-        f"{result['false_trigger_on_own_voice']}"])
+    lines = [f"{'recording':40} {'cold':>8} {'warm':>8}"]
+    def ms(value: float | None) -> str:
+        return "missed" if value is None else f"{fmt(value)} ms"
+
+    lines += [f"{r['file'][:40]:40} {ms(r['cold_ms']):>8} {ms(r['warm_ms']):>8}" for r in result["utterances"]]
+    for state, what in (("cold", "fresh gate"), ("warm", "has learnt this room")):
+        stop = result[state]["stop_ms"]
+        lines.append(f"{state} ({what}): barge-in stop latency median {fmt(stop['median'])} ms, p90 "
+                     f"{fmt(stop['p90'])} ms after speech onset; missed {result[state]['missed']} of "
+                     f"{len(result['utterances'])}; false trigger on own voice: "
+                     f"{result[state]['false_trigger_on_own_voice']}")
+    text = "\n".join(lines)
     _emit(args, result, text)
     return 0
 

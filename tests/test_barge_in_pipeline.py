@@ -58,7 +58,7 @@ def test_speech_over_the_reply_cuts_it_and_is_answered(vaudio: VirtualAudio, roo
     assert heard, f"no turn after the barge-in: {turns}"
     # the user's words, which the announcement never says ("living room lamp"). They start under the
     # assistant's voice at the same level; with one gain for the echo and the raw echo after the cut they
-    # came out as "I'm leaving. I'm leaving." (1 in 6); cleaned, 26 of 26 runs had "living room". Two of
+    # came out as "I'm leaving. I'm leaving." (1 in 6); cleaned, 40 of 40 runs had "living room". Two of
     # three words will do.
     words = normalise(heard[-1].transcript)
     assert len({"living", "room", "lamp"} & set(words)) >= 2, heard[-1].transcript

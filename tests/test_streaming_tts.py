@@ -127,3 +127,15 @@ def test_a_second_synthesizer_while_the_first_lives_does_not_hang() -> None:
     worker.join(30)
     assert not worker.is_alive(), "building a second synthesizer hung"
     assert len(made) == 2 and all(len(pcm) > 10_000 and rate == 22050 for pcm, rate in made)
+
+
+def test_no_voice_configured_is_the_default_voice_even_after_another() -> None:
+    """pyttsx3 shares one engine: a synthesizer with a voice set must not leave it on the next one built
+    without (a reload back to the default voice, or tests run in another order)."""
+    default = Pyttsx3Synthesizer(TtsConfig())
+    default_voice = default._engine.getProperty("voice")
+    other = next(v["id"] for v in default.voices() if v["id"] != default_voice)
+    Pyttsx3Synthesizer(TtsConfig(voice=other))
+    assert default._engine.getProperty("voice") == other  # the engine is shared...
+    again = Pyttsx3Synthesizer(TtsConfig())
+    assert again._engine.getProperty("voice") == default_voice  # ...and a new default synthesizer resets it

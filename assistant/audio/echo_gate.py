@@ -42,7 +42,7 @@ LEAK_FRAMES = 1000  # frames of our voice the learnt leak is taken over (~30 s o
 LEAK_MIN_FRAMES = 60  # before this many (~2 s of our voice), the leak is assumed to be 0 dB
 LEAK_PERCENTILE = 95  # the learnt leak: how loud our cleaned voice gets, rare spikes aside
 LEAK_RANGE_DB = (-30.0, 20.0)  # whatever is learnt, the threshold stays within margin_db of these
-ECHO_SETTLE_S = 0.1  # after the last echo we could predict, the room's tail (cleaning a clean frame is harmless)
+ECHO_SETTLE_S = 0.1  # the room's tail after the last echo we could predict
 HISTORY_MS = 1000  # mic frames kept (echo removed) to hand the start of a barge-in utterance to the endpointer
 
 
@@ -66,7 +66,7 @@ class EchoGate:
         self._missed = 0
         self.onset: AudioFrame | None = None  # first frame of the user speech that triggered
         self.last_user = False  # whether the last frame fed, on its own, sounded like the user
-        self.last_residual_db = -math.inf  # residual minus echo estimate, for logs and the benchmark
+        self.last_residual_db = -math.inf  # residual over the echo (envelope, once learnt), for logs
         self._delay_s: float | None = None  # speaker-to-mic delay of the last echo found
 
     # ---- the playback side ----------------------------------------------------------------------

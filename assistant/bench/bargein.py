@@ -7,8 +7,8 @@ from the speech onset of the clean command: where the endpointer places the star
 voiced frame of ``vad.start_ms`` of voiced audio). The same reply without a user must never trigger.
 
 Each recording is tried twice: on a fresh gate ("cold", the first reply after start) and on a gate that
-has heard one reply alone in the same room ("warm": it has learnt how much of our voice its filter leaves
-there, as a running daemon has after its first replies).
+has heard replies alone in the same room until it learnt how much of our voice its filter leaves there
+("warm", as a running daemon after its first replies; a reply it takes for a user is cut short, as there).
 """
 
 from __future__ import annotations

@@ -92,10 +92,10 @@ def cmd_barge_in(args: argparse.Namespace) -> int:
     config = _config(args)
     result = bargein.run(build_synthesizer(config), _recordings(args), config.barge_in, delay_ms=args.delay_ms,
                          echo_gain=args.echo_gain, rt60_ms=args.rt60_ms)
-    lines = [f"{'recording':40} {'cold':>8} {'warm':>8}"]
     def ms(value: float | None) -> str:
         return "missed" if value is None else f"{fmt(value)} ms"
 
+    lines = [f"{'recording':40} {'cold':>8} {'warm':>8}"]
     lines += [f"{r['file'][:40]:40} {ms(r['cold_ms']):>8} {ms(r['warm_ms']):>8}" for r in result["utterances"]]
     for state, what in (("cold", "fresh gate"), ("warm", "has learnt this room")):
         stop = result[state]["stop_ms"]

@@ -22,6 +22,8 @@ from typing import Any
 from assistant.config import TtsConfig
 from assistant.tts.base import SynthesisError
 
+_DEFAULT_VOICE: list[str | None] = [None]  # the voice espeak starts with, read when the engine is made
+
 log = logging.getLogger(__name__)
 
 
@@ -43,10 +45,14 @@ class Pyttsx3Synthesizer:
                 from None
         self._lock = threading.Lock()  # one engine, one synthesis at a time
         self._dir = Path(tempfile.mkdtemp(prefix="assistant-tts-"))
+        if fresh:
+            _DEFAULT_VOICE[0] = self._engine.getProperty("voice")
         self._engine.setProperty("rate", config.rate)
         self._engine.setProperty("volume", config.volume)
-        if config.voice:
-            self._engine.setProperty("voice", self.find_voice(config.voice))
+        # the shared engine keeps the last synthesizer's voice: no voice configured means espeak's default
+        voice = self.find_voice(config.voice) if config.voice else _DEFAULT_VOICE[0]
+        if voice:
+            self._engine.setProperty("voice", voice)
         if fresh:
             with contextlib.redirect_stdout(io.StringIO()):
                 self._engine.runAndWait()  # the first loop after init returns at once; spend it here

@@ -224,9 +224,11 @@ class Daemon:
             build_sink,
             build_source,
             build_synthesizer,
+            build_turn_taking,
             speculator_for,
         )
         from assistant.listen import build_listener
+        from assistant.tts.earcons import Earcons
 
         pipeline, old = self.pipeline, self.config
         assert pipeline is not None
@@ -256,6 +258,10 @@ class Daemon:
         if new.vad != old.vad or new.latency != old.latency:
             pipeline.replace_endpointer(build_endpointer(new, pipeline.speculator))
         pipeline.echo_tail_s = new.turn.echo_tail_ms / 1000
+        if new.turn != old.turn or new.barge_in != old.barge_in or new.earcons != old.earcons:
+            echo_gate, stop_phrase = build_turn_taking(new, pipeline.echo_gate)
+            pipeline.replace_turn_taking(new.turn.policy, echo_gate, stop_phrase,
+                                         Earcons(new.earcons, sink or pipeline.sink))
         if sink is not None:
             old_sink.close()
             pipeline.capture.switch_source(lambda: build_source(new))

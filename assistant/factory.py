@@ -117,6 +117,20 @@ def build_endpointer(config: Config, speculator: Speculator | None) -> Endpointe
     return Endpointer(config.vad, end_early=end_early)
 
 
+def build_turn_taking(config: Config, gate: EchoGate | None = None) -> tuple[EchoGate | None,
+                                                                             Callable[[str], bool] | None]:
+    """The echo gate and stop-phrase matcher ``config.turn`` needs. A reload passes the running ``gate``:
+    it is kept, with what it learnt about the room, and takes the new ``barge_in`` settings."""
+    barge_in = config.turn.policy == "barge_in"
+    stop_words = config.turn.policy == "half_duplex" and config.turn.stop_words_while_speaking
+    if not (barge_in or stop_words):
+        return None, None
+    if gate is None:
+        gate = EchoGate(config.barge_in)
+    gate.config = config.barge_in
+    return gate, build_stop_phrase() if stop_words else None
+
+
 def build_pipeline(config: Config, source: AudioSource, sink: AudioSink, *,
                    config_path: Path | None = None,
                    recognizer: WhisperRecognizer | None = None,
@@ -128,8 +142,7 @@ def build_pipeline(config: Config, source: AudioSource, sink: AudioSink, *,
     listener = build_listener(config, vocabulary=router.vocabulary())
     recognizer = recognizer or build_recognizer(config)
     speculator = speculator_for(config, recognizer, lambda: pipeline)
-    barge_in = config.turn.policy == "barge_in"
-    stop_words = config.turn.policy == "half_duplex" and config.turn.stop_words_while_speaking
+    echo_gate, stop_phrase = build_turn_taking(config)
     pipeline = Pipeline(
         capture=Capture(source, frame_ms=config.vad.frame_ms, queue_s=config.audio.queue_s, reopen=reopen),
         endpointer=build_endpointer(config, speculator),
@@ -140,9 +153,9 @@ def build_pipeline(config: Config, source: AudioSource, sink: AudioSink, *,
         echo_tail_s=config.turn.echo_tail_ms / 1000,
         listener=listener,
         speculator=speculator,
-        echo_gate=EchoGate(config.barge_in) if barge_in or stop_words else None,
+        echo_gate=echo_gate,
         policy=config.turn.policy,
-        stop_phrase=build_stop_phrase() if stop_words else None,
+        stop_phrase=stop_phrase,
         earcons=Earcons(config.earcons, sink),
         lookahead=config.speech_out.lookahead,
         max_chars=config.speech_out.max_chars,

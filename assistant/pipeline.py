@@ -123,19 +123,12 @@ class Pipeline:
         self.echo_tail_s = echo_tail_s
         self.on_turn = on_turn
         self.speculator = speculator  # transcribes during the hangover (None: recognise after it)
-        self.echo_gate = echo_gate  # tells the user's voice from our echo (barge-in, stop words)
-        self.policy = policy
-        # half duplex: is this transcript a stop phrase? (None: nothing said over our voice is heard)
-        self.stop_phrase = stop_phrase
-        self._stop_words = (StopWordListener(echo_gate) if echo_gate is not None and stop_phrase is not None
-                            and policy == "half_duplex" else None)
-        self._stop_check = threading.Event()  # a stop-words transcription is running
-        tap = echo_gate.add_reference if echo_gate is not None else None  # what we play, for the gate
-        self.earcons = earcons
-        if earcons is not None:
-            earcons.on_audio = tap
-        self.speaker = Speaker(synthesizer, sink, lookahead=lookahead, max_chars=max_chars, on_audio=tap,
+        self.speaker = Speaker(synthesizer, sink, lookahead=lookahead, max_chars=max_chars,
                                gain=lambda: self.volume)
+        self._use_turn_taking(policy, echo_gate, stop_phrase, earcons)
+        self._new_turn_taking: tuple[TurnPolicy, EchoGate | None, Callable[[str], bool] | None,
+                                     Earcons | None] | None = None
+        self._stop_check = threading.Event()  # a stop-words transcription is running
         self._barged_in = threading.Event()
         self._reply_id = 0  # which reply is playing: a late "stop" must not cut the next one
         self.listener = listener or Listener()  # guards, wake phrase, follow-up and push-to-talk windows
@@ -188,6 +181,26 @@ class Pipeline:
             self.sink = self.speaker.sink = sink
             if self.earcons is not None:
                 self.earcons.sink = sink
+
+    def replace_turn_taking(self, policy: TurnPolicy, echo_gate: EchoGate | None,
+                            stop_phrase: Callable[[str], bool] | None, earcons: Earcons | None) -> None:
+        """New turn-taking settings from a reload, taken up before the next turn or cue (never during a
+        reply: the gate must hear a reply from its first sample)."""
+        self._new_turn_taking = (policy, echo_gate, stop_phrase, earcons)
+
+    def _use_turn_taking(self, policy: TurnPolicy, echo_gate: EchoGate | None,
+                         stop_phrase: Callable[[str], bool] | None, earcons: Earcons | None) -> None:
+        self.echo_gate = echo_gate  # tells the user's voice from our echo (barge-in, stop words)
+        self.policy = policy
+        # half duplex: is this transcript a stop phrase? (None: nothing said over our voice is heard)
+        self.stop_phrase = stop_phrase
+        self._stop_words = (StopWordListener(echo_gate) if echo_gate is not None and stop_phrase is not None
+                            and policy == "half_duplex" else None)
+        tap = echo_gate.add_reference if echo_gate is not None else None  # what we play, for the gate
+        self.earcons = earcons
+        if earcons is not None:
+            earcons.on_audio = tap
+        self.speaker.on_audio = tap
 
     def replace_endpointer(self, endpointer: Endpointer) -> None:
         """Use new VAD settings from the next frame on (called from another thread by a reload)."""
@@ -330,6 +343,9 @@ class Pipeline:
             item = self._utterances.get()
             if item is None:
                 return
+            staged, self._new_turn_taking = self._new_turn_taking, None
+            if staged is not None:  # from a reload; nothing of ours is playing now
+                self._use_turn_taking(*staged)
             if self._stopping.is_set():
                 if isinstance(item, TextJob):
                     item.done.set()

@@ -165,13 +165,15 @@ def test_notify_watchdog_control_reload_and_stop(daemon: Daemon, data_dir: Path,
     assert daemon.control("status")["state"] == "listening"
     # SIGHUP with a valid config: applied without reopening the mic
     before = len(notify.messages)
-    daemon.config.write_text("logging:\n  level: INFO\nvad:\n  hangover_ms: 600\nlatency:\n  adaptive_end: true\n")
+    daemon.config.write_text("logging:\n  level: INFO\nvad:\n  hangover_ms: 600\nlatency:\n  adaptive_end: true\n"
+                             "turn:\n  policy: barge_in\n")
     daemon.proc.send_signal(signal.SIGHUP)
     notify.wait_for("READY", "1", after=notify.wait_for("RELOADING", "1", after=before))
     daemon.wait_log("reloaded")
-    assert any("reloaded" in line and "vad" in line and "latency" in line for line in daemon.stderr)
+    assert any("reloaded" in line and "vad" in line and "latency" in line and "turn" in line
+               for line in daemon.stderr)
     assert daemon.control("status")["mic_reopened"] == 0
-    # and it still hears (a new speculator and endpointer took over)
+    # and it still hears (a new speculator and endpointer took over; the turn is taken with barge-in on)
     mark = len(daemon.stderr)
     vaudio.play(data_dir / "what_time_is_it_espeak.wav").wait(30)
     daemon.wait_log("turn transcript=", after=mark)

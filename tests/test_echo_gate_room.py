@@ -175,3 +175,11 @@ def test_once_a_dry_room_is_learnt_a_user_quieter_than_our_echo_is_heard(reply: 
     assert gate.leak_db < -15
     decided = gate_decision(gate, *reply, mic, 1000.0)
     assert decided is not None and 1.0 < decided < 1.0 + len(user) / SAMPLE_RATE
+
+
+def test_a_gate_told_of_nothing_we_play_takes_nothing_for_a_user(data_dir: Path) -> None:
+    """A gate swapped in by a reload while the last reply's echo still rings: it cannot tell that echo from
+    a user, so it must not cut anything (our own tail would come back as a turn)."""
+    user = read_16k(str(data_dir / "turn_on_the_living_room_lamp.wav"))
+    gate = EchoGate()
+    assert not any(gate.feed(frame) for frame in frames_of(user, 1000.0))

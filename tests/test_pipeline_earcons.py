@@ -11,8 +11,9 @@ import pytest
 
 from assistant.audio.sources import Capture, WavSource
 from assistant.audio.vad import Endpointer
-from assistant.config import VadConfig
-from assistant.events import Reply, Transcript, TranscriptSegment, Utterance
+from assistant.config import VadConfig, validate
+from assistant.events import AudioFrame, Reply, Transcript, TranscriptSegment, Utterance
+from assistant.factory import build_turn_taking
 from assistant.hearing_schema import ListenConfig
 from assistant.listen import Listener
 from assistant.pipeline import Pipeline
@@ -149,3 +150,25 @@ def test_the_listening_earcon_is_optional(tmp_path: Path, listening: bool) -> No
     pipeline, sink = make(tmp_path, "Hey computer.", WAKE, EarconsConfig(listening=listening, thinking=False))
     pipeline.handle(utterance())
     assert what_played(pipeline, sink) == (["listening"] if listening else [])
+
+
+def test_a_reload_changes_turn_taking_before_the_next_turn_never_during_one(tmp_path: Path) -> None:
+    """``turn:``, ``barge_in:`` and ``earcons:`` from a reload are taken up by the turn worker before its
+    next item: a gate swapped in mid-reply would miss the start of our voice and take it for a user."""
+    pipeline, sink = make(tmp_path, "", ListenConfig(), ALL)
+    assert pipeline.policy == "half_duplex" and pipeline.echo_gate is None
+    gate, stop_phrase = build_turn_taking(validate({"turn": {"policy": "barge_in"}}))
+    assert gate is not None and stop_phrase is None
+    quiet = Earcons(EarconsConfig(listening=False, thinking=False, error=False), sink)
+    pipeline.replace_turn_taking("barge_in", gate, stop_phrase, quiet)
+    assert pipeline.policy == "half_duplex" and pipeline.earcons is not quiet  # staged, not yet taken up
+    job = pipeline.submit_text("Here is the news.", route=False)
+    pipeline.run()  # the silent recording ends at once; the queued reply is spoken before the worker exits
+    assert job.done.is_set()
+    assert pipeline.policy == "barge_in" and pipeline.echo_gate is gate and pipeline.earcons is quiet
+    assert pipeline.speaker.on_audio == gate.add_reference and quiet.on_audio == gate.add_reference
+    assert what_played(pipeline, sink) == ["speech"]
+    assert gate.echo_may_arrive(AudioFrame(bytes(960), 0.0, time.monotonic()))  # it heard the reply played
+    # a reload that keeps barge-in keeps the gate (and what it learnt of the room), with the new settings
+    kept, _ = build_turn_taking(validate({"turn": {"policy": "barge_in"}, "barge_in": {"margin_db": 9}}), gate)
+    assert kept is gate and gate.config.margin_db == 9

@@ -198,6 +198,9 @@ class EchoGate:
         mic = np.frombuffer(b"".join(f.pcm for f in frames), dtype="<i2").astype(np.float64)
         n = len(frame.pcm) // 2
         residual, echo, left = self._residual(mic, frame.captured_at, n)
+        if self._ref_t0 is None:  # we play nothing it was told of (a gate new from a reload): cannot tell
+            self._cleaned_frame(frame, left)
+            return False
         # The echo *envelope*: in a reverberant room our voice rings on after each word, where this frame's
         # echo estimate is small but the room still sounds of us.
         self._envelope = max(echo, self._envelope * 10 ** (-6 * frame.duration_s / ROOM_DECAY_S))

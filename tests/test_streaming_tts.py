@@ -139,3 +139,29 @@ def test_no_voice_configured_is_the_default_voice_even_after_another() -> None:
     assert default._engine.getProperty("voice") == other  # the engine is shared...
     again = Pyttsx3Synthesizer(TtsConfig())
     assert again._engine.getProperty("voice") == default_voice  # ...and a new default synthesizer resets it
+
+
+def test_two_synthesizers_at_once_each_speak_with_their_own_voice() -> None:
+    """They share one pyttsx3 engine: a reload's new voice synthesizing while the old one finishes a
+    sentence (or a cut reply's look-ahead thread) must neither mix their audio nor swap their voices."""
+    first = Pyttsx3Synthesizer(TtsConfig())
+    other = next(v["id"] for v in first.voices() if v["id"] != first._engine.getProperty("voice"))
+    second = Pyttsx3Synthesizer(TtsConfig(voice=other, rate=200))
+    # espeak-ng is not bit-exact from one run to the next (a few samples); voice and rate set the length
+    alone = {"first": len(first.synthesize("The old voice finishes.")[0]),
+             "second": len(second.synthesize("The new one.")[0])}
+    assert alone["first"] > 1.3 * alone["second"]
+    heard: list[tuple[str, tuple[bytes, int]]] = []
+
+    def speak(name: str, synthesizer: Pyttsx3Synthesizer, text: str) -> None:
+        for _ in range(4):
+            heard.append((name, synthesizer.synthesize(text)))
+
+    threads = [threading.Thread(target=speak, args=("first", first, "The old voice finishes.")),
+               threading.Thread(target=speak, args=("second", second, "The new one."))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert len(heard) == 8
+    assert all(abs(len(pcm) - alone[name]) < 0.01 * alone[name] and rate == 22050 for name, (pcm, rate) in heard)

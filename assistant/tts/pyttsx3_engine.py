@@ -23,6 +23,9 @@ from assistant.config import TtsConfig
 from assistant.tts.base import SynthesisError
 
 _DEFAULT_VOICE: list[str | None] = [None]  # the voice espeak starts with, read when the engine is made
+# pyttsx3 hands every synthesizer the same engine: one synthesis at a time, each with its own settings (a
+# reload's new voice while the old one finishes a sentence; a cut reply's look-ahead thread still running)
+_ENGINE_LOCK = threading.Lock()
 
 log = logging.getLogger(__name__)
 
@@ -43,19 +46,24 @@ class Pyttsx3Synthesizer:
         except (RuntimeError, OSError, ImportError) as exc:
             raise SynthesisError(f"espeak-ng could not start ({exc}): install it with apt-get install espeak-ng") \
                 from None
-        self._lock = threading.Lock()  # one engine, one synthesis at a time
         self._dir = Path(tempfile.mkdtemp(prefix="assistant-tts-"))
-        if fresh:
-            _DEFAULT_VOICE[0] = self._engine.getProperty("voice")
-        self._engine.setProperty("rate", config.rate)
-        self._engine.setProperty("volume", config.volume)
-        # the shared engine keeps the last synthesizer's voice: no voice configured means espeak's default
+        with _ENGINE_LOCK:
+            if fresh:
+                _DEFAULT_VOICE[0] = self._engine.getProperty("voice")
+                with contextlib.redirect_stdout(io.StringIO()):
+                    self._engine.runAndWait()  # the first loop after init returns at once; spend it here
+        # the shared engine keeps the last synthesizer's settings: set ours for every synthesis (no voice
+        # configured means espeak's default)
         voice = self.find_voice(config.voice) if config.voice else _DEFAULT_VOICE[0]
-        if voice:
-            self._engine.setProperty("voice", voice)
-        if fresh:
-            with contextlib.redirect_stdout(io.StringIO()):
-                self._engine.runAndWait()  # the first loop after init returns at once; spend it here
+        self._settings: dict[str, Any] = {"rate": config.rate, "volume": config.volume, "voice": voice}
+        with _ENGINE_LOCK:
+            self._use_settings()
+
+    def _use_settings(self) -> None:
+        """Put the shared engine on this synthesizer's settings (hold ``_ENGINE_LOCK``)."""
+        for name, value in self._settings.items():
+            if value is not None:
+                self._engine.setProperty(name, value)
 
     def voices(self) -> list[dict[str, str]]:
         return [{"id": str(v.id), "name": str(v.name), "languages": ",".join(map(str, v.languages or []))}
@@ -77,7 +85,8 @@ class Pyttsx3Synthesizer:
         text = text.strip()
         if not text:
             return b"", 22050
-        with self._lock:
+        with _ENGINE_LOCK:
+            self._use_settings()
             path = self._dir / "reply.wav"
             path.unlink(missing_ok=True)
             with contextlib.redirect_stdout(io.StringIO()):

@@ -184,3 +184,19 @@ def test_a_gate_told_of_nothing_we_play_takes_nothing_for_a_user(data_dir: Path)
     user = read_16k(str(data_dir / "turn_on_the_living_room_lamp.wav"))
     gate = EchoGate()
     assert not any(gate.feed(frame) for frame in frames_of(user, 1000.0))
+
+
+def test_a_users_words_over_the_reply_are_not_learnt_as_our_voice(reply: tuple[bytes, int], data_dir: Path) -> None:
+    """In half duplex the reply plays on while the user talks over it (a "stop" check): their words must not
+    raise what the gate expects of our voice, or their next word would no longer be heard."""
+    room = mic_for(reply, 0.5, 90)
+    gate = warmed_up(reply, room)
+    learnt = gate.leak_db
+    user = read_16k(str(data_dir / "turn_on_the_living_room_lamp.wav"))[: len(room) - USER_AT]
+    mic = room.copy()
+    mic[USER_AT : USER_AT + len(user)] += user
+    gate.reset()
+    gate.add_reference(*reply, 1000.0)
+    triggered = [gate.feed(frame) for frame in frames_of(mic, 1000.0)]
+    assert any(triggered)
+    assert gate.leak_db < learnt + 3, (learnt, gate.leak_db)

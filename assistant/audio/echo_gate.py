@@ -61,6 +61,7 @@ class EchoGate:
         self._mic: deque[AudioFrame] = deque()
         self._envelope = 0.0  # echo energy per frame, held and decaying over the room's reverberation
         self._leaks: deque[float] = deque(maxlen=LEAK_FRAMES)  # residual / envelope (dB) of our own voice
+        self._pending: list[float] = []  # the same for the frames of a possible user run, until it is decided
         self._cleaned: deque[AudioFrame] = deque()  # the same frames with the echo estimate subtracted
         self._run_ms = 0
         self._missed = 0
@@ -113,6 +114,7 @@ class EchoGate:
             self._mic.clear()
         self._cleaned.clear()
         self._envelope = 0.0
+        self._pending.clear()
         self._run_ms = 0
         self._missed = 0
         self.onset = None
@@ -132,6 +134,9 @@ class EchoGate:
         elif self._run_ms:
             self._missed += 1
             if self._missed > 1:
+                if self._run_ms < self.config.min_speech_ms:  # too short for a user: our voice after all
+                    self._leaks.extend(self._pending)
+                self._pending.clear()
                 self._run_ms, self._missed, self.onset = 0, 0, None
         return self._run_ms >= self.config.min_speech_ms
 
@@ -143,8 +148,8 @@ class EchoGate:
     @property
     def leak_db(self) -> float:
         """How loud our own voice is once cleaned, relative to the echo envelope: learnt in this room from
-        the frames heard while we spoke (a user's few barge-in frames among them barely move the 95th
-        percentile; 0 dB until there are enough of them)."""
+        the frames heard while we spoke, except runs that sounded like a user long enough to trigger
+        (0 dB until there are enough of them)."""
         if not self.learnt:
             return 0.0
         low, high = LEAK_RANGE_DB
@@ -205,17 +210,25 @@ class EchoGate:
         # echo estimate is small but the room still sounds of us.
         self._envelope = max(echo, self._envelope * 10 ** (-6 * frame.duration_s / ROOM_DECAY_S))
         over_envelope_db = 10 * math.log10(max(residual, 1e-9) / max(self._envelope, 1e-9))
-        if _dbfs(self._envelope / n) >= self.config.floor_dbfs:  # our voice is there to learn from
-            self._leaks.append(over_envelope_db)
+        user = self._sounds_like_user(frame, left, residual / n, echo, over_envelope_db)
+        # Learn from our voice alone: a run of user-like frames waits until it is known to be too short for
+        # a user (a run that triggered is never learnt: a user's words would raise the bar for the next).
+        if _dbfs(self._envelope / n) >= self.config.floor_dbfs:
+            (self._pending if user or self._run_ms else self._leaks).append(over_envelope_db)
+        return user
+
+    def _sounds_like_user(self, frame: AudioFrame, left: F64, residual_per_sample: float, echo: float,
+                          over_envelope_db: float) -> bool:
         # VAD on what is left once our echo is removed
         if not self._vad.is_speech(self._cleaned_frame(frame, left).pcm, SAMPLE_RATE):
             return False
-        if _dbfs(residual / n) < self.config.floor_dbfs:
+        if _dbfs(residual_per_sample) < self.config.floor_dbfs:
             return False
         if self.learnt:  # how much of our voice this room leaves is known: the user must be above that
             self.last_residual_db = over_envelope_db
             return over_envelope_db >= self.leak_db + self.config.margin_db
         # until then, louder than our echo itself (a reverberant room can fool this, a few replies long)
+        residual = residual_per_sample * (len(frame.pcm) // 2)
         self.last_residual_db = 10 * math.log10(max(residual, 1e-9) / max(echo, 1e-9))
         return echo <= 0 or self.last_residual_db >= self.config.margin_db
 

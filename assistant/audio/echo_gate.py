@@ -5,18 +5,18 @@ clock) and, for every mic frame, looks at the last ``WINDOW_MS`` of mic audio: i
 speaker-to-mic delay (0..``max_echo_delay_ms``) where the reference best explains the mic (FFT cross-
 correlation), removes the echo a short least-squares filter around that delay predicts, and compares what
 is left with that echo estimate.
-Our own voice leaves a small residual; a person talking over it leaves a large one. A frame counts as
-user speech when WebRTC VAD calls the cleaned frame speech, the residual is above ``floor_dbfs``, and it is
-loud enough: ``margin_db`` louder than the echo estimate at first, and once the gate has heard ~2 s of our
-voice in this room, ``margin_db`` above the leftover of our voice it has learnt (the 95th percentile of
-residual / echo envelope; the envelope decays over ``ROOM_DECAY_S``, because a reverberant room rings on
-after each word where one frame's echo estimate is small). In a dry room the leftover is ~-20 dB, so the
-user is heard at a fraction of our echo's level; in a reverberant one it is near 0 dB, and the gate stops
-taking the room's ringing for a user. ``min_speech_ms`` of user frames (one miss allowed) trigger barge-in
-(``turn.policy: barge_in``), or in half duplex a check for a stop phrase (assistant/stop_words.py).
-A filter of 1 ms around one delay models the direct path, the speaker's colour and a fractional delay,
-not a whole room's reverberation. After a barge-in the echo of what the device still played is removed
-the same way from the start of the user's utterance (``clean``).
+Our own voice leaves a small residual; a person talking over it leaves a large one. A frame counts as user
+speech when WebRTC VAD calls the cleaned frame speech, the residual is above ``floor_dbfs``, and it is loud
+enough: ``margin_db`` louder than the echo estimate at first, and once the gate has heard ~2 s of our voice
+in this room, ``margin_db`` above the leftover of our voice it has learnt (the 95th percentile of residual /
+echo envelope over frames of our voice: runs that triggered are left out; the envelope decays over
+``ROOM_DECAY_S``, because a reverberant room rings on after each word where one frame's echo estimate is
+small). In a dry room the leftover is ~-20 dB, so the user is heard at a fraction of our echo's level; in a
+reverberant one it is near 0 dB, and the gate stops taking the room's ringing for a user. ``min_speech_ms``
+of user frames (one miss allowed) trigger barge-in (``turn.policy: barge_in``), or in half duplex a check
+for a stop phrase (assistant/stop_words.py). A filter of 1 ms around one delay models the direct path, the
+speaker's colour and a fractional delay, not a whole room's reverberation. After a barge-in the echo of what
+the device still played is removed the same way from the start of the user's utterance (``clean``).
 """
 
 from __future__ import annotations

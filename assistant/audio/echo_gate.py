@@ -123,9 +123,9 @@ class EchoGate:
 
     def feed(self, frame: AudioFrame) -> bool:
         """One mic frame captured while we speak; True when user speech over our voice is confirmed."""
-        window = self._remember(frame)
+        mic = self._mic_window(frame)
         frame_ms = frame.duration_s * 1000
-        user = self.last_user = self._is_user_frame(frame, list(self._mic)[-window:])
+        user = self.last_user = self._is_user_frame(frame, mic)
         if user:
             if self._run_ms == 0:
                 self.onset = frame
@@ -155,8 +155,8 @@ class EchoGate:
         low, high = LEAK_RANGE_DB
         return min(high, max(low, float(np.percentile(self._leaks, LEAK_PERCENTILE))))
 
-    def _remember(self, frame: AudioFrame) -> int:
-        """Keep ``frame`` in the mic history; the number of frames in one comparison window."""
+    def _mic_window(self, frame: AudioFrame) -> F64:
+        """Keep ``frame`` in the mic history; the samples of the comparison window that ends with it."""
         self._mic.append(frame)
         frame_ms = frame.duration_s * 1000
         window = max(1, round(WINDOW_MS / frame_ms))
@@ -164,7 +164,8 @@ class EchoGate:
             self._mic.popleft()
         while len(self._cleaned) >= round(HISTORY_MS / frame_ms):
             self._cleaned.popleft()
-        return window
+        pcm = b"".join(f.pcm for f in list(self._mic)[-window:])
+        return np.frombuffer(pcm, dtype="<i2").astype(np.float64)
 
     def _cleaned_frame(self, frame: AudioFrame, left: F64) -> AudioFrame:
         cleaned = AudioFrame(np.asarray(np.clip(np.round(left), -32768, 32767), dtype="<i2").tobytes(),
@@ -187,8 +188,7 @@ class EchoGate:
     def clean(self, frame: AudioFrame) -> AudioFrame:
         """``frame`` with the echo estimate removed, for a frame the detection does not need (the user's
         utterance after a barge-in, while the last of our voice still comes back)."""
-        window = self._remember(frame)
-        mic = np.frombuffer(b"".join(f.pcm for f in list(self._mic)[-window:]), dtype="<i2").astype(np.float64)
+        mic = self._mic_window(frame)
         return self._cleaned_frame(frame, self._residual(mic, frame.captured_at, len(frame.pcm) // 2)[2])
 
     def frames_since_onset(self, preroll_ms: int = 800) -> list[AudioFrame]:
@@ -199,8 +199,7 @@ class EchoGate:
         start = self.onset.start_s - preroll_ms / 1000
         return [f for f in self._cleaned if f.start_s >= start]
 
-    def _is_user_frame(self, frame: AudioFrame, frames: list[AudioFrame]) -> bool:
-        mic = np.frombuffer(b"".join(f.pcm for f in frames), dtype="<i2").astype(np.float64)
+    def _is_user_frame(self, frame: AudioFrame, mic: F64) -> bool:
         n = len(frame.pcm) // 2
         residual, echo, left = self._residual(mic, frame.captured_at, n)
         if self._ref_t0 is None:  # we play nothing it was told of (a gate new from a reload): cannot tell
@@ -210,25 +209,24 @@ class EchoGate:
         # echo estimate is small but the room still sounds of us.
         self._envelope = max(echo, self._envelope * 10 ** (-6 * frame.duration_s / ROOM_DECAY_S))
         over_envelope_db = 10 * math.log10(max(residual, 1e-9) / max(self._envelope, 1e-9))
-        user = self._sounds_like_user(frame, left, residual / n, echo, over_envelope_db)
+        user = self._sounds_like_user(frame, left, residual, echo, over_envelope_db)
         # Learn from our voice alone: a run of user-like frames waits until it is known to be too short for
         # a user (a run that triggered is never learnt: a user's words would raise the bar for the next).
         if _dbfs(self._envelope / n) >= self.config.floor_dbfs:
             (self._pending if user or self._run_ms else self._leaks).append(over_envelope_db)
         return user
 
-    def _sounds_like_user(self, frame: AudioFrame, left: F64, residual_per_sample: float, echo: float,
+    def _sounds_like_user(self, frame: AudioFrame, left: F64, residual: float, echo: float,
                           over_envelope_db: float) -> bool:
         # VAD on what is left once our echo is removed
         if not self._vad.is_speech(self._cleaned_frame(frame, left).pcm, SAMPLE_RATE):
             return False
-        if _dbfs(residual_per_sample) < self.config.floor_dbfs:
+        if _dbfs(residual / len(left)) < self.config.floor_dbfs:
             return False
         if self.learnt:  # how much of our voice this room leaves is known: the user must be above that
             self.last_residual_db = over_envelope_db
             return over_envelope_db >= self.leak_db + self.config.margin_db
         # until then, louder than our echo itself (a reverberant room can fool this, a few replies long)
-        residual = residual_per_sample * (len(frame.pcm) // 2)
         self.last_residual_db = 10 * math.log10(max(residual, 1e-9) / max(echo, 1e-9))
         return echo <= 0 or self.last_residual_db >= self.config.margin_db
 

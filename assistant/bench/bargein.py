@@ -119,5 +119,5 @@ def run(synthesizer: Synthesizer, recordings: list[Recording], config: BargeInCo
         return [r[f"{state}_ms"] if r[f"{state}_ms"] is not None else float("nan") for r in rows]
 
     return {"delay_ms": delay_ms, "echo_gain": echo_gain, "rt60_ms": rt60_ms, "utterances": rows,
-            **{f"{state}": {"stop_ms": summary(stops(state)), "missed": sum(r[f"{state}_ms"] is None for r in rows),
+            **{state: {"stop_ms": summary(stops(state)), "missed": sum(r[f"{state}_ms"] is None for r in rows),
                             "false_trigger_on_own_voice": false_triggers[state]} for state in ("cold", "warm")}}

@@ -47,16 +47,16 @@ class Pyttsx3Synthesizer:
             raise SynthesisError(f"espeak-ng could not start ({exc}): install it with apt-get install espeak-ng") \
                 from None
         self._dir = Path(tempfile.mkdtemp(prefix="assistant-tts-"))
+        voice = self.find_voice(config.voice) if config.voice else None
         with _ENGINE_LOCK:
             if fresh:
                 _DEFAULT_VOICE[0] = self._engine.getProperty("voice")
                 with contextlib.redirect_stdout(io.StringIO()):
                     self._engine.runAndWait()  # the first loop after init returns at once; spend it here
-        # the shared engine keeps the last synthesizer's settings: set ours for every synthesis (no voice
-        # configured means espeak's default)
-        voice = self.find_voice(config.voice) if config.voice else _DEFAULT_VOICE[0]
-        self._settings: dict[str, Any] = {"rate": config.rate, "volume": config.volume, "voice": voice}
-        with _ENGINE_LOCK:
+            # the shared engine keeps the last synthesizer's settings: ours are set for every synthesis
+            # (no voice configured means espeak's default)
+            self._settings: dict[str, Any] = {"rate": config.rate, "volume": config.volume,
+                                              "voice": voice or _DEFAULT_VOICE[0]}
             self._use_settings()
 
     def _use_settings(self) -> None:

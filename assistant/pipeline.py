@@ -40,7 +40,7 @@ from assistant.audio.sources import Capture
 from assistant.audio.vad import Endpointer
 from assistant.events import AudioFrame, Reply, SentenceScorer, TurnReport, Utterance
 from assistant.listen import Listener
-from assistant.stop_words import StopWordListener, stop_guards, stop_request_in
+from assistant.stop_words import StopCheck, StopWordListener
 from assistant.tts.base import Synthesizer
 from assistant.tts.earcons import Earcons, Kind
 from assistant.tts.streaming import Speaker
@@ -128,7 +128,7 @@ class Pipeline:
         self._use_turn_taking(policy, echo_gate, stop_phrase, earcons)
         self._new_turn_taking: tuple[TurnPolicy, EchoGate | None, Callable[[str], bool] | None,
                                      Earcons | None] | None = None
-        self._stop_check = threading.Event()  # a stop-words transcription is running
+        self._stop_check = StopCheck()  # transcribes what was heard over our voice, off the listen thread
         self._barged_in = threading.Event()
         self._reply_id = 0  # which reply is playing: a late "stop" must not cut the next one
         self.listener = listener or Listener()  # guards, wake phrase, follow-up and push-to-talk windows
@@ -223,7 +223,7 @@ class Pipeline:
     @property
     def checking_for_stop(self) -> bool:
         """Speech heard over the reply is being transcribed, to see if it says "stop" (half duplex)."""
-        return self._stop_check.is_set()
+        return self._stop_check.running
 
     # ---- listening (main thread) -------------------------------------------------------------------
 
@@ -278,31 +278,16 @@ class Pipeline:
             self.endpointer.reset()  # what it heard so far overlaps our own voice
 
     def _check_for_stop(self, crops: tuple[bytes, ...] | None) -> None:
-        """Transcribe speech heard over our voice on a thread of its own, so the listen loop keeps up."""
-        if not crops:
+        """Transcribe speech heard over our voice off the listen thread; cut the reply if it says stop."""
+        if not crops or self.stop_phrase is None:
             return
-        if self._stop_check.is_set():  # one at a time: on a small box the reply is still being synthesized
-            log.info("speech over the reply while a stop check runs: ignored")
-            return
-        self._stop_check.set()
-        self.stats.stop_checks += 1
-        threading.Thread(target=self._stop_if_asked, args=(crops, self._reply_id), name="stop-words",
-                         daemon=True).start()
+        reply_id = self._reply_id
+        if self._stop_check.start(crops, self.recognizer, self.listener.guards, self.stop_phrase,
+                                  self.listener.config.wake_phrases, lambda heard: self._stop_heard(heard, reply_id)):
+            self.stats.stop_checks += 1
 
-    def _stop_if_asked(self, crops: tuple[bytes, ...], reply_id: int) -> None:
-        """Cut the reply (as the stop skill does) if what was heard over it is a stop phrase; else ignore it."""
-        try:
-            assert self.stop_phrase is not None
-            # the turns' guards, loosened for one short word: no stop from a hallucination on our echo
-            heard = stop_request_in(crops, self.recognizer, stop_guards(self.listener.guards), self.stop_phrase,
-                                    self.listener.config.wake_phrases)
-        except Exception as exc:  # a failed check must not end the daemon; the reply plays on
-            log.warning("stop check failed: %s: %s", type(exc).__name__, exc)
-            return
-        finally:
-            self._stop_check.clear()
-        if heard is None:
-            return
+    def _stop_heard(self, heard: str, reply_id: int) -> None:
+        """A stop phrase over the reply: cut it (as the stop skill does), if it is still the one playing."""
         if reply_id != self._reply_id or not self._speaking.is_set():
             log.info("heard %r while speaking, but that reply has already ended", heard)
             return

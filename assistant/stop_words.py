@@ -3,8 +3,8 @@
 With ``turn.policy: half_duplex`` the mic is kept from the endpointer while the assistant speaks, so it
 never answers itself or a half-heard request. "Stop" must still work. The echo gate (audio/echo_gate.py)
 finds mic audio that our own voice, as played, does not explain; ``StopWordListener`` collects that short
-utterance, echo reduced and at most ``MAX_S`` long, and hands it back to the pipeline (as crops to try in
-turn), which transcribes it off the listen thread and cuts the reply only when ``is_stop_request`` accepts a
+utterance, echo reduced and at most ``MAX_S`` long, as crops to try in turn; ``StopCheck`` transcribes
+them off the listen thread, and the pipeline cuts the reply only when ``is_stop_request`` accepts a
 transcript. What is heard here never becomes a turn.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Callable, Sequence
 
 from assistant.asr.guards import Guards
@@ -165,3 +166,42 @@ def stop_request_in(crops: Sequence[bytes], recognizer: Recognizer, guards: Guar
         heard.append(transcript.text if verdict.reason is None else f"{transcript.text} ({verdict.reason})")
     log.info("heard %s while speaking: not a stop phrase, ignored", " / ".join(map(repr, heard)))
     return None
+
+
+class StopCheck:
+    """Transcribes speech heard over our reply on a thread of its own, so the listen loop keeps up; one
+    check at a time (on a small box the reply is still being synthesized)."""
+
+    def __init__(self) -> None:
+        self._running = threading.Event()
+
+    @property
+    def running(self) -> bool:
+        return self._running.is_set()
+
+    def start(self, crops: Sequence[bytes], recognizer: Recognizer, turn_guards: Guards,
+              is_stop_phrase: Callable[[str], bool], wake_phrases: Sequence[str],
+              on_stop: Callable[[str], None]) -> bool:
+        """Check ``crops`` and call ``on_stop`` with what was heard if it asks us to stop; False when a
+        check is running already (these crops are then ignored)."""
+        if self._running.is_set():
+            log.info("speech over the reply while a stop check runs: ignored")
+            return False
+        self._running.set()
+        threading.Thread(target=self._run, args=(crops, recognizer, turn_guards, is_stop_phrase, wake_phrases,
+                                                  on_stop), name="stop-words", daemon=True).start()
+        return True
+
+    def _run(self, crops: Sequence[bytes], recognizer: Recognizer, turn_guards: Guards,
+             is_stop_phrase: Callable[[str], bool], wake_phrases: Sequence[str],
+             on_stop: Callable[[str], None]) -> None:
+        try:
+            # the turns' guards, loosened for one short word: no stop from a hallucination on our echo
+            heard = stop_request_in(crops, recognizer, stop_guards(turn_guards), is_stop_phrase, wake_phrases)
+        except Exception as exc:  # a failed check must not end the daemon; the reply plays on
+            log.warning("stop check failed: %s: %s", type(exc).__name__, exc)
+            return
+        finally:
+            self._running.clear()
+        if heard is not None:
+            on_stop(heard)

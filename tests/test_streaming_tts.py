@@ -130,26 +130,29 @@ def test_a_second_synthesizer_while_the_first_lives_does_not_hang() -> None:
 
 
 def test_no_voice_configured_is_the_default_voice_even_after_another() -> None:
-    """pyttsx3 shares one engine: a synthesizer with a voice set must not leave it on the next one built
-    without (a reload back to the default voice, or tests run in another order)."""
+    """pyttsx3 shares one engine: a synthesizer with a voice set must not leave it to the next one that has
+    none (a reload back to the default voice, or tests run in another order)."""
     default = Pyttsx3Synthesizer(TtsConfig())
+    default.synthesize("Hello.")
     default_voice = default._engine.getProperty("voice")
     other = next(v["id"] for v in default.voices() if v["id"] != default_voice)
-    Pyttsx3Synthesizer(TtsConfig(voice=other))
+    Pyttsx3Synthesizer(TtsConfig(voice=other)).synthesize("Hello.")
     assert default._engine.getProperty("voice") == other  # the engine is shared...
-    again = Pyttsx3Synthesizer(TtsConfig())
-    assert again._engine.getProperty("voice") == default_voice  # ...and a new default synthesizer resets it
+    Pyttsx3Synthesizer(TtsConfig()).synthesize("Hello.")
+    assert default._engine.getProperty("voice") == default_voice  # ...and one without a voice speaks the default
 
 
 def test_two_synthesizers_at_once_each_speak_with_their_own_voice() -> None:
     """They share one pyttsx3 engine: a reload's new voice synthesizing while the old one finishes a
     sentence (or a cut reply's look-ahead thread) must neither mix their audio nor swap their voices."""
+    # each one's length alone, measured before the other exists: espeak-ng is not bit-exact (a few samples
+    # from run to run, up to 0.8 % after some other voices), but the other rate (200 against 175 words a
+    # minute) makes a swapped voice ~12 % shorter or longer
     first = Pyttsx3Synthesizer(TtsConfig())
-    other = next(v["id"] for v in first.voices() if v["id"] != first._engine.getProperty("voice"))
+    alone = {"first": len(first.synthesize("The old voice finishes.")[0])}
+    other = next(v["id"] for v in first.voices() if v["id"] != first._settings["voice"])
     second = Pyttsx3Synthesizer(TtsConfig(voice=other, rate=200))
-    # espeak-ng is not bit-exact from one run to the next (a few samples); voice and rate set the length
-    alone = {"first": len(first.synthesize("The old voice finishes.")[0]),
-             "second": len(second.synthesize("The new one.")[0])}
+    alone["second"] = len(second.synthesize("The new one.")[0])
     assert alone["first"] > 1.3 * alone["second"]
     heard: list[tuple[str, tuple[bytes, int]]] = []
 
@@ -164,4 +167,6 @@ def test_two_synthesizers_at_once_each_speak_with_their_own_voice() -> None:
     for thread in threads:
         thread.join(60)
     assert len(heard) == 8
-    assert all(abs(len(pcm) - alone[name]) < 0.01 * alone[name] and rate == 22050 for name, (pcm, rate) in heard)
+    lengths = [(name, len(pcm), rate) for name, (pcm, rate) in heard]
+    assert all(abs(length - alone[name]) < 0.05 * alone[name] and rate == 22050 for name, length, rate in lengths), \
+        (alone, lengths)

@@ -22,42 +22,46 @@ from typing import Any
 from assistant.config import TtsConfig
 from assistant.tts.base import SynthesisError
 
-_DEFAULT_VOICE: list[str | None] = [None]  # the voice espeak starts with, read when the engine is made
-# pyttsx3 hands every synthesizer the same engine: one synthesis at a time, each with its own settings (a
-# reload's new voice while the old one finishes a sentence; a cut reply's look-ahead thread still running)
-_ENGINE_LOCK = threading.Lock()
+# pyttsx3 hands every caller the same espeak engine, and espeak can only be set up once per process: one
+# engine for the process, kept alive here (pyttsx3's teardown of a collected engine unsets espeak's synthesis
+# callback, and its next caller would get a new engine), and one synthesis at a time, each with its own settings
+# (a reload's new voice while the old one finishes a sentence; a cut reply's look-ahead thread still running)
+_ENGINE_LOCK = threading.RLock()
+_SHARED: dict[str, Any] = {}  # "engine", and "default_voice": the voice espeak starts with
 
 log = logging.getLogger(__name__)
+
+
+def _shared_engine() -> tuple[Any, str | None]:
+    """The process's espeak engine and its default voice, made on first use (hold ``_ENGINE_LOCK``)."""
+    if "engine" not in _SHARED:
+        try:
+            import pyttsx3
+        except ImportError as exc:
+            raise SynthesisError(f"pyttsx3 is not installed ({exc}): pip install pyttsx3") from None
+        try:
+            engine = pyttsx3.init("espeak")
+        except (RuntimeError, OSError, ImportError) as exc:
+            raise SynthesisError(f"espeak-ng could not start ({exc}): install it with apt-get install espeak-ng") \
+                from None
+        default_voice = engine.getProperty("voice")
+        with contextlib.redirect_stdout(io.StringIO()):
+            engine.runAndWait()  # the first loop after init returns at once; spend it here
+        _SHARED.update(engine=engine, default_voice=default_voice)
+    return _SHARED["engine"], _SHARED["default_voice"]
 
 
 class Pyttsx3Synthesizer:
     name = "pyttsx3"
 
     def __init__(self, config: TtsConfig) -> None:
-        try:
-            import pyttsx3
-        except ImportError as exc:
-            raise SynthesisError(f"pyttsx3 is not installed ({exc}): pip install pyttsx3") from None
-        # pyttsx3.init hands out the engine already alive for a driver (a reload builds the new synthesizer
-        # while the old one still speaks): its first loop is spent, and waiting on an empty one never returns
-        fresh = "espeak" not in getattr(pyttsx3, "_activeEngines", {})
-        try:
-            self._engine: Any = pyttsx3.init("espeak")
-        except (RuntimeError, OSError, ImportError) as exc:
-            raise SynthesisError(f"espeak-ng could not start ({exc}): install it with apt-get install espeak-ng") \
-                from None
-        self._dir = Path(tempfile.mkdtemp(prefix="assistant-tts-"))
-        voice = self.find_voice(config.voice) if config.voice else None
         with _ENGINE_LOCK:
-            if fresh:
-                _DEFAULT_VOICE[0] = self._engine.getProperty("voice")
-                with contextlib.redirect_stdout(io.StringIO()):
-                    self._engine.runAndWait()  # the first loop after init returns at once; spend it here
-            # the shared engine keeps the last synthesizer's settings: ours are set for every synthesis
-            # (no voice configured means espeak's default)
-            self._settings: dict[str, Any] = {"rate": config.rate, "volume": config.volume,
-                                              "voice": voice or _DEFAULT_VOICE[0]}
-            self._use_settings()
+            self._engine, default_voice = _shared_engine()
+            voice = self.find_voice(config.voice) if config.voice else None
+        self._dir = Path(tempfile.mkdtemp(prefix="assistant-tts-"))
+        # set for every synthesis: the shared engine keeps whatever the last synthesizer used
+        self._settings: dict[str, Any] = {"rate": config.rate, "volume": config.volume,
+                                          "voice": voice or default_voice}
 
     def _use_settings(self) -> None:
         """Put the shared engine on this synthesizer's settings (hold ``_ENGINE_LOCK``)."""
@@ -66,8 +70,10 @@ class Pyttsx3Synthesizer:
                 self._engine.setProperty(name, value)
 
     def voices(self) -> list[dict[str, str]]:
+        with _ENGINE_LOCK:  # espeak rereads its voice list: not while another thread synthesizes
+            found = self._engine.getProperty("voices")
         return [{"id": str(v.id), "name": str(v.name), "languages": ",".join(map(str, v.languages or []))}
-                for v in self._engine.getProperty("voices")]
+                for v in found]
 
     def find_voice(self, wanted: str) -> str:
         voices = self.voices()

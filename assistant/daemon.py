@@ -17,12 +17,14 @@ import time
 from types import FrameType
 from typing import Any
 
+from assistant.audio.echo_gate import EchoGate
 from assistant.config import Config, ConfigError, load
 from assistant.events import TurnReport
 from assistant.pipeline import Pipeline
 from assistant.service.control import ControlError, ControlServer
 from assistant.service.history import History, HistoryError
 from assistant.service.logs import log_turn
+from assistant.service.room import RoomMemory, room_key
 from assistant.service.sdnotify import Notifier
 
 log = logging.getLogger("assistant.daemon")
@@ -39,6 +41,7 @@ class Daemon:
         self.config, self.config_path = load(args.config)
         self.pipeline: Pipeline | None = None
         self.history: History | None = None
+        self.room: RoomMemory | None = None  # the echo gate's learnt room, over restarts
         self.control: ControlServer | None = None
         self._stop = threading.Event()
         self._reload_requested = threading.Event()
@@ -69,6 +72,8 @@ class Daemon:
         pipeline = build_pipeline(config, source, sink, config_path=self.config_path, recognizer=recognizer,
                                   synthesizer=synthesizer)
         pipeline.on_turn = self._on_turn
+        self.room = RoomMemory.from_config(config.service.room, room_key(config.audio))
+        self._take_room(pipeline.echo_gate)
         self.notifier.status("loading the language model")
         warm_up(pipeline)  # the LLM loads now, not on the first question
         self.pipeline = pipeline
@@ -114,6 +119,7 @@ class Daemon:
         self.pipeline.capture.source.close()
         self.pipeline.capture.join(2.0)  # no thread may sit in a read while the interpreter exits
         self.pipeline.sink.close()
+        self._keep_room()
         if self.history is not None:
             self.history.close()
 
@@ -135,7 +141,23 @@ class Daemon:
         total = report.latency_ms.get("reply_audio")
         if total is not None:
             self._last_turn_ms = total
+        self._keep_room()
         self.notifier.status(self.status_line())
+
+    def _take_room(self, gate: EchoGate | None) -> None:
+        """Give a new echo gate what was learnt of this room before the restart."""
+        if gate is None or self.room is None:
+            return
+        taken = gate.learn_room(self.room.load())
+        if taken:
+            log.info("echo gate: took %d frames of this room from %s (our voice's leftover %.1f dB%s)", taken,
+                     self.room.path, gate.leak_db, "" if gate.learnt else ", too few to use yet")
+
+    def _keep_room(self) -> None:
+        """Save what the echo gate learnt (after each turn: a crash or SIGKILL loses at most one reply's)."""
+        gate = self.pipeline.echo_gate if self.pipeline is not None else None
+        if gate is not None and self.room is not None:
+            self.room.save(gate.room)
 
     def status_line(self) -> str:
         state = self.pipeline.state if self.pipeline else "starting"
@@ -258,8 +280,14 @@ class Daemon:
         if new.vad != old.vad or new.latency != old.latency:
             pipeline.replace_endpointer(build_endpointer(new, pipeline.speculator))
         pipeline.echo_tail_s = new.turn.echo_tail_ms / 1000
-        if new.turn != old.turn or new.barge_in != old.barge_in or new.earcons != old.earcons:
-            echo_gate, stop_phrase = build_turn_taking(new, pipeline.echo_gate)
+        if sink is not None or new.turn != old.turn or new.barge_in != old.barge_in or new.earcons != old.earcons:
+            self._keep_room()
+            # other devices are another room: a new gate, given what was learnt of that one before
+            echo_gate, stop_phrase = build_turn_taking(new, pipeline.echo_gate if sink is None else None)
+            if sink is not None:
+                self.room = RoomMemory.from_config(new.service.room, room_key(new.audio))
+            if echo_gate is not pipeline.echo_gate:
+                self._take_room(echo_gate)
             pipeline.replace_turn_taking(new.turn.policy, echo_gate, stop_phrase,
                                          Earcons(new.earcons, sink or pipeline.sink))
         if sink is not None:

@@ -71,10 +71,11 @@ class Daemon:
         self.proc: subprocess.Popen[str] | None = None
 
     def start(self) -> Daemon:
+        started = len(self.notify.messages)  # a restart waits for its own READY=1
         self.proc = subprocess.Popen([sys.executable, "-m", "assistant", "--config", str(self.config), "run"],
                                      env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         threading.Thread(target=self._read, daemon=True).start()
-        self.notify.wait_for("READY", "1", timeout=120)
+        self.notify.wait_for("READY", "1", after=started, timeout=120)
         return self
 
     def _read(self) -> None:
@@ -220,3 +221,41 @@ def test_daemon_keeps_hearing_after_the_sound_server_restarts(tmp_path: Path, da
     finally:
         d.stop()
         server.stop()
+
+
+def test_a_restarted_daemon_starts_with_the_room_its_echo_gate_learnt(vaudio: VirtualAudio, room_echo: None,
+                                                                      tmp_path: Path) -> None:
+    """Without the saved room every restart would relearn it over its first replies (cutting them short
+    in a reverberant room); another mic or speaker is another room."""
+    d = Daemon(vaudio, tmp_path, "logging:\n  level: INFO\n")
+    room = tmp_path / "state" / "assistant" / "room.json"
+    try:
+        d.start()
+        assert not room.exists()
+        # our voice comes back into the mic: the half-duplex gate (listening for "stop") learns the room
+        d.control("say", text="The kitchen light is on, the front door is locked, and the music is playing "
+                              "in the living room.")
+        deadline = time.monotonic() + 10  # written once the turn is reported, just after `say` returns
+        while not room.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        saved = json.loads(room.read_text())
+        assert saved["version"] == 1 and len(saved["leaks"]) >= 60
+        assert json.loads(saved["key"]) == {"source": "device", "input": None, "sink": "device", "output": None}
+        assert d.proc is not None
+        os.kill(d.proc.pid, signal.SIGKILL)  # saved after the turn, not only at a clean stop
+        d.proc.wait(10)
+        d.stderr.clear()
+        d.start()
+        line = d.stderr[d.wait_log("echo gate: took")]
+        assert f"took {len(saved['leaks'])} frames of this room" in line, line
+        assert d.proc is not None
+        d.proc.kill()
+        d.proc.wait(10)
+        # the same file, learnt with another microphone: not taken
+        d.config.write_text("logging:\n  level: INFO\naudio:\n  input_device: pulse\n")
+        d.stderr.clear()
+        d.start()
+        d.wait_log("learnt with other devices")
+        assert not any("echo gate: took" in line for line in d.stderr)
+    finally:
+        d.stop()

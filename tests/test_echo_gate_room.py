@@ -10,9 +10,10 @@ import pytest
 
 from assistant.audio.echo_gate import EchoGate
 from assistant.audio.resample import resample
-from assistant.bench.bargein import REPLY, gate_decision, read_16k, room_echo
+from assistant.bench.bargein import REPLIES, gate_decision, read_16k, room_echo
 from assistant.config import TtsConfig
 from assistant.events import SAMPLE_RATE, AudioFrame
+from assistant.service.room import RoomMemory
 from assistant.tts.pyttsx3_engine import Pyttsx3Synthesizer
 
 USER_AT = SAMPLE_RATE  # the user starts talking 1 s into the reply
@@ -22,7 +23,7 @@ USER_AT = SAMPLE_RATE  # the user starts talking 1 s into the reply
 def reply() -> tuple[bytes, int]:
     synthesizer = Pyttsx3Synthesizer(TtsConfig())
     try:
-        return synthesizer.synthesize(REPLY)
+        return synthesizer.synthesize(REPLIES[0])
     finally:
         synthesizer.close()
 
@@ -175,6 +176,23 @@ def test_once_a_dry_room_is_learnt_a_user_quieter_than_our_echo_is_heard(reply: 
     gate = warmed_up(reply, room)
     assert gate.leak_db < -15
     decided = gate_decision(gate, *reply, mic, 1000.0)
+    assert decided is not None and 1.0 < decided < 1.0 + len(user) / SAMPLE_RATE
+
+
+def test_a_gate_given_the_saved_room_hears_what_the_learnt_one_hears(reply: tuple[bytes, int], data_dir: Path,
+                                                                     tmp_path: Path) -> None:
+    """A restarted daemon's new gate takes the room its predecessor learnt (service.room), and hears the
+    user 12 dB under a full-level echo from its first reply."""
+    room = mic_for(reply, 1.0, 90)
+    user = read_16k(str(data_dir / "turn_on_the_living_room_lamp.wav"))[: len(room) - USER_AT] * 0.25
+    mic = room.copy()
+    mic[USER_AT : USER_AT + len(user)] += user
+    learnt = warmed_up(reply, room)
+    RoomMemory(tmp_path / "room.json", "devices").save(learnt.room)
+    restarted = EchoGate()
+    assert restarted.learn_room(RoomMemory(tmp_path / "room.json", "devices").load()) == len(learnt.room)
+    assert restarted.learnt and abs(restarted.leak_db - learnt.leak_db) < 0.01
+    decided = gate_decision(restarted, *reply, mic)
     assert decided is not None and 1.0 < decided < 1.0 + len(user) / SAMPLE_RATE
 
 

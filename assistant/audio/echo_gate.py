@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Iterable
 
 import numpy as np
 import numpy.typing as npt
@@ -144,6 +145,20 @@ class EchoGate:
     def learnt(self) -> bool:
         """Whether the gate has heard enough of our voice in this room to trust its learnt leak."""
         return len(self._leaks) >= LEAK_MIN_FRAMES
+
+    @property
+    def room(self) -> list[float]:
+        """What the gate has learnt of this room: the leftover of our voice per frame (dB, oldest first), to
+        hand to another gate with ``learn_room`` (the bench's warm gates, the daemon over a restart)."""
+        return list(self._leaks)
+
+    def learn_room(self, leaks: Iterable[float]) -> int:
+        """Take what a gate learnt of this room before (see ``room``); returns how many values it kept
+        (anything not a finite number of dB is dropped)."""
+        kept = [float(x) for x in leaks
+                if isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) and abs(x) < 200]
+        self._leaks.extend(kept)
+        return len(kept)
 
     @property
     def leak_db(self) -> float:

@@ -91,18 +91,23 @@ def cmd_barge_in(args: argparse.Namespace) -> int:
 
     config = _config(args)
     result = bargein.run(build_synthesizer(config), _recordings(args), config.barge_in, delay_ms=args.delay_ms,
-                         echo_gain=args.echo_gain, rt60_ms=args.rt60_ms)
-    def ms(value: float | None) -> str:
-        return "missed" if value is None else f"{fmt(value)} ms"
+                         echo_gain=args.echo_gain, rt60_ms=args.rt60_ms, replies=args.replies)
 
-    lines = [f"{'recording':40} {'cold':>8} {'warm':>8}"]
-    lines += [f"{r['file'][:40]:40} {ms(r['cold_ms']):>8} {ms(r['warm_ms']):>8}" for r in result["utterances"]]
+    def ms(value: float | None) -> str:
+        return "missed" if value is None else fmt(value)
+
+    by_file: dict[str, list[dict[str, Any]]] = {}
+    for row in result["utterances"]:
+        by_file.setdefault(row["file"], []).append(row)
+    lines = [f"{'recording':40} {'cold (ms, per reply)':>24} {'warm (ms, per reply)':>24}"]
+    lines += [f"{name[:40]:40} {' '.join(ms(r['cold_ms']) for r in rows):>24} "
+              f"{' '.join(ms(r['warm_ms']) for r in rows):>24}" for name, rows in by_file.items()]
     for state, what in (("cold", "fresh gate"), ("warm", "has learnt this room")):
         stop = result[state]["stop_ms"]
         lines.append(f"{state} ({what}): barge-in stop latency median {fmt(stop['median'])} ms, p90 "
                      f"{fmt(stop['p90'])} ms after speech onset; missed {result[state]['missed']} of "
-                     f"{len(result['utterances'])}; false trigger on own voice: "
-                     f"{result[state]['false_trigger_on_own_voice']}")
+                     f"{len(result['utterances'])}; false trigger on own voice in {result[state]['false_triggers']} "
+                     f"of {result['replies']} replies")
     text = "\n".join(lines)
     _emit(args, result, text)
     return 0
@@ -186,5 +191,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--delay-ms", type=int, default=90, help="simulated speaker-to-mic delay")
     p.add_argument("--echo-gain", type=float, default=0.5, help="simulated echo level (1.0: as loud as played)")
     p.add_argument("--rt60-ms", type=int, default=0, help="simulated room reverberation time (0: direct path only)")
+    p.add_argument("--replies", type=int, default=3, choices=(1, 2, 3), help="replies each recording is tried over")
     _add_common(p)
     p.set_defaults(handler=cmd_barge_in)

@@ -17,6 +17,7 @@ from assistant.config_base import StrictModel
 CONTROL_SOCKET_ENV = "ASSISTANT_CONTROL_SOCKET"
 SOCKET_NAME = "control.sock"
 HISTORY_NAME = "history.db"
+ROOM_NAME = "room.json"
 SYSTEM_RUNTIME_DIR = Path("/run/assistant")  # the system unit's RuntimeDirectory=assistant
 SYSTEM_STATE_DIR = Path("/var/lib/assistant")  # the system unit's StateDirectory=assistant
 
@@ -30,6 +31,15 @@ class HistoryConfig(StrictModel):
         default=90.0, gt=0, description="delete turns older than this many days; null keeps them all"
     )
     keep_rows: int | None = Field(default=100_000, ge=1, description="keep at most this many turns; null for no limit")
+
+
+class RoomConfig(StrictModel):
+    enabled: bool = Field(
+        default=True, description="keep what the echo gate learnt of the room over restarts (no relearning replies)"
+    )
+    path: str | None = Field(
+        default=None, description="JSON file (default: $STATE_DIRECTORY or $XDG_STATE_HOME/assistant/room.json)"
+    )
 
 
 class ControlConfig(StrictModel):
@@ -51,6 +61,7 @@ class ControlConfig(StrictModel):
 class ServiceConfig(StrictModel):
     control: ControlConfig = Field(default_factory=ControlConfig, description="the local control socket")
     history: HistoryConfig = Field(default_factory=HistoryConfig, description="the turn history database")
+    room: RoomConfig = Field(default_factory=RoomConfig, description="the echo gate's learnt room, over restarts")
 
 
 def _first_dir(value: str | None) -> Path | None:
@@ -91,11 +102,20 @@ def history_candidates(configured: str | None = None) -> list[Path]:
     """Where the history database is, most specific first. The daemon writes the first; readers try each."""
     if configured:
         return [Path(configured).expanduser()]
-    found: list[Path] = []
-    state_dir = _first_dir(os.environ.get("STATE_DIRECTORY"))
-    if state_dir is not None:
-        found.append(state_dir / HISTORY_NAME)
-    xdg = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    found.append(Path(xdg) / "assistant" / HISTORY_NAME)
+    found = [state_path(HISTORY_NAME), _xdg_state_dir() / HISTORY_NAME]
     found.append(SYSTEM_STATE_DIR / HISTORY_NAME)  # the system unit's database, readable by root
     return list(dict.fromkeys(found))
+
+
+def state_path(name: str, configured: str | None = None) -> Path:
+    """Where the daemon keeps a state file: the configured path, else $STATE_DIRECTORY, else XDG's."""
+    if configured:
+        return Path(configured).expanduser()
+    state_dir = _first_dir(os.environ.get("STATE_DIRECTORY"))
+    if state_dir is not None:
+        return state_dir / name
+    return _xdg_state_dir() / name
+
+
+def _xdg_state_dir() -> Path:
+    return Path(os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")) / "assistant"

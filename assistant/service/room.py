@@ -1,0 +1,89 @@
+"""What the echo gate learnt of the room, kept over restarts.
+
+The gate needs ~2 s of our own voice in a room before it knows how much of that voice its filter leaves
+(assistant/audio/echo_gate.py). Until then a reverberant room can make replies cut themselves short and a
+user talking over a reply in a dry room is heard later or not at all: without this file every restart (an
+update, a reboot, a watchdog restart) would begin that way again. The file is tagged with the mic and
+speaker it was learnt with; other devices start afresh. Learning goes on after a load, so a
+room that changed (furniture, the speaker moved) replaces what was saved within ~30 s of replies.
+
+Bad files (hand-edited, cut by a power loss, another version) are set aside with a warning, never fatal.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from assistant.config import AudioConfig
+from assistant.service.schema import ROOM_NAME, RoomConfig, state_path
+
+log = logging.getLogger(__name__)
+
+VERSION = 1
+
+
+def room_key(audio: AudioConfig) -> str:
+    """What a learnt room depends on: the mic and the speaker. Not the volume: the gate learns our voice's
+    leftover relative to its echo, which scales with it; not the voice either."""
+    return json.dumps({"source": audio.source, "input": audio.input_device, "sink": audio.sink,
+                       "output": audio.output_device}, sort_keys=True)
+
+
+class RoomMemory:
+    def __init__(self, path: Path, key: str) -> None:
+        self.path = path
+        self.key = key
+        self._saved: tuple[float, ...] = ()
+        self._warned = False
+
+    @classmethod
+    def from_config(cls, config: RoomConfig, key: str) -> RoomMemory | None:
+        return cls(state_path(ROOM_NAME, config.path), key) if config.enabled else None
+
+    def load(self) -> list[float]:
+        """The learnt room saved for these devices, or [] (none yet, other devices, or a bad file)."""
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return []
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            log.warning("echo gate: cannot read the saved room %s (%s): learning it again", self.path, exc)
+            return []
+        if not isinstance(data, dict) or data.get("version") != VERSION or not isinstance(data.get("leaks"), list):
+            log.warning("echo gate: %s is not a saved room of this version: learning it again", self.path)
+            return []
+        if data.get("key") != self.key:
+            log.info("echo gate: the saved room was learnt with other devices or volume: learning this one")
+            return []
+        leaks = data["leaks"]
+        self._saved = tuple(leaks)
+        return leaks  # the gate drops anything that is not a number
+
+    def save(self, leaks: Sequence[float]) -> None:
+        """Write the room if it changed since the last save or load; atomic, so a crash leaves the old one."""
+        rounded = tuple(round(x, 2) for x in leaks)
+        if not rounded or rounded == self._saved:
+            return
+        data = {"version": VERSION, "key": self.key, "saved_at": time.time(), "leaks": list(rounded)}
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".room-", dir=self.path.parent)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as out:
+                    json.dump(data, out)
+                os.replace(tmp, self.path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        except OSError as exc:
+            if not self._warned:  # a read-only or full disk costs the next restart some learning, nothing more
+                log.warning("echo gate: cannot save the learnt room to %s: %s", self.path, exc)
+                self._warned = True
+            return
+        self._saved = rounded

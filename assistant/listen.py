@@ -114,6 +114,7 @@ class Decision:
     request: str | None  # text to route (wake phrase removed), or None: nothing to answer
     reason: str  # why it was dropped, or what was accepted and why
     wake_only: bool = False  # a lone wake phrase opened a window: a good moment for a "listening" earcon
+    noise: bool = False  # dropped by the guards: no words in it (empty, a hallucination, noise)
 
 
 def speech_started_at(utterance: Utterance) -> float:
@@ -183,7 +184,7 @@ class Listener:
         for removed in verdict.removed:
             log.info("removed segment %s", removed)
         if verdict.reason is not None:
-            return Decision(None, verdict.reason)
+            return Decision(None, verdict.reason, noise=True)
         text = verdict.text
         mode = self.config.mode
         if mode == "always":

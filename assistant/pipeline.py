@@ -7,6 +7,7 @@
 
     While we play (a reply or an earcon, plus ``echo_tail_s``), frames skip the endpointer:
         barge_in:    EchoGate finds the user's voice over ours -> cut the reply, their words -> Endpointer
+                     (no words follow: BargeInWatch tells the gate it was our own voice)
         half_duplex: EchoGate -> StopWordListener (<= 1.5 s) -> "stop-words" thread: Recognizer ->
                      a stop phrase? -> cut the reply (like the stop skill); anything else is ignored
 
@@ -38,6 +39,7 @@ from assistant.audio.echo_gate import EchoGate
 from assistant.audio.sinks import AudioSink
 from assistant.audio.sources import Capture
 from assistant.audio.vad import Endpointer
+from assistant.barge_in import BargeInWatch
 from assistant.events import AudioFrame, Reply, SentenceScorer, TurnReport, Utterance
 from assistant.listen import Listener
 from assistant.stop_words import StopCheck, StopWordListener
@@ -130,6 +132,7 @@ class Pipeline:
                                      Earcons | None] | None = None
         self._stop_check = StopCheck()  # transcribes what was heard over our voice, off the listen thread
         self._barged_in = threading.Event()
+        self._barge_in_watch = BargeInWatch()  # a barge-in that no words follow teaches the gate our voice
         self._reply_id = 0  # which reply is playing: a late "stop" must not cut the next one
         self.listener = listener or Listener()  # guards, wake phrase, follow-up and push-to-talk windows
         self.stats = PipelineStats()
@@ -249,6 +252,7 @@ class Pipeline:
             if self._barged_in.is_set() and self.echo_gate is not None and self.echo_gate.echo_may_arrive(frame):
                 frame = self.echo_gate.clean(frame)  # the last of our cut voice is still coming back
             utterance = self.endpointer.feed(frame)
+            self._barge_in_watch.observe(self.endpointer, utterance)
             if self.speculator is not None:
                 self.speculator.observe(frame, self.endpointer)
             if utterance is not None:
@@ -305,8 +309,10 @@ class Pipeline:
         self.echo_gate.stop_reference(time.monotonic(), handed_s)
         self._deaf_from, self._deaf_until = float("inf"), 0.0
         self.endpointer.reset()
+        self._barge_in_watch.started(self.echo_gate, self.endpointer)  # no words follow: our voice after all
         for earlier in self.echo_gate.frames_since_onset():  # echo-reduced start of what they said
             utterance = self.endpointer.feed(earlier)
+            self._barge_in_watch.observe(self.endpointer, utterance)
             if utterance is not None:
                 self._utterances.put(utterance)
         self.echo_gate.reset(keep_mic=True)  # to go on cleaning the echo that is still arriving
@@ -362,6 +368,7 @@ class Pipeline:
             not_speech = self.listener.confirm_speech(utterance)  # second-stage VAD: no Whisper for noise
             if not_speech is not None:
                 report.dropped = not_speech
+                self._barge_in_watch.judged(utterance, words=False)
                 return report
             self._earcon("thinking")
             transcript = None
@@ -375,6 +382,7 @@ class Pipeline:
             report.latency_ms["transcript"] = ms(time.monotonic() - utterance.speech_end_at)
             report.transcript = transcript.text
             decision = self.listener.accept(transcript, utterance, time.monotonic())
+            self._barge_in_watch.judged(utterance, words=not decision.noise)
             if decision.request is None:  # hallucination, no wake phrase, wake phrase alone, ...
                 report.dropped = decision.reason
                 if decision.wake_only:

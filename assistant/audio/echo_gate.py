@@ -4,15 +4,15 @@ The gate keeps the playback reference (what the sink was handed, resampled to 16
 clock) and, for every mic frame, looks at the last ``WINDOW_MS`` of mic audio: it finds the
 speaker-to-mic delay (0..``max_echo_delay_ms``) where the reference best explains the mic (FFT cross-
 correlation), removes the echo a short least-squares filter around that delay predicts, and compares what
-is left with that echo estimate.
+is left with the echo's *envelope* (that estimate, held and decaying over ``ROOM_DECAY_S``: a reverberant
+room rings on after each word, where one frame's echo estimate is small but the room still sounds of us).
 Our own voice leaves a small residual; a person talking over it leaves a large one. A frame counts as user
 speech when WebRTC VAD calls the cleaned frame speech, the residual is above ``floor_dbfs``, and it is loud
-enough: ``margin_db`` louder than the echo estimate at first, and once the gate has heard ~2 s of our voice
-in this room, ``margin_db`` above the leftover of our voice it has learnt (the 95th percentile of residual /
-echo envelope over frames of our voice: runs that triggered are left out; the envelope decays over
-``ROOM_DECAY_S``, because a reverberant room rings on after each word where one frame's echo estimate is
-small). In a dry room the leftover is ~-20 dB, so the user is heard at a fraction of our echo's level; in a
-reverberant one it is near 0 dB, and the gate stops taking the room's ringing for a user. ``min_speech_ms``
+enough: ``margin_db`` above the envelope at first, and once the gate has heard ~2 s of our voice in this
+room, ``margin_db`` above the leftover of our voice it has learnt (the 95th percentile of residual /
+envelope over frames of our voice; runs that triggered are left out, unless no words followed them:
+assistant/barge_in.py). In a dry room the leftover is ~-20 dB, so the user is heard at a fraction of our
+echo's level; in a reverberant one it is near 0 dB. ``min_speech_ms``
 of user frames (one miss allowed) trigger barge-in (``turn.policy: barge_in``), or in half duplex a check
 for a stop phrase (assistant/stop_words.py). A filter of 1 ms around one delay models the direct path, the
 speaker's colour and a fractional delay, not a whole room's reverberation. After a barge-in the echo of what
@@ -40,7 +40,9 @@ KEEP_S = 3.0  # reference history kept beyond the delay search range
 FIT_TAPS = 8  # echo filter taps either side of the best delay (0.5 ms at 16 kHz)
 ROOM_DECAY_S = 0.6  # the echo envelope falls 60 dB in this long: a living room rings for 0.3-0.6 s
 LEAK_FRAMES = 1000  # frames of our voice the learnt leak is taken over (~30 s of replies)
-LEAK_MIN_FRAMES = 60  # before this many (~2 s of our voice), the leak is assumed to be 0 dB
+LEAK_MIN_FRAMES = 60  # from this many (~2 s of our voice) on, the learnt leak is trusted: the gate has learnt
+LEAK_FIRST_FRAMES = 15  # before this many (~0.5 s), the leak is assumed to be 0 dB (the echo envelope itself)
+LEAK_UNSURE_DB = 3.0  # in between, the leak learnt so far plus this (fewer frames, a less certain 95th percentile)
 LEAK_PERCENTILE = 95  # the learnt leak: how loud our cleaned voice gets, rare spikes aside
 LEAK_RANGE_DB = (-30.0, 20.0)  # whatever is learnt, the threshold stays within margin_db of these
 ECHO_SETTLE_S = 0.1  # the room's tail after the last echo we could predict
@@ -63,6 +65,7 @@ class EchoGate:
         self._envelope = 0.0  # echo energy per frame, held and decaying over the room's reverberation
         self._leaks: deque[float] = deque(maxlen=LEAK_FRAMES)  # residual / envelope (dB) of our own voice
         self._pending: list[float] = []  # the same for the frames of a possible user run, until it is decided
+        self._triggered: list[float] = []  # the same for the run that last triggered, until it proves a user
         self._cleaned: deque[AudioFrame] = deque()  # the same frames with the echo estimate subtracted
         self._run_ms = 0
         self._missed = 0
@@ -139,7 +142,18 @@ class EchoGate:
                     self._leaks.extend(self._pending)
                 self._pending.clear()
                 self._run_ms, self._missed, self.onset = 0, 0, None
-        return self._run_ms >= self.config.min_speech_ms
+        if self._run_ms < self.config.min_speech_ms:
+            return False
+        self._triggered = list(self._pending)
+        return True
+
+    def false_alarm(self) -> int:
+        """The run that last triggered held no user after all (nothing was said: no utterance, or no words
+        in it): learn it as our voice, so that what fooled the gate in this room does not cut the next
+        reply. Returns how many frames were learnt."""
+        learnt, self._triggered = self._triggered, []
+        self._leaks.extend(learnt)
+        return len(learnt)
 
     @property
     def learnt(self) -> bool:
@@ -164,11 +178,13 @@ class EchoGate:
     def leak_db(self) -> float:
         """How loud our own voice is once cleaned, relative to the echo envelope: learnt in this room from
         the frames heard while we spoke, except runs that sounded like a user long enough to trigger
-        (0 dB until there are enough of them)."""
-        if not self.learnt:
+        (0 dB, the echo envelope itself, for the first ~0.5 s of our voice; a little above what was learnt
+        until ~2 s)."""
+        if len(self._leaks) < LEAK_FIRST_FRAMES:
             return 0.0
         low, high = LEAK_RANGE_DB
-        return min(high, max(low, float(np.percentile(self._leaks, LEAK_PERCENTILE))))
+        learnt = float(np.percentile(self._leaks, LEAK_PERCENTILE)) + (0.0 if self.learnt else LEAK_UNSURE_DB)
+        return min(high, max(low, learnt))
 
     def _mic_window(self, frame: AudioFrame) -> F64:
         """Keep ``frame`` in the mic history; the samples of the comparison window that ends with it."""
@@ -224,26 +240,23 @@ class EchoGate:
         # echo estimate is small but the room still sounds of us.
         self._envelope = max(echo, self._envelope * 10 ** (-6 * frame.duration_s / ROOM_DECAY_S))
         over_envelope_db = 10 * math.log10(max(residual, 1e-9) / max(self._envelope, 1e-9))
-        user = self._sounds_like_user(frame, left, residual, echo, over_envelope_db)
+        user = self._sounds_like_user(frame, left, residual, over_envelope_db)
         # Learn from our voice alone: a run of user-like frames waits until it is known to be too short for
-        # a user (a run that triggered is never learnt: a user's words would raise the bar for the next).
+        # a user (a run that triggered is learnt only if no words followed it: a user's words would raise
+        # the bar for the next).
         if _dbfs(self._envelope / n) >= self.config.floor_dbfs:
             (self._pending if user or self._run_ms else self._leaks).append(over_envelope_db)
         return user
 
-    def _sounds_like_user(self, frame: AudioFrame, left: F64, residual: float, echo: float,
-                          over_envelope_db: float) -> bool:
+    def _sounds_like_user(self, frame: AudioFrame, left: F64, residual: float, over_envelope_db: float) -> bool:
         # VAD on what is left once our echo is removed
         if not self._vad.is_speech(self._cleaned_frame(frame, left).pcm, SAMPLE_RATE):
             return False
         if _dbfs(residual / len(left)) < self.config.floor_dbfs:
             return False
-        if self.learnt:  # how much of our voice this room leaves is known: the user must be above that
-            self.last_residual_db = over_envelope_db
-            return over_envelope_db >= self.leak_db + self.config.margin_db
-        # until then, louder than our echo itself (a reverberant room can fool this, a few replies long)
-        self.last_residual_db = 10 * math.log10(max(residual, 1e-9) / max(echo, 1e-9))
-        return echo <= 0 or self.last_residual_db >= self.config.margin_db
+        # above what our voice leaves in this room: learnt, or until then (0 dB) above the echo's envelope
+        self.last_residual_db = over_envelope_db
+        return over_envelope_db >= self.leak_db + self.config.margin_db
 
     def _residual(self, mic: F64, end_time: float, n: int) -> tuple[float, float, F64]:
         """Energies of (mic not explained by the reference, echo estimate) over the last ``n`` samples,

@@ -116,10 +116,14 @@ def run(synthesizer: Synthesizer, recordings: list[Recording], config: BargeInCo
         quiet = noise(len(echo) + SAMPLE_RATE * 2, index)  # the mic as it would be without our reply
         base = quiet.copy()
         base[: len(echo)] += echo
-        learning = EchoGate(config)  # replies alone (a trigger cuts one) until it has learnt the room
+        # replies alone until the gate has learnt the room and a whole reply passed (at most 5); a reply it
+        # takes for a user is cut short there, and learnt as ours (the daemon hears no words after the cut)
+        learning = EchoGate(config)
         for t0 in (1000.0, 1100.0, 1200.0, 1300.0, 1400.0):
-            gate_decision(learning, reply, rate, base, t0)
-            if learning.learnt:
+            fooled = gate_decision(learning, reply, rate, base, t0) is not None
+            if fooled:
+                learning.false_alarm()
+            elif learning.learnt:
                 break
         # warm: what the daemon has after its first replies, or starts with after a restart (service.room)
         rooms = {"cold": [], "warm": learning.room}

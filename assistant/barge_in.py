@@ -1,0 +1,81 @@
+"""Was there a user after all? What became of a barge-in, told back to the echo gate.
+
+The echo gate cuts our reply when it hears more in the mic than our own voice leaves (audio/echo_gate.py).
+In a reverberant room our voice ringing on can fool it; the reply is cut either way, but whether someone
+spoke shows afterwards: the endpointer finds no utterance, or one too short for speech, or the second-stage
+VAD, the recogniser or its guards find no words in it. Then the run that triggered was our voice, and the
+gate learns it as such, so that the same room does not cut the next reply the same way.
+
+    listen thread: started(gate, endpointer) -> observe(endpointer, utterance) per frame
+                   no utterance within NO_SPEECH_S, or a discarded one     -> gate.false_alarm()
+    turn worker:   judged(utterance, words) for the barge-in's utterance   -> gate.false_alarm() if no words
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Protocol
+
+from assistant.audio.echo_gate import EchoGate
+from assistant.events import Utterance
+
+log = logging.getLogger(__name__)
+
+NO_SPEECH_S = 1.5  # after the cut, this long without the endpointer starting an utterance: nobody spoke
+
+
+class EndpointerState(Protocol):
+    @property
+    def in_speech(self) -> bool: ...
+
+    discarded: int
+
+
+class BargeInWatch:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._gate: EchoGate | None = None  # the gate that triggered, while its barge-in is undecided
+        self._deadline = 0.0
+        self._discarded = 0
+        self._spoke = False  # the endpointer started an utterance since the cut
+        self._utterance: Utterance | None = None  # handed to the worker, which finds words in it or not
+
+    def started(self, gate: EchoGate, endpointer: EndpointerState, now: float | None = None) -> None:
+        """A barge-in has just cut the reply (listen thread)."""
+        with self._lock:
+            self._gate, self._utterance = gate, None
+            self._deadline = (time.monotonic() if now is None else now) + NO_SPEECH_S
+            self._discarded, self._spoke = endpointer.discarded, endpointer.in_speech
+
+    def observe(self, endpointer: EndpointerState, utterance: Utterance | None, now: float | None = None) -> None:
+        """After each frame the endpointer took (listen thread): did the barge-in lead to an utterance?"""
+        with self._lock:
+            if self._gate is None or self._utterance is not None:
+                return
+            if utterance is not None:
+                self._utterance = utterance
+                return
+            self._spoke = self._spoke or endpointer.in_speech
+            if endpointer.discarded > self._discarded:
+                self._learn("what followed was too short for speech")
+            elif not self._spoke and (time.monotonic() if now is None else now) > self._deadline:
+                self._learn(f"no speech followed within {NO_SPEECH_S:g} s")
+
+    def judged(self, utterance: Utterance, words: bool) -> None:
+        """The worker's verdict on an utterance: whether it held words (turn worker)."""
+        with self._lock:
+            if self._gate is None or utterance is not self._utterance:
+                return
+            if words:
+                self._gate = self._utterance = None
+            else:
+                self._learn("no words in what followed")
+
+    def _learn(self, why: str) -> None:
+        assert self._gate is not None
+        learnt = self._gate.false_alarm()
+        log.info("barge-in was our own voice (%s): learnt %d frames of it; our voice leaves %.1f dB here", why,
+                 learnt, self._gate.leak_db)
+        self._gate = self._utterance = None

@@ -1,0 +1,134 @@
+"""What became of a barge-in: no words after the cut teach the echo gate that it heard our own voice."""
+
+from __future__ import annotations
+
+import logging
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import read_wav
+from test_pipeline_earcons import Answers, Heard, RoomSink, Voice
+
+from assistant.audio.echo_gate import EchoGate
+from assistant.audio.sources import Capture, WavSource
+from assistant.audio.vad import Endpointer
+from assistant.barge_in import NO_SPEECH_S, BargeInWatch
+from assistant.config import VadConfig
+from assistant.events import SAMPLE_RATE, AudioFrame, TurnReport, Utterance
+from assistant.hearing_schema import ListenConfig
+from assistant.listen import Listener
+from assistant.pipeline import Pipeline
+
+
+class GateThatTriggered:
+    """Stands in for the echo gate (tests/test_echo_gate_room.py covers what false_alarm learns)."""
+
+    leak_db = -20.0
+
+    def __init__(self) -> None:
+        self.false_alarms = 0
+
+    def false_alarm(self) -> int:
+        self.false_alarms += 1
+        return 5
+
+
+def utterance() -> Utterance:
+    return Utterance(pcm=b"\0\0" * 1600, start_s=0.0, end_s=0.1, voiced_s=0.1, ended_at=0.0, speech_end_at=0.0)
+
+
+@pytest.fixture
+def endpointer() -> Endpointer:
+    return Endpointer(VadConfig())
+
+
+def test_no_speech_after_the_cut_was_our_voice(endpointer: Endpointer, caplog: pytest.LogCaptureFixture) -> None:
+    gate, watch = GateThatTriggered(), BargeInWatch()
+    watch.started(gate, endpointer, now=100.0)  # type: ignore[arg-type]
+    watch.observe(endpointer, None, now=100.0 + NO_SPEECH_S - 0.1)
+    assert gate.false_alarms == 0  # not yet: the user may only be drawing breath
+    with caplog.at_level(logging.INFO):
+        watch.observe(endpointer, None, now=100.0 + NO_SPEECH_S + 0.1)
+    assert gate.false_alarms == 1 and "barge-in was our own voice" in caplog.text
+    watch.observe(endpointer, None, now=200.0)
+    assert gate.false_alarms == 1  # once per barge-in
+
+
+def test_an_utterance_too_short_for_speech_was_our_voice(endpointer: Endpointer) -> None:
+    gate, watch = GateThatTriggered(), BargeInWatch()
+    watch.started(gate, endpointer, now=100.0)  # type: ignore[arg-type]
+    endpointer.discarded += 1  # what the endpointer does with a click or a cough
+    watch.observe(endpointer, None, now=100.1)
+    assert gate.false_alarms == 1
+
+
+@pytest.mark.parametrize(("words", "false_alarms"), [(True, 0), (False, 1)])
+def test_the_worker_judges_the_utterance_that_followed(endpointer: Endpointer, words: bool,
+                                                       false_alarms: int) -> None:
+    gate, watch = GateThatTriggered(), BargeInWatch()
+    watch.started(gate, endpointer, now=100.0)  # type: ignore[arg-type]
+    theirs = utterance()
+    watch.observe(endpointer, theirs, now=100.5)
+    watch.observe(endpointer, None, now=100.0 + NO_SPEECH_S + 1)  # the deadline no longer applies
+    assert gate.false_alarms == 0
+    watch.judged(utterance(), words=False)  # another utterance (a later turn): not the barge-in's
+    assert gate.false_alarms == 0
+    watch.judged(theirs, words=words)
+    assert gate.false_alarms == false_alarms
+    watch.judged(theirs, words=False)  # judged once
+    assert gate.false_alarms == false_alarms
+
+
+def test_a_user_still_talking_past_the_deadline_is_waited_for(endpointer: Endpointer, data_dir: Path) -> None:
+    """A long utterance is not ended by the endpointer within NO_SPEECH_S: its start is what counts."""
+    pcm, rate = read_wav(data_dir / "turn_on_the_living_room_lamp.wav")
+    assert rate == SAMPLE_RATE
+    silence = np.zeros(SAMPLE_RATE * 2, dtype="<i2")
+    audio = np.concatenate([pcm, silence]).astype("<i2")
+    gate, watch = GateThatTriggered(), BargeInWatch()
+    watch.started(gate, endpointer, now=100.0)  # type: ignore[arg-type]
+    frame_n = SAMPLE_RATE * 30 // 1000
+    theirs, arrived = None, 0.0
+    for i in range(len(audio) // frame_n):
+        start_s = i * frame_n / SAMPLE_RATE
+        frame = AudioFrame(audio[i * frame_n : (i + 1) * frame_n].tobytes(), start_s, 100.0 + start_s)
+        heard = endpointer.feed(frame)
+        if heard is not None and theirs is None:
+            theirs, arrived = heard, frame.captured_at - 100.0
+        watch.observe(endpointer, heard, now=frame.captured_at)
+    assert theirs is not None and arrived > NO_SPEECH_S  # the endpointer ended it after the deadline
+    assert gate.false_alarms == 0
+    watch.judged(theirs, words=True)
+    assert gate.false_alarms == 0
+
+
+@pytest.mark.parametrize(("heard", "our_voice"), [("", True), ("Turn on the living room lamp.", False)])
+def test_the_pipeline_tells_the_gate_what_became_of_its_barge_in(tmp_path: Path, data_dir: Path,
+                                                                 caplog: pytest.LogCaptureFixture, heard: str,
+                                                                 our_voice: bool) -> None:
+    """Through the pipeline: a real voice in the mic while we speak cuts the reply; the recogniser (a stand-in
+    here) finds no words in what followed, or finds some: only the first is our own voice after all."""
+    pcm, rate = read_wav(data_dir / "turn_on_the_living_room_lamp.wav")
+    mic = tmp_path / "mic.wav"
+    with wave.open(str(mic), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(bytes(rate) + pcm.tobytes() + bytes(rate * 4))  # 0.5 s, the words, 2 s
+    sink = RoomSink()
+    gate = EchoGate()
+    pipeline = Pipeline(capture=Capture(WavSource(mic, realtime=True)), endpointer=Endpointer(VadConfig()),
+                        recognizer=Heard(heard), router=Answers(), synthesizer=Voice(), sink=sink,
+                        listener=Listener(ListenConfig()), echo_tail_s=30.0, echo_gate=gate, policy="barge_in")
+    sink.pipeline = pipeline
+    reports: list[TurnReport] = []
+    pipeline.on_turn = reports.append
+    pipeline.submit_text("Here is the news.", route=False)  # gated for 30 s: only a barge-in opens the mic
+    with caplog.at_level(logging.INFO):
+        pipeline.run()
+    assert "barge-in: user speech over the reply" in caplog.text
+    turns = [r for r in reports if r.speech_end > 0]
+    assert len(turns) == 1 and turns[0].transcript == heard  # their utterance went to the recogniser
+    assert ("barge-in was our own voice (no words in what followed)" in caplog.text) is our_voice

@@ -280,12 +280,12 @@ class Daemon:
         if new.vad != old.vad or new.latency != old.latency:
             pipeline.replace_endpointer(build_endpointer(new, pipeline.speculator))
         pipeline.echo_tail_s = new.turn.echo_tail_ms / 1000
+        self._keep_room()  # under the old devices and path, before the gate may be replaced
+        if sink is not None or new.service.room != old.service.room:
+            self.room = RoomMemory.from_config(new.service.room, room_key(new.audio))
         if sink is not None or new.turn != old.turn or new.barge_in != old.barge_in or new.earcons != old.earcons:
-            self._keep_room()
             # other devices are another room: a new gate, given what was learnt of that one before
             echo_gate, stop_phrase = build_turn_taking(new, pipeline.echo_gate if sink is None else None)
-            if sink is not None:
-                self.room = RoomMemory.from_config(new.service.room, room_key(new.audio))
             if echo_gate is not pipeline.echo_gate:
                 self._take_room(echo_gate)
             pipeline.replace_turn_taking(new.turn.policy, echo_gate, stop_phrase,

@@ -357,7 +357,10 @@ class Pipeline:
             self.stats.turns += 1
             self.stats.last_turns = [*self.stats.last_turns[-19:], report]
             if self.on_turn is not None:
-                self.on_turn(report)
+                try:
+                    self.on_turn(report)
+                except Exception:  # logging, history, saving the room: none of it may stop the turns
+                    log.exception("after the turn")
 
     def handle(self, utterance: Utterance) -> TurnReport:
         """Recognise, route and answer one utterance. Never raises: failures end up in the report."""

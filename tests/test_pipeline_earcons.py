@@ -12,7 +12,7 @@ import pytest
 from assistant.audio.sources import Capture, WavSource
 from assistant.audio.vad import Endpointer
 from assistant.config import VadConfig, validate
-from assistant.events import AudioFrame, Reply, Transcript, TranscriptSegment, Utterance
+from assistant.events import AudioFrame, Reply, Transcript, TranscriptSegment, TurnReport, Utterance
 from assistant.factory import build_turn_taking
 from assistant.hearing_schema import ListenConfig
 from assistant.listen import Listener
@@ -172,3 +172,18 @@ def test_a_reload_changes_turn_taking_before_the_next_turn_never_during_one(tmp_
     # a reload that keeps barge-in keeps the gate (and what it learnt of the room), with the new settings
     kept, _ = build_turn_taking(validate({"turn": {"policy": "barge_in"}, "barge_in": {"margin_db": 9}}), gate)
     assert kept is gate and gate.config.margin_db == 9
+
+
+def test_a_failing_turn_listener_does_not_stop_the_turns(tmp_path: Path) -> None:
+    """The daemon logs, records and saves the learnt room after each turn: none of that may end the worker."""
+    pipeline, _ = make(tmp_path, "", ListenConfig(), EarconsConfig(listening=False, thinking=False, error=False))
+    seen: list[str] = []
+
+    def broken(report: TurnReport) -> None:
+        seen.append(report.reply)
+        raise OSError("disk full")
+
+    pipeline.on_turn = broken
+    jobs = [pipeline.submit_text(text, route=False) for text in ("One.", "Two.")]
+    pipeline.run()
+    assert all(job.done.is_set() for job in jobs) and seen == ["One.", "Two."]

@@ -74,3 +74,4 @@ def test_where_it_lives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     assert RoomMemory.from_config(RoomConfig(enabled=False), "k") is None
     memory = RoomMemory.from_config(RoomConfig(path=str(tmp_path / "mine.json")), "k")
     assert memory is not None and memory.path == tmp_path / "mine.json"
+

@@ -22,6 +22,7 @@ the device still played is removed the same way from the start of the user's utt
 from __future__ import annotations
 
 import math
+import threading
 from collections import deque
 from collections.abc import Iterable
 
@@ -64,6 +65,9 @@ class EchoGate:
         self._mic: deque[AudioFrame] = deque()
         self._envelope = 0.0  # echo energy per frame, held and decaying over the room's reverberation
         self._leaks: deque[float] = deque(maxlen=LEAK_FRAMES)  # residual / envelope (dB) of our own voice
+        # the listen thread learns while the turn worker saves the room or learns a false alarm (the GIL makes
+        # each deque call atomic; free-threaded Python does not)
+        self._leaks_lock = threading.Lock()
         self._pending: list[float] = []  # the same for the frames of a possible user run, until it is decided
         self._triggered: list[float] = []  # the same for the run that last triggered, until it proves a user
         self._cleaned: deque[AudioFrame] = deque()  # the same frames with the echo estimate subtracted
@@ -139,7 +143,7 @@ class EchoGate:
             self._missed += 1
             if self._missed > 1:
                 if self._run_ms < self.config.min_speech_ms:  # too short for a user: our voice after all
-                    self._leaks.extend(self._pending)
+                    self._learn(self._pending)
                 self._pending.clear()
                 self._run_ms, self._missed, self.onset = 0, 0, None
         if self._run_ms < self.config.min_speech_ms:
@@ -152,7 +156,7 @@ class EchoGate:
         in it): learn it as our voice, so that what fooled the gate in this room does not cut the next
         reply. Returns how many frames were learnt."""
         learnt, self._triggered = self._triggered, []
-        self._leaks.extend(learnt)
+        self._learn(learnt)
         return len(learnt)
 
     @property
@@ -164,15 +168,20 @@ class EchoGate:
     def room(self) -> list[float]:
         """What the gate has learnt of this room: the leftover of our voice per frame (dB, oldest first), to
         hand to another gate with ``learn_room`` (the bench's warm gates, the daemon over a restart)."""
-        return list(self._leaks)
+        with self._leaks_lock:
+            return list(self._leaks)
 
     def learn_room(self, leaks: Iterable[float]) -> int:
         """Take what a gate learnt of this room before (see ``room``); returns how many values it kept
         (anything not a finite number of dB is dropped)."""
         kept = [float(x) for x in leaks
                 if isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) and abs(x) < 200]
-        self._leaks.extend(kept)
+        self._learn(kept)
         return len(kept)
+
+    def _learn(self, leaks: Iterable[float]) -> None:
+        with self._leaks_lock:
+            self._leaks.extend(leaks)
 
     @property
     def leak_db(self) -> float:
@@ -180,10 +189,12 @@ class EchoGate:
         the frames heard while we spoke, except runs that sounded like a user long enough to trigger
         (0 dB, the echo envelope itself, for the first ~0.5 s of our voice; a little above what was learnt
         until ~2 s)."""
-        if len(self._leaks) < LEAK_FIRST_FRAMES:
+        leaks = self.room
+        if len(leaks) < LEAK_FIRST_FRAMES:
             return 0.0
         low, high = LEAK_RANGE_DB
-        learnt = float(np.percentile(self._leaks, LEAK_PERCENTILE)) + (0.0 if self.learnt else LEAK_UNSURE_DB)
+        unsure = 0.0 if len(leaks) >= LEAK_MIN_FRAMES else LEAK_UNSURE_DB
+        learnt = float(np.percentile(leaks, LEAK_PERCENTILE)) + unsure
         return min(high, max(low, learnt))
 
     def _mic_window(self, frame: AudioFrame) -> F64:
@@ -245,7 +256,10 @@ class EchoGate:
         # a user (a run that triggered is learnt only if no words followed it: a user's words would raise
         # the bar for the next).
         if _dbfs(self._envelope / n) >= self.config.floor_dbfs:
-            (self._pending if user or self._run_ms else self._leaks).append(over_envelope_db)
+            if user or self._run_ms:
+                self._pending.append(over_envelope_db)
+            else:
+                self._learn((over_envelope_db,))
         return user
 
     def _sounds_like_user(self, frame: AudioFrame, left: F64, residual: float, over_envelope_db: float) -> bool:

@@ -240,8 +240,9 @@ def test_a_trigger_that_no_words_followed_is_learnt_as_our_voice(reply: tuple[by
     mic[USER_AT : USER_AT + len(user)] += user
     assert gate_decision(gate, *reply, mic, 1000.0) is not None
     gate.reset(keep_mic=True)  # as after the cut; the verdict comes later, from the turn worker
-    before, leak = gate.room, gate.leak_db
+    before, leaks = gate.room, gate._leak_levels()
     learnt = gate.false_alarm()
     assert learnt >= 3 and gate.room[: len(before)] == before and len(gate.room) == len(before) + learnt
-    assert min(gate.room[len(before):]) > leak  # louder than our voice's usual leftover: why it triggered
+    # louder than our voice's usual leftover, over the frame or in its bands: why it triggered
+    assert sum(frame > leaks[0] or bands > leaks[1] for frame, bands in gate.room[len(before):]) >= 3
     assert gate.false_alarm() == 0  # learnt once

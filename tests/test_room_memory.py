@@ -18,8 +18,8 @@ from assistant.service.schema import RoomConfig
 def test_a_saved_room_loads_for_the_same_devices_only(tmp_path: Path) -> None:
     key = room_key(AudioConfig())
     path = tmp_path / "state" / "room.json"
-    RoomMemory(path, key).save([-21.234, -19.5] * 40)
-    assert RoomMemory(path, key).load() == [-21.23, -19.5] * 40
+    RoomMemory(path, key).save([(-21.234, -3.0), (-19.5, -2.555)] * 40)
+    assert RoomMemory(path, key).load() == [[-21.23, -3.0], [-19.5, -2.56]] * 40
     assert RoomMemory(path, room_key(AudioConfig(input_device="USB"))).load() == []
     assert RoomMemory(path, room_key(AudioConfig(sink="null"))).load() == []
     assert [p.name for p in path.parent.iterdir()] == ["room.json"]  # no temporary file left behind
@@ -27,15 +27,19 @@ def test_a_saved_room_loads_for_the_same_devices_only(tmp_path: Path) -> None:
 
 def test_an_unchanged_room_is_not_rewritten(tmp_path: Path) -> None:
     memory = RoomMemory(tmp_path / "room.json", "k")
-    memory.save([-20.0] * 70)
+    memory.save([(-20.0, -1.0)] * 70)
     os.utime(memory.path, (1, 1))
-    memory.save([-20.0] * 70)
+    memory.save([(-20.0, -1.0)] * 70)
     assert memory.path.stat().st_mtime == 1
-    memory.save([-20.0] * 71)
+    loaded = RoomMemory(memory.path, "k")
+    loaded.save(loaded.load())  # what it just read
+    assert memory.path.stat().st_mtime == 1
+    memory.save([(-20.0, -1.0)] * 71)
     assert memory.path.stat().st_mtime > 1
 
 
 @pytest.mark.parametrize("text", ["{not json", '{"version": 99, "key": "k", "leaks": []}', '["a list"]',
+                                  '{"version": 1, "key": "k", "leaks": [-20.0, -21.0]}',  # before bands
                                   '{"version": 1, "key": "k", "leaks": "many"}', "\udcff"])
 def test_a_bad_file_is_relearnt_with_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture, text: str) -> None:
     path = tmp_path / "room.json"
@@ -47,10 +51,11 @@ def test_a_bad_file_is_relearnt_with_a_warning(tmp_path: Path, caplog: pytest.Lo
 
 def test_values_that_are_not_decibels_are_dropped(tmp_path: Path) -> None:
     path = tmp_path / "room.json"
-    path.write_text(json.dumps({"version": 1, "key": "k", "leaks": [-20.0, "x", None, 1e308, True, -18.5] * 40}))
+    frames = [[-20.0, -1.0], [-20.0, "x"], None, -18.5, [1e308, 0.0], [True, 1.0], [-18.5, -2.0], [1.0, 2.0, 3.0]]
+    path.write_text(json.dumps({"version": 2, "key": "k", "leaks": frames * 40}))
     gate = EchoGate()
     assert gate.learn_room(RoomMemory(path, "k").load()) == 80
-    assert gate.learnt and gate.room == [-20.0, -18.5] * 40 and len(gate.room) >= LEAK_MIN_FRAMES
+    assert gate.learnt and gate.room == [(-20.0, -1.0), (-18.5, -2.0)] * 40 and len(gate.room) >= LEAK_MIN_FRAMES
 
 
 def test_an_unwritable_place_warns_once_and_costs_nothing(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -58,8 +63,8 @@ def test_an_unwritable_place_warns_once_and_costs_nothing(tmp_path: Path, caplog
     blocker.write_text("")
     memory = RoomMemory(blocker / "room.json", "k")  # its folder cannot be made
     with caplog.at_level(logging.WARNING):
-        memory.save([-20.0] * 70)
-        memory.save([-21.0] * 70)
+        memory.save([(-20.0, -1.0)] * 70)
+        memory.save([(-21.0, -1.0)] * 70)
     assert caplog.text.count("cannot save the learnt room") == 1
 
 

@@ -8,11 +8,13 @@ is left with the echo's *envelope* (that estimate, held and decaying over ``ROOM
 room rings on after each word, where one frame's echo estimate is small but the room still sounds of us).
 Our own voice leaves a small residual; a person talking over it leaves a large one. A frame counts as user
 speech when WebRTC VAD calls the cleaned frame speech, the residual is above ``floor_dbfs``, and it is loud
-enough: ``margin_db`` above the envelope at first, and once the gate has heard ~2 s of our voice in this
-room, ``margin_db`` above the leftover of our voice it has learnt (the 95th percentile of residual /
-envelope over frames of our voice; runs that triggered are left out, unless no words followed them:
-assistant/barge_in.py). In a dry room the leftover is ~-20 dB, so the user is heard at a fraction of our
-echo's level; in a reverberant one it is near 0 dB. ``min_speech_ms``
+enough, over the whole frame or in its bands (``BAND_EDGES_HZ``; the second-loudest band over its own
+envelope: a voice stands out where ours is weak while the frame as a whole is still mostly ours):
+``margin_db`` above what our voice leaves in this room. That leftover is 0 dB (the envelope itself) for the
+first ~0.5 s of our voice a gate hears, then learnt: the 95th percentile of residual / envelope over frames
+of our voice (3 dB more until ~2 s; runs that triggered are left out, unless no words followed them:
+assistant/barge_in.py). Over the whole frame it is ~-20 dB in a dry room, so the user is heard at a
+fraction of our echo's level, and near 0 dB in a reverberant one (in the bands: -2 and +3 dB). ``min_speech_ms``
 of user frames (one miss allowed) trigger barge-in (``turn.policy: barge_in``), or in half duplex a check
 for a stop phrase (assistant/stop_words.py). A filter of 1 ms around one delay models the direct path, the
 speaker's colour and a fractional delay, not a whole room's reverberation. After a barge-in the echo of what
@@ -21,10 +23,13 @@ the device still played is removed the same way from the start of the user's utt
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 from collections import deque
 from collections.abc import Iterable
+from functools import cache
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -46,8 +51,29 @@ LEAK_FIRST_FRAMES = 15  # before this many (~0.5 s), the leak is assumed to be 0
 LEAK_UNSURE_DB = 3.0  # in between, the leak learnt so far plus this (fewer frames, a less certain 95th percentile)
 LEAK_PERCENTILE = 95  # the learnt leak: how loud our cleaned voice gets, rare spikes aside
 LEAK_RANGE_DB = (-30.0, 20.0)  # whatever is learnt, the threshold stays within margin_db of these
+# Bands where the residual is compared with the echo too: a voice over ours stands out where ours is weak
+# (another pitch, other formants) while the whole frame is still mostly ours; a reverberant room's ringing
+# may spike in one band, so the second-loudest band over its envelope counts.
+BAND_EDGES_HZ = (100, 300, 600, 1000, 1600, 2500, 4000, 8000)
+BAND_RANK = 2
 ECHO_SETTLE_S = 0.1  # the room's tail after the last echo we could predict
 HISTORY_MS = 1000  # mic frames kept (echo removed) to hand the start of a barge-in utterance to the endpointer
+
+
+def _is_db(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and abs(value) < 200
+
+
+@cache
+def _band_masks(n: int) -> tuple[F64, tuple[npt.NDArray[np.bool_], ...]]:
+    freqs = np.fft.rfftfreq(n, 1 / SAMPLE_RATE)
+    return np.hanning(n), tuple((freqs >= low) & (freqs < high) for low, high in itertools.pairwise(BAND_EDGES_HZ))
+
+
+def _band_energies(samples: F64) -> F64:
+    window, masks = _band_masks(len(samples))
+    spectrum = np.abs(np.fft.rfft(samples * window)) ** 2
+    return np.array([spectrum[mask].sum() for mask in masks])
 
 
 def _dbfs(energy_per_sample: float) -> float:
@@ -64,18 +90,21 @@ class EchoGate:
         self._sound_at = 0.0  # start of the latest sound added
         self._mic: deque[AudioFrame] = deque()
         self._envelope = 0.0  # echo energy per frame, held and decaying over the room's reverberation
-        self._leaks: deque[float] = deque(maxlen=LEAK_FRAMES)  # residual / envelope (dB) of our own voice
+        self._band_envelope: F64 | None = None  # the same per band
+        # residual / envelope (dB) of our own voice, per frame: (whole frame, BAND_RANK-th band)
+        self._leaks: deque[tuple[float, float]] = deque(maxlen=LEAK_FRAMES)
         # the listen thread learns while the turn worker saves the room or learns a false alarm (the GIL makes
         # each deque call atomic; free-threaded Python does not)
         self._leaks_lock = threading.Lock()
-        self._pending: list[float] = []  # the same for the frames of a possible user run, until it is decided
-        self._triggered: list[float] = []  # the same for the run that last triggered, until it proves a user
+        self._pending: list[tuple[float, float]] = []  # the same for a possible user run, until it is decided
+        self._triggered: list[tuple[float, float]] = []  # the same for the run that last triggered, until it
+        # proves a user
         self._cleaned: deque[AudioFrame] = deque()  # the same frames with the echo estimate subtracted
         self._run_ms = 0
         self._missed = 0
         self.onset: AudioFrame | None = None  # first frame of the user speech that triggered
         self.last_user = False  # whether the last frame fed, on its own, sounded like the user
-        self.last_residual_db = -math.inf  # residual over the echo (envelope, once learnt), for logs
+        self.last_residual_db = -math.inf  # dB above what our voice leaves here (frame or bands), for logs
         self._delay_s: float | None = None  # speaker-to-mic delay of the last echo found
 
     # ---- the playback side ----------------------------------------------------------------------
@@ -122,6 +151,7 @@ class EchoGate:
             self._mic.clear()
         self._cleaned.clear()
         self._envelope = 0.0
+        self._band_envelope = None
         self._pending.clear()
         self._run_ms = 0
         self._missed = 0
@@ -165,37 +195,43 @@ class EchoGate:
         return len(self._leaks) >= LEAK_MIN_FRAMES
 
     @property
-    def room(self) -> list[float]:
-        """What the gate has learnt of this room: the leftover of our voice per frame (dB, oldest first), to
-        hand to another gate with ``learn_room`` (the bench's warm gates, the daemon over a restart)."""
+    def room(self) -> list[tuple[float, float]]:
+        """What the gate has learnt of this room: the leftover of our voice per frame (dB over the echo
+        envelope: whole frame, and BAND_RANK-th band), oldest first, to hand to another gate with
+        ``learn_room`` (the bench's warm gates, the daemon over a restart)."""
         with self._leaks_lock:
             return list(self._leaks)
 
-    def learn_room(self, leaks: Iterable[float]) -> int:
-        """Take what a gate learnt of this room before (see ``room``); returns how many values it kept
-        (anything not a finite number of dB is dropped)."""
-        kept = [float(x) for x in leaks
-                if isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) and abs(x) < 200]
+    def learn_room(self, leaks: Iterable[Any]) -> int:
+        """Take what a gate learnt of this room before (see ``room``); returns how many frames it kept
+        (anything but a pair of finite numbers of dB is dropped)."""
+        kept = [(float(pair[0]), float(pair[1])) for pair in leaks
+                if isinstance(pair, list | tuple) and len(pair) == 2 and all(map(_is_db, pair))]
         self._learn(kept)
         return len(kept)
 
-    def _learn(self, leaks: Iterable[float]) -> None:
+    def _learn(self, leaks: Iterable[tuple[float, float]]) -> None:
         with self._leaks_lock:
             self._leaks.extend(leaks)
 
     @property
     def leak_db(self) -> float:
-        """How loud our own voice is once cleaned, relative to the echo envelope: learnt in this room from
-        the frames heard while we spoke, except runs that sounded like a user long enough to trigger
-        (0 dB, the echo envelope itself, for the first ~0.5 s of our voice; a little above what was learnt
-        until ~2 s)."""
+        """How loud our own voice is once cleaned, relative to the echo envelope over the whole frame (see
+        ``_leak_levels``)."""
+        return self._leak_levels()[0]
+
+    def _leak_levels(self) -> tuple[float, float]:
+        """How loud our own voice is once cleaned, relative to the echo envelope (whole frame, bands):
+        learnt in this room from the frames heard while we spoke, except runs that sounded like a user long
+        enough to trigger. 0 dB (the envelope itself) for the first ~0.5 s of our voice; a little above
+        what was learnt until ~2 s."""
         leaks = self.room
         if len(leaks) < LEAK_FIRST_FRAMES:
-            return 0.0
+            return 0.0, 0.0
         low, high = LEAK_RANGE_DB
         unsure = 0.0 if len(leaks) >= LEAK_MIN_FRAMES else LEAK_UNSURE_DB
-        learnt = float(np.percentile(leaks, LEAK_PERCENTILE)) + unsure
-        return min(high, max(low, learnt))
+        levels = np.percentile(np.array(leaks), LEAK_PERCENTILE, axis=0) + unsure
+        return float(np.clip(levels[0], low, high)), float(np.clip(levels[1], low, high))
 
     def _mic_window(self, frame: AudioFrame) -> F64:
         """Keep ``frame`` in the mic history; the samples of the comparison window that ends with it."""
@@ -249,28 +285,38 @@ class EchoGate:
             return False
         # The echo *envelope*: in a reverberant room our voice rings on after each word, where this frame's
         # echo estimate is small but the room still sounds of us.
-        self._envelope = max(echo, self._envelope * 10 ** (-6 * frame.duration_s / ROOM_DECAY_S))
-        over_envelope_db = 10 * math.log10(max(residual, 1e-9) / max(self._envelope, 1e-9))
-        user = self._sounds_like_user(frame, left, residual, over_envelope_db)
+        decay = 10 ** (-6 * frame.duration_s / ROOM_DECAY_S)
+        self._envelope = max(echo, self._envelope * decay)
+        echo_bands = _band_energies(mic[-n:] - left)
+        self._band_envelope = (echo_bands if self._band_envelope is None
+                               else np.maximum(echo_bands, self._band_envelope * decay))
+        # the frame's floor_dbfs level, spread over the bands: a band our echo never reached is no evidence
+        band_floor = 10 ** (self.config.floor_dbfs / 10) * 32768.0**2 * n / len(echo_bands)
+        over_bands = 10 * np.log10(np.maximum(_band_energies(left), 1e-9) / np.maximum(self._band_envelope, band_floor))
+        over = (10 * math.log10(max(residual, 1e-9) / max(self._envelope, 1e-9)),
+                float(np.sort(over_bands)[-BAND_RANK]))
+        user = self._sounds_like_user(frame, left, residual, over)
         # Learn from our voice alone: a run of user-like frames waits until it is known to be too short for
         # a user (a run that triggered is learnt only if no words followed it: a user's words would raise
         # the bar for the next).
         if _dbfs(self._envelope / n) >= self.config.floor_dbfs:
             if user or self._run_ms:
-                self._pending.append(over_envelope_db)
+                self._pending.append(over)
             else:
-                self._learn((over_envelope_db,))
+                self._learn((over,))
         return user
 
-    def _sounds_like_user(self, frame: AudioFrame, left: F64, residual: float, over_envelope_db: float) -> bool:
+    def _sounds_like_user(self, frame: AudioFrame, left: F64, residual: float, over: tuple[float, float]) -> bool:
         # VAD on what is left once our echo is removed
         if not self._vad.is_speech(self._cleaned_frame(frame, left).pcm, SAMPLE_RATE):
             return False
         if _dbfs(residual / len(left)) < self.config.floor_dbfs:
             return False
-        # above what our voice leaves in this room: learnt, or until then (0 dB) above the echo's envelope
-        self.last_residual_db = over_envelope_db
-        return over_envelope_db >= self.leak_db + self.config.margin_db
+        # above what our voice leaves in this room (learnt; until then 0 dB, the echo's envelope itself), over
+        # the whole frame or in its bands
+        leaks = self._leak_levels()
+        self.last_residual_db = max(over[0] - leaks[0], over[1] - leaks[1])
+        return self.last_residual_db >= self.config.margin_db
 
     def _residual(self, mic: F64, end_time: float, n: int) -> tuple[float, float, F64]:
         """Energies of (mic not explained by the reference, echo estimate) over the last ``n`` samples,

@@ -94,7 +94,7 @@ def noise(samples: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).normal(0, 30, samples)
 
 
-def _gate(config: BargeInConfig, room: list[float]) -> EchoGate:
+def _gate(config: BargeInConfig, room: list[tuple[float, float]]) -> EchoGate:
     gate = EchoGate(config)
     gate.learn_room(room)
     return gate
@@ -126,7 +126,7 @@ def run(synthesizer: Synthesizer, recordings: list[Recording], config: BargeInCo
             elif learning.learnt:
                 break
         # warm: what the daemon has after its first replies, or starts with after a restart (service.room)
-        rooms = {"cold": [], "warm": learning.room}
+        rooms: dict[str, list[tuple[float, float]]] = {"cold": [], "warm": learning.room}
         for state in ("cold", "warm"):
             false_triggers[state] += gate_decision(_gate(config, rooms[state]), reply, rate, base) is not None
         for name, whole in users:

@@ -19,13 +19,15 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from assistant.config import AudioConfig
 from assistant.service.schema import ROOM_NAME, RoomConfig, state_path
 
 log = logging.getLogger(__name__)
 
-VERSION = 1
+VERSION = 2  # 1: one value per frame (before the gate also compared bands)
+Frames = Sequence[Sequence[float]]  # per frame of our voice: what the gate learnt (EchoGate.room)
 
 
 def room_key(audio: AudioConfig) -> str:
@@ -35,18 +37,22 @@ def room_key(audio: AudioConfig) -> str:
                        "output": audio.output_device}, sort_keys=True)
 
 
+def _rounded(leaks: Frames) -> tuple[tuple[float, ...], ...]:
+    return tuple(tuple(round(float(x), 2) for x in frame) for frame in leaks)
+
+
 class RoomMemory:
     def __init__(self, path: Path, key: str) -> None:
         self.path = path
         self.key = key
-        self._saved: tuple[float, ...] = ()
+        self._saved: tuple[tuple[float, ...], ...] = ()
         self._warned = False
 
     @classmethod
     def from_config(cls, config: RoomConfig, key: str) -> RoomMemory | None:
         return cls(state_path(ROOM_NAME, config.path), key) if config.enabled else None
 
-    def load(self) -> list[float]:
+    def load(self) -> list[Any]:
         """The learnt room saved for these devices, or [] (none yet, other devices, or a bad file)."""
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
@@ -59,15 +65,18 @@ class RoomMemory:
             log.warning("echo gate: %s is not a saved room of this version: learning it again", self.path)
             return []
         if data.get("key") != self.key:
-            log.info("echo gate: the saved room was learnt with other devices or volume: learning this one")
+            log.info("echo gate: the saved room was learnt with another mic or speaker: learning this one")
             return []
-        leaks = data["leaks"]
-        self._saved = tuple(leaks)
-        return leaks  # the gate drops anything that is not a number
+        leaks: list[Any] = data["leaks"]
+        try:
+            self._saved = _rounded(leaks)
+        except (TypeError, ValueError):
+            self._saved = ()
+        return leaks  # the gate drops what is not a frame of numbers
 
-    def save(self, leaks: Sequence[float]) -> None:
+    def save(self, leaks: Frames) -> None:
         """Write the room if it changed since the last save or load; atomic, so a crash leaves the old one."""
-        rounded = tuple(round(x, 2) for x in leaks)
+        rounded = _rounded(leaks)
         if not rounded or rounded == self._saved:
             return
         data = {"version": VERSION, "key": self.key, "saved_at": time.time(), "leaks": list(rounded)}

@@ -302,8 +302,8 @@ class Pipeline:
     def _barge_in(self) -> None:
         """The user talks over the reply: cut it, listen again at once, and start their utterance."""
         assert self.echo_gate is not None
-        log.info("barge-in: user speech over the reply (%.0f dB above what our voice leaves here, %.0f dB)",
-                 self.echo_gate.last_residual_db, self.echo_gate.leak_db)
+        log.info("barge-in: user speech over the reply (%.0f dB above what our voice leaves here: %.0f dB of "
+                 "its echo)", self.echo_gate.last_residual_db, self.echo_gate.leak_db)
         self._barged_in.set()
         handed_s = self.speaker.cancel()
         self.echo_gate.stop_reference(time.monotonic(), handed_s)

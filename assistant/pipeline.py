@@ -29,8 +29,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any
 
 from assistant.asr.rescore import scorer_for_request
 from assistant.asr.speculative import Speculator
@@ -40,55 +39,16 @@ from assistant.audio.sinks import AudioSink
 from assistant.audio.sources import Capture
 from assistant.audio.vad import Endpointer
 from assistant.barge_in import BargeInWatch
-from assistant.events import AudioFrame, Reply, SentenceScorer, TurnReport, Utterance
+from assistant.events import AudioFrame, SentenceScorer, TurnReport, Utterance
 from assistant.listen import Listener
 from assistant.stop_words import StopCheck, StopWordListener
 from assistant.tts.base import Synthesizer
 from assistant.tts.earcons import Earcons, Kind
 from assistant.tts.streaming import Speaker
 from assistant.tts.text import split_sentences
+from assistant.turn_items import Cue, PipelineStats, Router, TextJob, TurnPolicy
 
 log = logging.getLogger(__name__)
-
-
-class Router(Protocol):
-    def route(self, text: str, scorer: SentenceScorer | None = None) -> Reply:
-        """``scorer`` scores other sentences against the request's audio (near-miss commands)."""
-        ...
-
-    def is_complete_request(self, text: str) -> bool:
-        """Whether ``text`` is exactly a whole command (adaptive end of turn need not wait)."""
-        ...
-
-
-@dataclass
-class PipelineStats:
-    turns: int = 0
-    errors: int = 0
-    ignored_while_speaking: int = 0  # frames kept from the endpointer by the half-duplex gate
-    stop_checks: int = 0  # half duplex: utterances heard over our voice and checked for a stop phrase
-    stops_while_speaking: int = 0  # ... that were a stop phrase and cut the reply
-    last_turns: list[TurnReport] = field(default_factory=list)
-
-
-@dataclass
-class TextJob:
-    """A request that arrives as text (control socket, a timer's announcement), queued like speech."""
-
-    text: str
-    route: bool = True
-    done: threading.Event = field(default_factory=threading.Event)
-    report: TurnReport | None = None
-
-
-@dataclass
-class Cue:
-    """An earcon to play in turn with replies (push-to-talk), so only the worker plays anything."""
-
-    kind: Kind
-
-
-TurnPolicy = Literal["half_duplex", "barge_in"]
 
 
 def ms(seconds: float) -> float:

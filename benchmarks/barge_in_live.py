@@ -13,18 +13,15 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
-
-ANNOUNCEMENT = ("Here is the news. The weather today is sunny with a light breeze. Tomorrow will bring some "
-                "rain in the evening. The football match was cancelled. Traffic is light on the main roads.")
 
 
 def main() -> int:
@@ -35,13 +32,16 @@ def main() -> int:
 
     from vaudio import VirtualAudio
 
+    from assistant.config import validate
+    from assistant.factory import build_recognizer
+
+    config = validate({"turn": {"policy": "barge_in"}, "llm": {"backend": "none"}})
+    recognizer = build_recognizer(config)  # once: every run builds a new pipeline around it
     server = VirtualAudio().start()
     os.environ["PULSE_SERVER"] = server.server  # before PortAudio is loaded
     try:
-        subprocess.run(["pactl", "load-module", "module-loopback", "source=vspk.monitor", "sink=vmic_in",
-                        "latency_msec=60", "source_dont_move=true", "sink_dont_move=true"],
-                       env=server.env, check=True, capture_output=True, timeout=10)
-        cuts = [run_once(server.env, args.recording, run) for run in range(args.runs)]
+        server.loop_speaker_into_mic()
+        cuts = [run_once(server, config, recognizer, args.recording, run) for run in range(args.runs)]
     finally:
         server.stop()
     made = [c for c in cuts if c is not None]
@@ -51,15 +51,15 @@ def main() -> int:
     return 0
 
 
-def run_once(env: dict[str, str], recording: Path, run: int) -> float | None:
+def run_once(server: Any, config: Any, recognizer: Any, recording: Path, run: int) -> float | None:
+    from barge_in_scene import talk_over_the_reply
+
     from assistant.audio.sinks import PyAudioSink
     from assistant.audio.sources import PyAudioSource
-    from assistant.config import validate
     from assistant.factory import build_pipeline
 
-    config = validate({"turn": {"policy": "barge_in"}, "llm": {"backend": "none"}})
     sink = PyAudioSink(None)
-    pipeline = build_pipeline(config, PyAudioSource(None), sink)
+    pipeline = build_pipeline(config, PyAudioSource(None), sink, recognizer=recognizer)
     cut: list[float] = []
     cut_reply = pipeline._barge_in  # timed, not changed
 
@@ -73,17 +73,8 @@ def run_once(env: dict[str, str], recording: Path, run: int) -> float | None:
     runner = threading.Thread(target=pipeline.run, daemon=True)
     runner.start()
     try:
-        time.sleep(0.5)
-        job = pipeline.submit_text(ANNOUNCEMENT, route=False)
-        while not pipeline.busy:
-            time.sleep(0.01)
-        time.sleep(2.0)  # into the second sentence
-        started = time.monotonic()
-        subprocess.run(["paplay", "--device=vmic_in", str(recording)], env=env, check=True, timeout=30)
-        job.done.wait(30)
-        deadline = time.monotonic() + 20
-        while not any(turns) and time.monotonic() < deadline:
-            time.sleep(0.1)
+        _, started = talk_over_the_reply(pipeline, lambda: server.play(recording).wait(30), lambda: any(turns),
+                                         wait_s=20)
     finally:
         pipeline.stop()
         runner.join(10)

@@ -80,10 +80,8 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300,
 @pytest.fixture
 def room_echo(vaudio: VirtualAudio) -> Iterator[None]:
     """Everything the assistant plays comes back into its microphone at full level, as in a room."""
-    loaded = subprocess.run(["pactl", "load-module", "module-loopback", "source=vspk.monitor", "sink=vmic_in",
-                             "latency_msec=60", "source_dont_move=true", "sink_dont_move=true"],
-                            env=vaudio.env, capture_output=True, text=True, timeout=10, check=True)
+    module = vaudio.loop_speaker_into_mic()
     try:
         yield
     finally:
-        subprocess.run(["pactl", "unload-module", loaded.stdout.strip()], env=vaudio.env, timeout=10)
+        vaudio.unload(module)

@@ -5,9 +5,9 @@ reply, and the new utterance is recognised and answered."""
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
+from barge_in_scene import talk_over_the_reply
 from conftest import read_wav
 from textnorm import normalise
 from vaudio import VirtualAudio
@@ -17,9 +17,6 @@ from assistant.audio.sources import PyAudioSource
 from assistant.config import validate
 from assistant.events import TurnReport
 from assistant.factory import build_pipeline
-
-ANNOUNCEMENT = ("Here is the news. The weather today is sunny with a light breeze. Tomorrow will bring some "
-                "rain in the evening. The football match was cancelled. Traffic is light on the main roads.")
 
 
 def test_speech_over_the_reply_cuts_it_and_is_answered(vaudio: VirtualAudio, room_echo: None, data_dir: Path,
@@ -34,17 +31,10 @@ def test_speech_over_the_reply_cuts_it_and_is_answered(vaudio: VirtualAudio, roo
     recorder = vaudio.record(played)
     runner.start()
     try:
-        time.sleep(0.5)
-        job = pipeline.submit_text(ANNOUNCEMENT, route=False)
-        while not pipeline.busy:
-            time.sleep(0.01)
-        time.sleep(2.0)  # into the second sentence
-        interrupted_at = time.monotonic()
-        vaudio.play(data_dir / "turn_on_the_living_room_lamp.wav").wait(30)
-        assert job.done.wait(30) and job.report is not None
-        deadline = time.monotonic() + 30
-        while not any(t.transcript for t in turns) and time.monotonic() < deadline:
-            time.sleep(0.1)
+        job, interrupted_at = talk_over_the_reply(
+            pipeline, lambda: vaudio.play(data_dir / "turn_on_the_living_room_lamp.wav").wait(30),
+            lambda: any(t.transcript for t in turns))
+        assert job.done.is_set() and job.report is not None
     finally:
         pipeline.stop()
         runner.join(10)

@@ -103,6 +103,17 @@ class VirtualAudio:
             self.process.wait()
         self.process = None
 
+    def loop_speaker_into_mic(self, latency_ms: int = 60) -> str:
+        """Everything the assistant plays comes back into its microphone at full level, as in a room; the
+        module id to ``unload``."""
+        loaded = subprocess.run(["pactl", "load-module", "module-loopback", "source=vspk.monitor", "sink=vmic_in",
+                                 f"latency_msec={latency_ms}", "source_dont_move=true", "sink_dont_move=true"],
+                                env=self.env, capture_output=True, text=True, timeout=10, check=True)
+        return loaded.stdout.strip()
+
+    def unload(self, module: str) -> None:
+        self._pactl("unload-module", module)
+
     def play(self, wav: str | Path, sink: str = "vmic_in") -> subprocess.Popen[bytes]:
         """Start playing a WAV file into the virtual mic (returns at once; wait() on the result)."""
         return subprocess.Popen(["paplay", "-d", sink, str(wav)], env=self.env,

@@ -1,0 +1,33 @@
+"""The barge-in scene of tests/test_barge_in_pipeline.py, also run by benchmarks/barge_in_live.py: the
+assistant reads an announcement (its voice comes back into the mic through the room), and 2 s in, the user
+talks over it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from assistant.pipeline import Pipeline
+from assistant.turn_items import TextJob
+
+ANNOUNCEMENT = ("Here is the news. The weather today is sunny with a light breeze. Tomorrow will bring some "
+                "rain in the evening. The football match was cancelled. Traffic is light on the main roads.")
+
+
+def talk_over_the_reply(pipeline: Pipeline, play_user: Callable[[], None], answered: Callable[[], bool],
+                        wait_s: float = 30) -> tuple[TextJob, float]:
+    """On a running pipeline: announce, ``play_user`` into the mic 2 s in (it returns when played), then
+    wait for the announcement to end and until ``answered()`` (at most ``wait_s`` each). The announcement's
+    job, and the monotonic time the user's recording started playing."""
+    time.sleep(0.5)
+    job = pipeline.submit_text(ANNOUNCEMENT, route=False)
+    while not pipeline.busy:
+        time.sleep(0.01)
+    time.sleep(2.0)  # into the second sentence
+    started = time.monotonic()
+    play_user()
+    job.done.wait(wait_s)
+    deadline = time.monotonic() + wait_s
+    while not answered() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return job, started

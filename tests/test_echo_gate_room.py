@@ -10,7 +10,7 @@ import pytest
 
 from assistant.audio.echo_gate import EchoGate
 from assistant.audio.resample import resample
-from assistant.bench.bargein import REPLIES, gate_decision, read_16k, room_echo
+from assistant.bench.bargein import REPLIES, gate_decision, read_16k, room_mic
 from assistant.config import TtsConfig
 from assistant.events import SAMPLE_RATE, AudioFrame
 from assistant.service.room import RoomMemory
@@ -28,12 +28,8 @@ def reply() -> tuple[bytes, int]:
         synthesizer.close()
 
 
-def mic_for(reply: tuple[bytes, int], gain: float, delay_ms: int) -> np.ndarray:
-    played = np.frombuffer(resample(reply[0], reply[1], SAMPLE_RATE), dtype="<i2").astype(np.float64)
-    echo = room_echo(played, delay_ms, gain, rt60_ms=0)
-    mic = np.random.default_rng(0).normal(0, 30, len(echo) + SAMPLE_RATE)
-    mic[: len(echo)] += echo
-    return mic
+def mic_for(reply: tuple[bytes, int], gain: float, delay_ms: int, rt60_ms: int = 0) -> np.ndarray:
+    return room_mic(*reply, delay_ms=delay_ms, gain=gain, rt60_ms=rt60_ms)[1]
 
 
 @pytest.mark.parametrize(("gain", "delay_ms"), [(0.5, 90), (1.0, 90), (1.0, 400)])
@@ -138,14 +134,6 @@ def warmed_up(reply: tuple[bytes, int], room: np.ndarray) -> EchoGate:
     raise AssertionError("the gate never learnt the room")
 
 
-def reverberant_mic(reply: tuple[bytes, int], rt60_ms: int) -> np.ndarray:
-    played = np.frombuffer(resample(reply[0], reply[1], SAMPLE_RATE), dtype="<i2").astype(np.float64)
-    echo = room_echo(played, 90, 0.5, rt60_ms)
-    mic = np.random.default_rng(0).normal(0, 30, len(echo) + SAMPLE_RATE)
-    mic[: len(echo)] += echo
-    return mic
-
-
 @pytest.mark.parametrize("rt60_ms", [300, 600])
 def test_once_the_room_is_learnt_its_ringing_is_not_a_user(reply: tuple[bytes, int], data_dir: Path,
                                                             rt60_ms: int) -> None:
@@ -153,7 +141,7 @@ def test_once_the_room_is_learnt_its_ringing_is_not_a_user(reply: tuple[bytes, i
     the echo estimate is small. Compared with that estimate, a fresh gate took the ringing for a user on
     every reply at RT60 600; compared with the echo's envelope it does not, before or after it has learnt
     the room, and still hears a user."""
-    room = reverberant_mic(reply, rt60_ms)
+    room = mic_for(reply, 0.5, 90, rt60_ms)
     assert gate_decision(EchoGate(), *reply, room) is None
     gate = warmed_up(reply, room)
     assert gate.leak_db > -10  # this room leaves a lot of our voice

@@ -12,7 +12,8 @@ The same reply without a user must never trigger.
 Each recording is tried over each of up to three replies, twice: on a fresh gate ("cold", the first reply
 ever) and on a gate given what another learnt from replies alone in the same room, until it knew how much
 of our voice its filter leaves there ("warm": a running daemon after its first replies, or one restarted
-with its saved room; a reply the learning gate takes for a user is cut short, as in the daemon).
+with its saved room; a reply the learning gate takes for a user is cut short and learnt as ours, as in the
+daemon when no words follow).
 """
 
 from __future__ import annotations
@@ -89,9 +90,16 @@ def speech_onset(audio: np.ndarray, vad_config: VadConfig) -> float | None:
     return next((u.start_s for u in utterances if u is not None), None)
 
 
-def noise(samples: int, seed: int) -> np.ndarray:
-    """The room's and the mic's own noise (-61 dBFS)."""
-    return np.random.default_rng(seed).normal(0, 30, samples)
+def room_mic(reply: bytes, rate: int, *, delay_ms: int = 90, gain: float = 0.5, rt60_ms: int = 0, seed: int = 0,
+             tail_s: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """The mic while ``reply`` plays in a room (see ``room_echo``), ``tail_s`` past its echo: without our
+    voice (the room's and the mic's own noise, -61 dBFS), and with it."""
+    played = np.frombuffer(resample(reply, rate, SAMPLE_RATE), dtype="<i2").astype(np.float64)
+    echo = room_echo(played, delay_ms, gain, rt60_ms)
+    quiet = np.random.default_rng(seed).normal(0, 30, len(echo) + round(tail_s * SAMPLE_RATE))
+    mic = quiet.copy()
+    mic[: len(echo)] += echo
+    return quiet, mic
 
 
 def _gate(config: BargeInConfig, room: list[tuple[float, float]]) -> EchoGate:
@@ -111,11 +119,8 @@ def run(synthesizer: Synthesizer, recordings: list[Recording], config: BargeInCo
     false_triggers = {"cold": 0, "warm": 0}
     for index, text in enumerate(REPLIES[:replies]):
         reply, rate = synthesizer.synthesize(text)
-        played = np.frombuffer(resample(reply, rate, SAMPLE_RATE), dtype="<i2").astype(np.float64)
-        echo = room_echo(played, delay_ms, echo_gain, rt60_ms)
-        quiet = noise(len(echo) + SAMPLE_RATE * 2, index)  # the mic as it would be without our reply
-        base = quiet.copy()
-        base[: len(echo)] += echo
+        quiet, base = room_mic(reply, rate, delay_ms=delay_ms, gain=echo_gain, rt60_ms=rt60_ms, seed=index,
+                               tail_s=2.0)
         # replies alone until the gate has learnt the room and a whole reply passed (at most 5); a reply it
         # takes for a user is cut short there, and learnt as ours (the daemon hears no words after the cut)
         learning = EchoGate(config)

@@ -16,21 +16,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Protocol
 
 from assistant.audio.echo_gate import EchoGate
+from assistant.audio.vad import Endpointer
 from assistant.events import Utterance
 
 log = logging.getLogger(__name__)
 
 NO_SPEECH_S = 1.5  # after the cut, this long without the endpointer starting an utterance: nobody spoke
-
-
-class EndpointerState(Protocol):
-    @property
-    def in_speech(self) -> bool: ...
-
-    discarded: int
 
 
 class BargeInWatch:
@@ -42,14 +35,14 @@ class BargeInWatch:
         self._spoke = False  # the endpointer started an utterance since the cut
         self._utterance: Utterance | None = None  # handed to the worker, which finds words in it or not
 
-    def started(self, gate: EchoGate, endpointer: EndpointerState, now: float | None = None) -> None:
+    def started(self, gate: EchoGate, endpointer: Endpointer, now: float | None = None) -> None:
         """A barge-in has just cut the reply (listen thread)."""
         with self._lock:
             self._gate, self._utterance = gate, None
             self._deadline = (time.monotonic() if now is None else now) + NO_SPEECH_S
             self._discarded, self._spoke = endpointer.discarded, endpointer.in_speech
 
-    def observe(self, endpointer: EndpointerState, utterance: Utterance | None, now: float | None = None) -> None:
+    def observe(self, endpointer: Endpointer, utterance: Utterance | None, now: float | None = None) -> None:
         """After each frame the endpointer took (listen thread): did the barge-in lead to an utterance?"""
         with self._lock:
             if self._gate is None or self._utterance is not None:

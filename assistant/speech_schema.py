@@ -33,7 +33,7 @@ class BargeInConfig(StrictModel):
     )
     margin_db: float = Field(
         6.0, ge=0.0, le=40.0,
-        description="the user's voice must be this much louder than our echo (than our learnt leftover, once learnt)",
+        description="the user's voice must be this much above what our voice leaves once its echo is removed",
     )
     max_echo_delay_ms: int = Field(
         600, ge=50, le=3000, description="longest speaker-to-mic delay searched when matching the echo"

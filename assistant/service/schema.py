@@ -102,9 +102,9 @@ def history_candidates(configured: str | None = None) -> list[Path]:
     """Where the history database is, most specific first. The daemon writes the first; readers try each."""
     if configured:
         return [Path(configured).expanduser()]
-    found = [state_path(HISTORY_NAME), _xdg_state_dir() / HISTORY_NAME]
-    found.append(SYSTEM_STATE_DIR / HISTORY_NAME)  # the system unit's database, readable by root
-    return list(dict.fromkeys(found))
+    # the daemon's, this user's, and the system unit's (readable by root)
+    return list(dict.fromkeys([state_path(HISTORY_NAME), _xdg_state_dir() / HISTORY_NAME,
+                               SYSTEM_STATE_DIR / HISTORY_NAME]))
 
 
 def state_path(name: str, configured: str | None = None) -> Path:

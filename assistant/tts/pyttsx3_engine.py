@@ -16,6 +16,7 @@ import shutil
 import tempfile
 import threading
 import wave
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -27,28 +28,26 @@ from assistant.tts.base import SynthesisError
 # callback, and its next caller would get a new engine), and one synthesis at a time, each with its own settings
 # (a reload's new voice while the old one finishes a sentence; a cut reply's look-ahead thread still running)
 _ENGINE_LOCK = threading.RLock()
-_SHARED: dict[str, Any] = {}  # "engine", and "default_voice": the voice espeak starts with
 
 log = logging.getLogger(__name__)
 
 
+@cache
 def _shared_engine() -> tuple[Any, str | None]:
-    """The process's espeak engine and its default voice, made on first use (hold ``_ENGINE_LOCK``)."""
-    if "engine" not in _SHARED:
-        try:
-            import pyttsx3
-        except ImportError as exc:
-            raise SynthesisError(f"pyttsx3 is not installed ({exc}): pip install pyttsx3") from None
-        try:
-            engine = pyttsx3.init("espeak")
-        except (RuntimeError, OSError, ImportError) as exc:
-            raise SynthesisError(f"espeak-ng could not start ({exc}): install it with apt-get install espeak-ng") \
-                from None
-        default_voice = engine.getProperty("voice")
-        with contextlib.redirect_stdout(io.StringIO()):
-            engine.runAndWait()  # the first loop after init returns at once; spend it here
-        _SHARED.update(engine=engine, default_voice=default_voice)
-    return _SHARED["engine"], _SHARED["default_voice"]
+    """The process's espeak engine and the voice it starts with, made on first use (hold ``_ENGINE_LOCK``)."""
+    try:
+        import pyttsx3
+    except ImportError as exc:
+        raise SynthesisError(f"pyttsx3 is not installed ({exc}): pip install pyttsx3") from None
+    try:
+        engine = pyttsx3.init("espeak")
+    except (RuntimeError, OSError, ImportError) as exc:
+        raise SynthesisError(f"espeak-ng could not start ({exc}): install it with apt-get install espeak-ng") \
+            from None
+    default_voice = engine.getProperty("voice")
+    with contextlib.redirect_stdout(io.StringIO()):
+        engine.runAndWait()  # the first loop after init returns at once; spend it here
+    return engine, default_voice
 
 
 class Pyttsx3Synthesizer:

@@ -10,7 +10,7 @@ import pytest
 
 from assistant.audio.echo_gate import EchoGate
 from assistant.audio.resample import resample
-from assistant.bench.bargein import REPLIES, gate_decision, read_16k, room_mic
+from assistant.bench.bargein import REPLIES, frames_of, gate_decision, read_16k, room_mic
 from assistant.config import TtsConfig
 from assistant.events import SAMPLE_RATE, AudioFrame
 from assistant.service.room import RoomMemory
@@ -58,12 +58,6 @@ def fractional_echo(played: np.ndarray, delay_s: float, gain: float) -> np.ndarr
     kernel = np.convolve(kernel, [0.25, 0.5, 0.25])  # the speaker's colour
     echo = np.convolve(played, kernel)[16 : 16 + len(played)] * gain
     return np.concatenate([np.zeros(int(whole)), echo])
-
-
-def frames_of(mic: np.ndarray, t0: float, frame: int = 480) -> list[AudioFrame]:
-    pcm = np.clip(np.round(mic), -32768, 32767).astype("<i2")
-    return [AudioFrame(pcm[i : i + frame].tobytes(), i / SAMPLE_RATE, t0 + (i + frame) / SAMPLE_RATE)
-            for i in range(0, len(pcm) - frame + 1, frame)]
 
 
 def energy(frames: list[AudioFrame]) -> float:

@@ -55,13 +55,15 @@ def gate_decision(gate: EchoGate, reply: bytes, rate: int, mic: np.ndarray, t0: 
     the decision, or None."""
     gate.reset()
     gate.add_reference(reply, rate, t0)
+    return next((frame.end_s for frame in frames_of(mic, t0) if gate.feed(frame)), None)
+
+
+def frames_of(mic: np.ndarray, t0: float) -> list[AudioFrame]:
+    """``mic`` (float samples from stream time 0) as the capture hands it over: 30 ms frames, each read when
+    it ends (on the monotonic clock, the stream starting at ``t0``)."""
     pcm = np.clip(np.round(mic), -32768, 32767).astype("<i2")
-    for i in range(len(pcm) // FRAME):
-        frame = AudioFrame(pcm[i * FRAME : (i + 1) * FRAME].tobytes(), i * FRAME / SAMPLE_RATE,
-                           t0 + (i + 1) * FRAME / SAMPLE_RATE)
-        if gate.feed(frame):
-            return frame.end_s
-    return None
+    return [AudioFrame(pcm[i : i + FRAME].tobytes(), i / SAMPLE_RATE, t0 + (i + FRAME) / SAMPLE_RATE)
+            for i in range(0, len(pcm) - FRAME + 1, FRAME)]
 
 
 def room_echo(reply: np.ndarray, delay_ms: int, gain: float, rt60_ms: int, drr_db: float = 3.0) -> np.ndarray:

@@ -56,6 +56,15 @@ def read_wav(path: Path) -> tuple[np.ndarray, int]:
         return data, wav.getframerate()
 
 
+def write_wav(path: Path, samples: np.ndarray, rate: int = 16000, channels: int = 1) -> Path:
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(channels)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(np.asarray(samples, dtype="<i2").tobytes())
+    return path
+
+
 def run_service_cli(argv: list[str]) -> int:
     """The service verbs (status, history, ...) in-process, so a test can catch their UserError."""
     import argparse

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import logging
-import wave
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import read_wav
+from conftest import read_wav, write_wav
 from test_pipeline_earcons import Answers, Heard, RoomSink, Voice
 
 from assistant.audio.echo_gate import EchoGate
@@ -111,12 +110,8 @@ def test_the_pipeline_tells_the_gate_what_became_of_its_barge_in(tmp_path: Path,
     """Through the pipeline: a real voice in the mic while we speak cuts the reply; the recogniser (a stand-in
     here) finds no words in what followed, or finds some: only the first is our own voice after all."""
     pcm, rate = read_wav(data_dir / "turn_on_the_living_room_lamp.wav")
-    mic = tmp_path / "mic.wav"
-    with wave.open(str(mic), "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(rate)
-        wav.writeframes(bytes(rate) + pcm.tobytes() + bytes(rate * 4))  # 0.5 s, the words, 2 s
+    mic = write_wav(tmp_path / "mic.wav", np.concatenate([np.zeros(rate // 2), pcm, np.zeros(rate * 2)]),
+                    rate)  # 0.5 s, the words, 2 s
     sink = RoomSink()
     gate = EchoGate()
     pipeline = Pipeline(capture=Capture(WavSource(mic, realtime=True)), endpointer=Endpointer(VadConfig()),

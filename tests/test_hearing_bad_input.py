@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import wave
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import write_wav
 
 from assistant.asr.whisper import WhisperRecognizer
 from assistant.audio.resample import resample
@@ -14,15 +14,6 @@ from assistant.bench_hearing import endpoint, read_pcm
 from assistant.config import Config
 from assistant.events import Transcript, Utterance
 from assistant.listen import Decision, Listener, words
-
-
-def write_wav(path: Path, samples: np.ndarray, rate: int = 16000, channels: int = 1) -> Path:
-    with wave.open(str(path), "wb") as wav:
-        wav.setnchannels(channels)
-        wav.setsampwidth(2)
-        wav.setframerate(rate)
-        wav.writeframes(np.asarray(samples, dtype="<i2").tobytes())
-    return path
 
 
 def hear(path: Path, recognizer: WhisperRecognizer, listener: Listener) -> list[Decision]:

@@ -111,6 +111,7 @@ def what_played(pipeline: Pipeline, sink: RoomSink) -> list[str]:
 ECHO_TAIL_S = 30.0  # long, so the checks below never race the clock
 WAKE = ListenConfig(mode="wake_phrase", wake_phrases=["hey computer"])
 ALL = EarconsConfig(listening=True, thinking=True, error=True)
+NONE = EarconsConfig(listening=False, thinking=False, error=False)
 
 
 def test_a_wake_phrase_alone_is_answered_with_the_listening_earcon(tmp_path: Path) -> None:
@@ -159,7 +160,7 @@ def test_a_reload_changes_turn_taking_before_the_next_turn_never_during_one(tmp_
     assert pipeline.policy == "half_duplex" and pipeline.echo_gate is None
     gate, stop_phrase = build_turn_taking(validate({"turn": {"policy": "barge_in"}}))
     assert gate is not None and stop_phrase is None
-    quiet = Earcons(EarconsConfig(listening=False, thinking=False, error=False), sink)
+    quiet = Earcons(NONE, sink)
     pipeline.replace_turn_taking("barge_in", gate, stop_phrase, quiet)
     assert pipeline.policy == "half_duplex" and pipeline.earcons is not quiet  # staged, not yet taken up
     job = pipeline.submit_text("Here is the news.", route=False)
@@ -176,7 +177,7 @@ def test_a_reload_changes_turn_taking_before_the_next_turn_never_during_one(tmp_
 
 def test_a_failing_turn_listener_does_not_stop_the_turns(tmp_path: Path) -> None:
     """The daemon logs, records and saves the learnt room after each turn: none of that may end the worker."""
-    pipeline, _ = make(tmp_path, "", ListenConfig(), EarconsConfig(listening=False, thinking=False, error=False))
+    pipeline, _ = make(tmp_path, "", ListenConfig(), NONE)
     seen: list[str] = []
 
     def broken(report: TurnReport) -> None:

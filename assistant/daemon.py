@@ -132,12 +132,13 @@ class Daemon:
     # ---- per turn --------------------------------------------------------------------------------
 
     def _on_turn(self, report: TurnReport) -> None:
-        log_turn(report)
+        # recorded before it is logged: whoever sees the turn in the log finds it in `assistant history`
         if self.history is not None:
             try:
                 self.history.append(report)
             except HistoryError as exc:
                 log.warning("could not record the turn: %s", exc)
+        log_turn(report)
         total = report.latency_ms.get("reply_audio")
         if total is not None:
             self._last_turn_ms = total

@@ -142,9 +142,24 @@ def test_no_voice_configured_is_the_default_voice_even_after_another() -> None:
     assert default._engine.getProperty("voice") == default_voice  # ...and one without a voice speaks the default
 
 
-def test_two_synthesizers_at_once_each_speak_with_their_own_voice() -> None:
+def test_two_synthesizers_at_once_each_speak_with_their_own_voice(monkeypatch: pytest.MonkeyPatch) -> None:
     """They share one pyttsx3 engine: a reload's new voice synthesizing while the old one finishes a
-    sentence (or a cut reply's look-ahead thread) must neither mix their audio nor swap their voices."""
+    sentence (or a cut reply's look-ahead thread) must neither mix their audio nor swap their voices.
+
+    pyttsx3 cancels espeak-ng before each synthesis if espeak's thread is still busy, and a cancel puts back
+    the previous synthesis's rate: CI saw the new voice at the old rate. That race is timing-bound (about one
+    synthesis in 13 here without the fix), so the test also counts the cancels, which it sees far more often
+    than a wrong length."""
+    from pyttsx3.drivers import _espeak
+
+    cancels: list[float] = []
+    real_cancel = _espeak.Cancel
+
+    def counted_cancel() -> int:
+        cancels.append(time.monotonic())
+        return int(real_cancel())
+
+    monkeypatch.setattr(_espeak, "Cancel", counted_cancel)
     # each one's length alone, measured before the other exists: espeak-ng is not bit-exact (a few samples
     # from run to run, up to 0.8 % after some other voices), but the other rate (200 against 175 words a
     # minute) makes a swapped voice ~12 % shorter or longer
@@ -157,7 +172,7 @@ def test_two_synthesizers_at_once_each_speak_with_their_own_voice() -> None:
     heard: list[tuple[str, tuple[bytes, int]]] = []
 
     def speak(name: str, synthesizer: Pyttsx3Synthesizer, text: str) -> None:
-        for _ in range(4):
+        for _ in range(8):
             heard.append((name, synthesizer.synthesize(text)))
 
     threads = [threading.Thread(target=speak, args=("first", first, "The old voice finishes.")),
@@ -166,7 +181,8 @@ def test_two_synthesizers_at_once_each_speak_with_their_own_voice() -> None:
         thread.start()
     for thread in threads:
         thread.join(60)
-    assert len(heard) == 8
+    assert len(heard) == 16
     lengths = [(name, len(pcm), rate) for name, (pcm, rate) in heard]
+    assert not cancels, f"espeak was cancelled {len(cancels)} times, dropping queued settings; {lengths}"
     assert all(abs(length - alone[name]) < 0.05 * alone[name] and rate == 22050 for name, length, rate in lengths), \
         (alone, lengths)

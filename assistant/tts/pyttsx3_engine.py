@@ -16,6 +16,8 @@ import shutil
 import tempfile
 import threading
 import wave
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -32,8 +34,15 @@ _ENGINE_LOCK = threading.RLock()
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class _Espeak:
+    engine: Any  # pyttsx3.Engine
+    default_voice: str | None
+    wait_idle: Callable[[], object]  # espeak_Synchronize: returns once espeak's own thread has nothing queued
+
+
 @cache
-def _shared_engine() -> tuple[Any, str | None]:
+def _shared_engine() -> _Espeak:
     """The process's espeak engine and the voice it starts with, made on first use (hold ``_ENGINE_LOCK``)."""
     try:
         import pyttsx3
@@ -41,13 +50,15 @@ def _shared_engine() -> tuple[Any, str | None]:
         raise SynthesisError(f"pyttsx3 is not installed ({exc}): pip install pyttsx3") from None
     try:
         engine = pyttsx3.init("espeak")
+        from pyttsx3.drivers import _espeak  # loaded by init; its Synchronize is not on pyttsx3's engine
     except (RuntimeError, OSError, ImportError) as exc:
         raise SynthesisError(f"espeak-ng could not start ({exc}): install it with apt-get install espeak-ng") \
             from None
     default_voice = engine.getProperty("voice")
     with contextlib.redirect_stdout(io.StringIO()):
         engine.runAndWait()  # the first loop after init returns at once; spend it here
-    return engine, default_voice
+    _espeak.Synchronize()
+    return _Espeak(engine, default_voice, _espeak.Synchronize)
 
 
 class Pyttsx3Synthesizer:
@@ -55,18 +66,28 @@ class Pyttsx3Synthesizer:
 
     def __init__(self, config: TtsConfig) -> None:
         with _ENGINE_LOCK:
-            self._engine, default_voice = _shared_engine()
+            self._espeak = _shared_engine()
+            self._engine, default_voice = self._espeak.engine, self._espeak.default_voice
             voice = self.find_voice(config.voice) if config.voice else None
         self._dir = Path(tempfile.mkdtemp(prefix="assistant-tts-"))
-        # set for every synthesis: the shared engine keeps whatever the last synthesizer used
-        self._settings: dict[str, Any] = {"rate": config.rate, "volume": config.volume,
-                                          "voice": voice or default_voice}
+        # set for every synthesis: the shared engine keeps whatever the last synthesizer used; the voice first,
+        # as loading a voice is done at once while rate and volume wait in espeak's queue
+        self._settings: dict[str, Any] = {"voice": voice or default_voice, "rate": config.rate,
+                                          "volume": config.volume}
 
     def _use_settings(self) -> None:
-        """Put the shared engine on this synthesizer's settings (hold ``_ENGINE_LOCK``)."""
+        """Put the shared engine on this synthesizer's settings (hold ``_ENGINE_LOCK``).
+
+        pyttsx3 runs espeak-ng in its asynchronous mode: rate and volume are queued for espeak's own thread, and
+        pyttsx3 calls ``espeak_Cancel`` before each synthesis whenever that thread is still busy, which drops the
+        queued settings and puts back the previous synthesis's. So wait for espeak to be idle here, and again after
+        each synthesis, before the next caller changes the voice under the thread's feet (CI caught a reload's
+        new voice speaking at the old one's rate).
+        """
         for name, value in self._settings.items():
             if value is not None:
                 self._engine.setProperty(name, value)
+        self._espeak.wait_idle()
 
     def voices(self) -> list[dict[str, str]]:
         with _ENGINE_LOCK:  # espeak rereads its voice list: not while another thread synthesizes
@@ -97,6 +118,7 @@ class Pyttsx3Synthesizer:
             with contextlib.redirect_stdout(io.StringIO()):
                 self._engine.save_to_file(text, str(path))
                 self._engine.runAndWait()
+            self._espeak.wait_idle()
             try:
                 with wave.open(str(path), "rb") as wav:
                     return wav.readframes(wav.getnframes()), wav.getframerate()

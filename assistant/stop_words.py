@@ -198,10 +198,9 @@ class StopCheck:
         try:
             # the turns' guards, loosened for one short word: no stop from a hallucination on our echo
             heard = stop_request_in(crops, recognizer, stop_guards(turn_guards), is_stop_phrase, wake_phrases)
+            if heard is not None:
+                on_stop(heard)
         except Exception as exc:  # a failed check must not end the daemon; the reply plays on
             log.warning("stop check failed: %s: %s", type(exc).__name__, exc)
-            return
-        finally:
+        finally:  # only now: "not checking" then means whatever was heard has been acted on
             self._running.clear()
-        if heard is not None:
-            on_stop(heard)

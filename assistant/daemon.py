@@ -24,6 +24,7 @@ from assistant.pipeline import Pipeline
 from assistant.service.control import ControlError, ControlServer
 from assistant.service.history import History, HistoryError
 from assistant.service.logs import log_turn
+from assistant.service.reloads import Reloads
 from assistant.service.room import RoomMemory, room_key
 from assistant.service.sdnotify import Notifier
 
@@ -44,9 +45,7 @@ class Daemon:
         self.room: RoomMemory | None = None  # the echo gate's learnt room, over restarts
         self.control: ControlServer | None = None
         self._stop = threading.Event()
-        self._reload_requested = threading.Event()
-        self._reload_result: dict[str, Any] = {}
-        self._reload_done = threading.Event()
+        self.reloads = Reloads(self.reload)
         self._last_turn_ms: float | None = None
 
     # ---- start -----------------------------------------------------------------------------------
@@ -96,8 +95,8 @@ class Daemon:
         pipeline = self.build()
         signal.signal(signal.SIGTERM, self._on_stop_signal)
         signal.signal(signal.SIGINT, self._on_stop_signal)
-        signal.signal(signal.SIGHUP, lambda signum, frame: self._reload_requested.set())
-        threading.Thread(target=self._reloader, name="reload", daemon=True).start()
+        signal.signal(signal.SIGHUP, lambda signum, frame: self.reloads.signal())
+        threading.Thread(target=self.reloads.run, args=(self._stop,), name="reload", daemon=True).start()
         threading.Thread(target=self._watchdog, name="watchdog", daemon=True).start()
         log.info("listening on %s, replying through %s", pipeline.capture.source.name, pipeline.sink.name)
         self.notifier.ready("listening")
@@ -196,21 +195,6 @@ class Daemon:
                 warned = True
 
     # ---- reload ----------------------------------------------------------------------------------
-
-    def request_reload(self, timeout: float = 120.0) -> dict[str, Any]:
-        self._reload_done.clear()
-        self._reload_requested.set()
-        self._reload_done.wait(timeout)
-        return dict(self._reload_result)
-
-    def _reloader(self) -> None:
-        # Signal handlers must stay tiny; the reload (maybe loading a model) happens in this thread.
-        while not self._stop.is_set():
-            if not self._reload_requested.wait(0.5):
-                continue
-            self._reload_requested.clear()
-            self._reload_result = self.reload()
-            self._reload_done.set()
 
     def reload(self) -> dict[str, Any]:
         self.notifier.reloading("reloading configuration")
@@ -349,7 +333,7 @@ class DaemonControl:
         self._pipeline().push_to_talk()
 
     def reload(self) -> dict[str, Any]:
-        return self.daemon.request_reload()
+        return self.daemon.reloads.request()
 
 
 def run_daemon(args: argparse.Namespace) -> int:

@@ -24,12 +24,14 @@ NOBODY = 65_534
 
 
 class FakeHandler:
-    """Records calls; ``ask`` can be made slow or failing."""
+    """Records calls; ``ask`` can be held until released, and ``reload`` made to fail."""
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, Any]] = []
-        self.ask_delay_s = 0.0
+        self.asking = threading.Event()  # set when an ask is in the handler
+        self.release_ask: threading.Event | None = None  # an ask waits for this, when set
         self.fail_reload = False
+        self.reject_reload = False
 
     def status(self) -> dict[str, Any]:
         self.calls.append(("status", None))
@@ -44,7 +46,9 @@ class FakeHandler:
 
     def ask(self, text: str) -> dict[str, Any]:
         self.calls.append(("ask", text))
-        time.sleep(self.ask_delay_s)
+        self.asking.set()
+        if self.release_ask is not None:
+            self.release_ask.wait(30)
         return {"reply": f"you asked: {text}", "handled_by": "fallback"}
 
     def mute(self, muted: bool) -> None:
@@ -57,7 +61,9 @@ class FakeHandler:
         self.calls.append(("reload", None))
         if self.fail_reload:
             raise RuntimeError("config broke")
-        return {"message": "reloaded /etc/assistant/config.yaml"}
+        if self.reject_reload:
+            return {"reloaded": False, "problems": ["vad.aggressiveness: must be <= 3"]}
+        return {"reloaded": True, "changed": ["vad", "tts"]}
 
 
 @pytest.fixture
@@ -115,7 +121,7 @@ def test_every_command_reaches_the_handler(server: ControlServer, handler: FakeH
     assert client.request("mute", muted=False) == {"muted": False}
     assert client.request("unmute") == {"muted": False}
     assert client.request("listen") == {"listening": True}
-    assert client.request("reload")["message"].startswith("reloaded")
+    assert client.request("reload") == {"reloaded": True, "changed": ["vad", "tts"]}
     assert client.request("ping")["pid"] == os.getpid()
     assert handler.calls == [("status", None), ("say", "hello there"), ("ask", "what time is it"), ("mute", True),
                              ("mute", False), ("mute", False), ("listen", None), ("reload", None)]
@@ -190,7 +196,16 @@ def test_failing_handler_is_an_error_reply(server: ControlServer, handler: FakeH
     assert ControlClient(server.path).request("status")["state"] == "listening"
 
 
-def test_connection_limit(server: ControlServer) -> None:
+def test_connection_limit(sockdir: Path, handler: FakeHandler) -> None:
+    # idle connections are not timed out during the test: a slow machine would free a held slot
+    server = ControlServer(sockdir / "control.sock", handler, idle_timeout_s=60, max_connections=2).start()
+    try:
+        check_connection_limit(server)
+    finally:
+        server.stop()
+
+
+def check_connection_limit(server: ControlServer) -> None:
     held = [connect(server.path), connect(server.path)]
     try:
         for sock in held:  # make sure both are admitted before the third arrives
@@ -212,15 +227,16 @@ def test_connection_limit(server: ControlServer) -> None:
 
 
 def test_slow_ask_does_not_block_status(server: ControlServer, handler: FakeHandler) -> None:
-    handler.ask_delay_s = 1.5
+    handler.release_ask = threading.Event()
     result: dict[str, Any] = {}
     asker = threading.Thread(target=lambda: result.update(ControlClient(server.path).request("ask", text="hm")))
     asker.start()
-    time.sleep(0.2)
-    started = time.monotonic()
-    assert ControlClient(server.path).request("status")["state"] == "listening"
-    assert time.monotonic() - started < 1.0
-    asker.join(5)
+    assert handler.asking.wait(10)
+    # answered while the ask is still held in its handler (a status stuck behind it would never come back)
+    assert ControlClient(server.path, timeout_s=10).request("status")["state"] == "listening"
+    assert asker.is_alive() and not result
+    handler.release_ask.set()
+    asker.join(10)
     assert result["reply"] == "you asked: hm"
 
 
@@ -361,9 +377,19 @@ def test_cli_verbs(server: ControlServer, handler: FakeHandler, capsys: pytest.C
     assert run_service_cli(["ctl", "say", "good", "morning", "--socket", sock]) == 0
     assert run_service_cli(["ctl", "--socket", sock, "ask", "is it raining"]) == 0
     out = capsys.readouterr().out
-    assert "reloaded /etc/assistant/config.yaml" in out and "you asked: is it raining" in out
+    assert "reloaded: vad, tts changed" in out and "you asked: is it raining" in out
     assert handler.calls == [("mute", True), ("mute", False), ("listen", None), ("reload", None),
                              ("say", "good morning"), ("ask", "is it raining")]
+
+
+def test_cli_reload_that_the_daemon_rejects_is_an_error(server: ControlServer, handler: FakeHandler) -> None:
+    """A broken config file: `assistant reload` must not print "reloaded" and exit 0 (it once did)."""
+    handler.reject_reload = True
+    with pytest.raises(UserError) as info:
+        run_service_cli(["reload", "--socket", str(server.path)])
+    assert info.value.code == 1
+    assert str(info.value) == ("not reloaded, the daemon keeps its running configuration: "
+                               "vad.aggressiveness: must be <= 3")
 
 
 def test_cli_reports_a_daemon_that_is_not_running(sockdir: Path) -> None:

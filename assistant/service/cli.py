@@ -94,10 +94,19 @@ def _simple(cmd: str, **params: Any) -> Any:
         if args.json:
             print_json(result)
         elif cmd == "reload":
-            print(result.get("message", "reloaded"))
+            print(reload_outcome(result))
         return 0
 
     return handler
+
+
+def reload_outcome(result: dict[str, Any]) -> str:
+    """What a reload did, in a line; a rejected one is a UserError (the daemon keeps its running config)."""
+    if result.get("reloaded"):
+        changed = ", ".join(result.get("changed") or []) or "nothing"
+        return f"reloaded: {changed} changed"
+    problems = result.get("problems") or [result.get("message", "the daemon gave no reason")]
+    raise UserError("not reloaded, the daemon keeps its running configuration: " + "; ".join(map(str, problems)))
 
 
 def cmd_ctl(args: argparse.Namespace) -> int:

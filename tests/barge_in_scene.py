@@ -4,9 +4,11 @@ talks over it."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 
+from assistant.audio.sinks import AudioSink
 from assistant.pipeline import Pipeline
 from assistant.turn_items import TextJob
 
@@ -20,9 +22,9 @@ def talk_over_the_reply(pipeline: Pipeline, play_user: Callable[[], None], answe
     wait for the announcement to end and until ``answered()`` (at most ``wait_s`` each). The announcement's
     job, and the monotonic time the user's recording started playing."""
     time.sleep(0.5)
+    playing = when_playing(pipeline.speaker.sink)
     job = pipeline.submit_text(ANNOUNCEMENT, route=False)
-    while not pipeline.busy:
-        time.sleep(0.01)
+    playing.wait(wait_s)
     time.sleep(2.0)  # into the second sentence
     started = time.monotonic()
     play_user()
@@ -31,3 +33,17 @@ def talk_over_the_reply(pipeline: Pipeline, play_user: Callable[[], None], answe
     while not answered() and time.monotonic() < deadline:
         time.sleep(0.1)
     return job, started
+
+
+def when_playing(sink: AudioSink) -> threading.Event:
+    """An event set when ``sink`` is next handed a sound: "2 s into our reply" counts from our first sample,
+    not from when the reply was queued (a loaded machine may take a while to pick it up and synthesize it)."""
+    playing = threading.Event()
+    real_play = sink.play
+
+    def play(pcm: bytes, rate: int) -> float | None:
+        playing.set()
+        return real_play(pcm, rate)
+
+    sink.play = play  # type: ignore[method-assign]
+    return playing

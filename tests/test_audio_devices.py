@@ -90,14 +90,17 @@ def test_a_cut_sink_says_how_much_it_handed_to_the_device(vaudio: VirtualAudio, 
     try:
         started = time.monotonic()
         player.start()
-        time.sleep(1.0)
+        deadline = started + 20
+        while sink._handed_s < 1.0 and time.monotonic() < deadline:  # playing for a while (a slow open counts not)
+            time.sleep(0.01)
         cut_at = time.monotonic()
         handed_s = sink.stop()
         player.join(5)
         assert not player.is_alive() and first and first[0] is not None
         assert started <= first[0] < cut_at
         elapsed = cut_at - first[0]
-        assert handed_s is not None and elapsed - 0.05 <= handed_s <= elapsed + 0.5, (handed_s, elapsed)
+        # an underrun on a loaded machine leaves the device's clock behind the wall clock: 0.15 s of slack
+        assert handed_s is not None and elapsed - 0.15 <= handed_s <= elapsed + 0.5, (handed_s, elapsed)
         assert handed_s < len(reference) / rate - 1.0  # cut well before the end
     finally:
         sink.close()

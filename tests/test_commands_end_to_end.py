@@ -66,7 +66,7 @@ def test_spoken_command_calls_home_assistant(vaudio: VirtualAudio, data_dir: Pat
     proc, log = run_daemon(EXAMPLES / "home-assistant.yaml", env)
     try:
         vaudio.play(data_dir / "turn_on_the_living_room_lamp.wav").wait(30)
-        turn = log.wait_for("turn transcript=", timeout=60)
+        turn = log.wait_for("handled_by=", timeout=60)
     finally:
         stop(proc)
     assert "intent=light_power" in turn and "handled_by=command" in turn, turn
@@ -94,7 +94,7 @@ commands:
         assert not marker.exists()
         time.sleep(0.5)
         vaudio.play(data_dir / "whatstheweatherlike.wav").wait(30)
-        turn = log.wait_for("turn transcript=", timeout=60)
+        turn = log.wait_for("handled_by=", timeout=60)
     finally:
         stop(proc)
     assert "intent=weather" in turn and 'reply="I wrote it down."' in turn, turn

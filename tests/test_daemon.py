@@ -144,7 +144,7 @@ def test_notify_watchdog_control_reload_and_stop(daemon: Daemon, data_dir: Path,
     time.sleep(1.0)  # past the echo tail of the announcement above (half-duplex)
     mark = len(daemon.stderr)
     vaudio.play(data_dir / "what_time_is_it_espeak.wav").wait(30)
-    daemon.wait_log("turn transcript=", after=mark)
+    daemon.wait_log("handled_by=", after=mark)  # an answered turn, not a dropped fragment
     with sqlite3.connect(daemon.history_db) as db:
         transcripts = [row[0] for row in db.execute("SELECT transcript FROM turns")]
     spoken = [t for t in transcripts if normalise(t) == ["what", "time", "is", "it"] and t != "what time is it"]
@@ -177,16 +177,16 @@ def test_notify_watchdog_control_reload_and_stop(daemon: Daemon, data_dir: Path,
     # and it still hears (a new speculator and endpointer took over; the turn is taken with barge-in on)
     mark = len(daemon.stderr)
     vaudio.play(data_dir / "what_time_is_it_espeak.wav").wait(30)
-    daemon.wait_log("turn transcript=", after=mark)
+    daemon.wait_log("handled_by=", after=mark)  # an answered turn, not a dropped fragment
     # reload over the control socket reports the same
     assert daemon.control("reload")["reloaded"] is True
 
-    # SIGTERM: STOPPING=1, exit 0 within 5 s
+    # SIGTERM: STOPPING=1 at once, exit 0 well within systemd's stop timeout
     started = time.monotonic()
     before = len(notify.messages)
     daemon.proc.send_signal(signal.SIGTERM)
-    assert daemon.proc.wait(timeout=10) == 0
-    assert time.monotonic() - started < 5
+    assert daemon.proc.wait(timeout=20) == 0
+    assert time.monotonic() - started < 10  # systemd allows 20 s (TimeoutStopSec)
     notify.wait_for("STOPPING", "1", after=before, timeout=5)
     assert not daemon.socket_path.exists()
 
@@ -215,7 +215,7 @@ def test_daemon_keeps_hearing_after_the_sound_server_restarts(tmp_path: Path, da
         mark = len(d.stderr)
         time.sleep(1.0)
         server.play(data_dir / "what_time_is_it_espeak.wav").wait(30)
-        line = d.stderr[d.wait_log("turn transcript=", after=mark, timeout=60)]
+        line = d.stderr[d.wait_log("handled_by=", after=mark, timeout=60)]
         assert "intent=time" in line
         assert d.proc is not None and d.proc.poll() is None  # the same process all along
     finally:

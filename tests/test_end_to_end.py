@@ -65,6 +65,12 @@ class DaemonLog:
         for line in self._proc.stderr:
             self.lines.append(line.rstrip())
 
+    def finish(self, timeout: float = 10) -> list[str]:
+        """Every line, once the process has exited and its stderr is read to the end."""
+        self._thread.join(timeout)
+        assert not self._thread.is_alive(), "stderr did not end with the process"
+        return self.lines
+
     def wait_for(self, text: str, timeout: float) -> str:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -106,7 +112,7 @@ def test_daemon_answers_the_time_through_virtual_devices(daemon, vaudio: Virtual
     asked_at = datetime.now()
     player = vaudio.play(data_dir / "what_time_is_it_espeak.wav")
     player.wait(timeout=30)
-    turn = log.wait_for("turn transcript=", timeout=60)
+    turn = log.wait_for("handled_by=", timeout=60)
     time.sleep(3.0)  # let the reply finish playing into the virtual speaker
     recorder.terminate()
     recorder.wait(5)
@@ -123,8 +129,8 @@ def test_daemon_answers_the_time_through_virtual_devices(daemon, vaudio: Virtual
     # SIGTERM: a clean exit, promptly
     started = time.monotonic()
     proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=10) == 0
-    assert time.monotonic() - started < 5
+    assert proc.wait(timeout=20) == 0
+    assert time.monotonic() - started < 10  # systemd allows 20 s (TimeoutStopSec)
 
 
 def test_simulate_runs_whole_pipeline_on_a_recording(tmp_path: Path) -> None:
@@ -190,8 +196,8 @@ def test_sigterm_while_stdin_is_silent_exits_cleanly(tmp_path: Path) -> None:
     time.sleep(0.5)
     started = time.monotonic()
     proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=10) == 0
-    assert time.monotonic() - started < 5
-    time.sleep(0.2)
-    assert not any("Fatal Python error" in line for line in log.lines), log.lines
+    assert proc.wait(timeout=20) == 0
+    assert time.monotonic() - started < 10  # systemd allows 20 s (TimeoutStopSec)
+    lines = log.finish()
+    assert not any("Fatal Python error" in line for line in lines), lines
     proc.stdin.close()

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from barge_in_scene import when_playing
 from conftest import read_wav
 from textnorm import normalise
 from vaudio import VirtualAudio
@@ -79,17 +80,27 @@ def room(vaudio: VirtualAudio, room_echo: None, tmp_path: Path, recognizer,  # t
 
 def speak_and_say_over(room: Room, vaudio: VirtualAudio, reply: str, clip: Path | None) -> TextJob:
     """The assistant says ``reply``; two seconds in, ``clip`` is played into the mic. Waits for the end."""
+    playing = when_playing(room.pipeline.speaker.sink)
     job = room.pipeline.submit_text(reply, route=False)
-    deadline = time.monotonic() + 30
-    while not room.pipeline.busy and time.monotonic() < deadline:
-        time.sleep(0.01)
+    playing.wait(30)
     time.sleep(2.0)  # into the second sentence
     if clip is not None:
         vaudio.play(clip).wait(30)
     assert job.done.wait(60) and job.report is not None
     wait_for_stop_checks(room.pipeline)
-    time.sleep(1.5)  # long enough for anything heard to have become a turn, if it were going to
+    time.sleep(1.5)  # long enough for anything heard to have become an utterance, if it were going to
+    wait_until_idle(room)  # and for that utterance to have become a turn: the checks see every turn
     return job
+
+
+def wait_until_idle(room: Room, timeout: float = 60) -> None:
+    """Nothing heard is pending: no utterance being collected, queued or answered, every turn reported."""
+    pipeline = room.pipeline
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and (pipeline.endpointer.in_speech or pipeline.busy
+                                           or pipeline.turn_started_at is not None
+                                           or len(room.turns) < pipeline.stats.turns):
+        time.sleep(0.05)
 
 
 def wait_for_stop_checks(pipeline: Pipeline, timeout: float = 30) -> None:

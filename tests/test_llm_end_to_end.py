@@ -25,7 +25,7 @@ def test_spoken_open_question_is_answered_by_the_llm(vaudio: VirtualAudio, data_
         recorder = vaudio.record(reply_wav)
         time.sleep(0.5)
         vaudio.play(data_dir / "brooklyn_bridge.wav").wait(30)
-        turn = log.wait_for("turn transcript=", timeout=180)
+        turn = log.wait_for("handled_by=", timeout=180)
         time.sleep(2.0)
         recorder.terminate()
         recorder.wait(5)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ def test_capture_reopens_the_device_after_the_sound_server_restarts(tmp_path: Pa
         capture = Capture(PyAudioSource(None), frame_ms=30, reopen=lambda: PyAudioSource(None))
         capture.BACKOFF_S = (0.3, 0.5)
         capture.start()
-        time.sleep(1.0)
+        wait_until(lambda: capture.captured > 10)
         before = capture.captured
         assert before > 10  # frames flow while the server is up
         server.kill_server()
@@ -31,10 +32,16 @@ def test_capture_reopens_the_device_after_the_sound_server_restarts(tmp_path: Pa
         while capture.reopened == 0 and time.monotonic() < deadline:
             time.sleep(0.2)
         assert capture.reopened >= 1
-        time.sleep(1.0)
+        wait_until(lambda: capture.captured > stalled + 10)  # a reopened stream may take a while to deliver
         assert capture.captured > stalled + 10  # frames flow again, same process, same Capture
         capture.stop()
         capture.join(5)
         capture.source.close()
     finally:
         server.stop()
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.05)

@@ -11,6 +11,7 @@ The server runs in its own session (setsid) and is stopped by PID.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -120,10 +121,22 @@ class VirtualAudio:
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
     def record(self, out_wav: str | Path, source: str = "vspk.monitor", rate: int = 16000) -> subprocess.Popen[bytes]:
-        """Start recording a source (default: what the assistant plays) into a WAV; terminate() to stop."""
-        return subprocess.Popen(["parecord", "-d", source, "--rate", str(rate), "--channels", "1",
+        """Start recording a source (default: what the assistant plays) into a WAV; terminate() to stop.
+
+        Returns once the recording is under way (0.1 s of the source's silence written), so a sound played
+        next is recorded from its start even when a loaded machine is slow to start parecord."""
+        proc = subprocess.Popen(["parecord", "-d", source, "--rate", str(rate), "--channels", "1",
                                  "--format", "s16le", "--file-format=wav", str(out_wav)],
                                 env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        under_way = 44 + rate * 2 // 10  # the WAV header, then 0.1 s of samples
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and proc.poll() is None:
+            with contextlib.suppress(FileNotFoundError):
+                if os.path.getsize(out_wav) >= under_way:
+                    return proc
+            time.sleep(0.01)
+        proc.kill()
+        raise RuntimeError(f"parecord from {source} wrote nothing in 20 s (exit {proc.wait()})")
 
     def stop(self) -> None:
         if self.process is None:

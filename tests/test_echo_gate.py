@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from barge_in_scene import when_playing
 from textnorm import normalise
 from vaudio import VirtualAudio
 
@@ -46,6 +47,7 @@ class BargeInHarness:
         self.triggered_at: AudioFrame | None = None
         self.utterance: Utterance | None = None
         self.speaking = threading.Event()
+        self.listened_up_to = 0.0  # capture time of the last frame the listen loop has taken
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._listen, daemon=True)
         self._thread.start()
@@ -58,6 +60,7 @@ class BargeInHarness:
                 continue
             if frame is None:
                 return
+            self.listened_up_to = frame.captured_at
             if self.speaking.is_set() and self.triggered_at is None:
                 self.heard_while_speaking.append(frame)
                 if self.gate.feed(frame):
@@ -77,7 +80,12 @@ class BargeInHarness:
         try:
             return self.speaker.say(sentences)
         finally:
-            time.sleep(0.4)  # the echo tail: the gate keeps listening while the room rings out
+            # the echo tail: the gate keeps listening while the room rings out, until the listen loop has
+            # taken every frame of it (on a loaded machine it may lag behind the capture)
+            tail_end = time.monotonic() + 0.4
+            deadline = tail_end + 10
+            while self.listened_up_to < tail_end and time.monotonic() < deadline:
+                time.sleep(0.02)
             self.speaking.clear()
 
     def close(self) -> None:
@@ -111,10 +119,10 @@ def test_own_voice_coming_back_does_not_barge_in(harness: BargeInHarness) -> Non
 def test_user_talking_over_the_reply_stops_it_and_is_heard(harness: BargeInHarness, vaudio: VirtualAudio,
                                                            data_dir: Path, recognizer) -> None:
     started: list[float] = []
+    playing = when_playing(harness.sink)
 
     def interrupt() -> None:
-        while not harness.speaking.is_set() or harness.speaker.sink is None:
-            time.sleep(0.01)
+        playing.wait(30)
         time.sleep(1.5)  # well into the first sentence
         started.append(time.monotonic())
         vaudio.play(data_dir / "turn_on_the_living_room_lamp.wav").wait(30)

@@ -269,7 +269,8 @@ class Pipeline:
         self.echo_gate.stop_reference(time.monotonic(), handed_s)
         self._deaf_from, self._deaf_until = float("inf"), 0.0
         self.endpointer.reset()
-        self._barge_in_watch.started(self.echo_gate, self.endpointer)  # no words follow: our voice after all
+        # no words follow, or our own: our voice after all
+        self._barge_in_watch.started(self.echo_gate, self.endpointer, playing=self.speaker.playing_text)
         for earlier in self.echo_gate.frames_since_onset():  # echo-reduced start of what they said
             utterance = self.endpointer.feed(earlier)
             self._barge_in_watch.observe(self.endpointer, utterance)
@@ -349,6 +350,9 @@ class Pipeline:
             report.latency_ms["asr"] = ms(transcript.asr_s)
             report.latency_ms["transcript"] = ms(time.monotonic() - utterance.speech_end_at)
             report.transcript = transcript.text
+            if self._barge_in_watch.our_words(utterance, transcript.text):
+                report.dropped = "our own words: the barge-in heard our reply, not a user"
+                return report
             decision = self.listener.accept(transcript, utterance, time.monotonic())
             self._barge_in_watch.judged(utterance, words=not decision.noise)
             if decision.request is None:  # hallucination, no wake phrase, wake phrase alone, ...

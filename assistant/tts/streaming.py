@@ -154,12 +154,19 @@ class Speaker:
         self.gain = gain  # output volume, read per sentence so a "quieter" command applies at once
         self._cancel = threading.Event()
         self._stream: SentenceStream | None = None
+        self._played: tuple[str, ...] = ()  # of the reply now, the last two sentences handed to the sink
+
+    @property
+    def playing_text(self) -> str:
+        """The sentence playing now (or last played) and the one before: what an echo of us could say."""
+        return " ".join(self._played)
 
     def say_text(self, text: str) -> SpeechTimeline:
         return self.say(sentences_of(text, self.max_chars))
 
     def say(self, sentences: Iterable[str]) -> SpeechTimeline:
         self._cancel.clear()
+        self._played = ()
         timeline = SpeechTimeline()
         stream = self._stream = SentenceStream(self.synthesizer, sentences, self.lookahead)
         try:
@@ -174,6 +181,7 @@ class Speaker:
                 level = self.gain() if self.gain is not None else 1.0
                 if level < 1.0:
                     pcm = scale(pcm, level)
+                self._played = (*self._played[-1:], item.text)  # one assignment: read from the listen thread
                 if self.on_audio is not None:
                     self.on_audio(pcm, item.rate, time.monotonic())
                 timing.first_sample = self.sink.play(pcm, item.rate)

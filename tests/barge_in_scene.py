@@ -41,9 +41,9 @@ def when_playing(sink: AudioSink) -> threading.Event:
     playing = threading.Event()
     real_play = sink.play
 
-    def play(pcm: bytes, rate: int) -> float | None:
+    def play(pcm: bytes, rate: int, cancelled: threading.Event | None = None) -> float | None:
         playing.set()
-        return real_play(pcm, rate)
+        return real_play(pcm, rate, cancelled)
 
     sink.play = play  # type: ignore[method-assign]
     return playing

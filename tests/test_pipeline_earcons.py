@@ -64,7 +64,7 @@ class RoomSink:
         self.pipeline: Pipeline | None = None
         self.played: list[tuple[bytes, bool]] = []
 
-    def play(self, pcm: bytes, rate: int) -> float | None:
+    def play(self, pcm: bytes, rate: int, cancelled: threading.Event | None = None) -> float | None:
         assert self.pipeline is not None
         now = time.monotonic()
         self.played.append((pcm, self.pipeline.deaf_at(now)))

@@ -12,7 +12,7 @@ from textnorm import normalise, wer
 from vaudio import VirtualAudio
 
 from assistant.audio.resample import resample
-from assistant.audio.sinks import NullSink, PyAudioSink
+from assistant.audio.sinks import NullSink, PyAudioSink, WavSink
 from assistant.config import TtsConfig
 from assistant.tts.base import SynthesisError
 from assistant.tts.pyttsx3_engine import Pyttsx3Synthesizer
@@ -69,6 +69,20 @@ def test_cancel_cuts_the_reply_and_drops_the_rest(synthesizer: Pyttsx3Synthesize
     assert timeline.cancelled
     played = [s for s in timeline.sentences if s.first_sample is not None]
     assert len(played) == 1 and played[0].text == REPLY[0]
+
+
+def test_a_cancel_just_before_a_sentence_starts_is_not_lost(synthesizer: Pyttsx3Synthesizer,
+                                                            tmp_path: Path) -> None:
+    """A barge-in between the speaker's last check and the sink starting the sentence (here: from the
+    echo gate's tap, which runs right then) must cut that sentence, not let it play to its end."""
+    for sink in (WavSink(tmp_path / "cut.wav"), NullSink(realtime=True)):
+        speaker = Speaker(synthesizer, sink, lookahead=1)
+        speaker.on_audio = lambda pcm, rate, at, speaker=speaker: speaker.cancel()  # type: ignore[misc]
+        timeline = speaker.say(REPLY)
+        # not a sample of it played (the lost cancel let it play to its end)
+        assert timeline.cancelled and [s.first_sample for s in timeline.sentences] == [None], sink.name
+        sink.close()
+    assert read_wav(tmp_path / "cut.wav")[0].size == 0  # nothing of it was written
 
 
 def test_empty_and_markup_only_text_play_nothing(synthesizer: Pyttsx3Synthesizer) -> None:

@@ -2,7 +2,9 @@
 
 ``play()`` blocks until the audio is handed over (or ``stop()`` is called from another thread, which
 cuts playback at the next small block), and returns the monotonic time the first sample was written,
-so each turn can report end-of-speech -> first reply sample.
+so each turn can report end-of-speech -> first reply sample. A caller that cancels from another thread
+also passes its own ``cancelled`` event: a ``stop()`` that lands just before ``play()`` begins is
+forgotten by it (each play starts unstopped), the caller's event is not.
 """
 
 from __future__ import annotations
@@ -30,8 +32,9 @@ class AudioSink(Protocol):
     name: str
     audible: bool  # True when the sound goes into a room, where the mic can hear it back
 
-    def play(self, pcm: bytes, rate: int) -> float | None:
-        """Play int16 mono PCM at ``rate``; return when done (or stopped) with the first-sample time."""
+    def play(self, pcm: bytes, rate: int, cancelled: threading.Event | None = None) -> float | None:
+        """Play int16 mono PCM at ``rate``; return when done (or stopped, or ``cancelled`` is set) with the
+        first-sample time (None: nothing was played)."""
         ...
 
     def stop(self) -> float | None:
@@ -52,11 +55,18 @@ class NullSink:
         self._stopped = threading.Event()
         self._first: float | None = None
 
-    def play(self, pcm: bytes, rate: int) -> float | None:
+    def play(self, pcm: bytes, rate: int, cancelled: threading.Event | None = None) -> float | None:
         self._stopped.clear()
+        if cancelled is not None and cancelled.is_set():
+            return None
         first = self._first = time.monotonic()
         if self._realtime:
-            self._stopped.wait(len(pcm) / (SAMPLE_WIDTH * rate))
+            ends = first + len(pcm) / (SAMPLE_WIDTH * rate)
+            while not self._stopped.is_set() and not (cancelled is not None and cancelled.is_set()):
+                left = ends - time.monotonic()
+                if left <= 0:
+                    break
+                self._stopped.wait(min(left, BLOCK_MS / 1000))
         return first
 
     def stop(self) -> float | None:
@@ -85,7 +95,9 @@ class WavSink:
         self._wav.setframerate(rate)
         self._lock = threading.Lock()
 
-    def play(self, pcm: bytes, rate: int) -> float | None:
+    def play(self, pcm: bytes, rate: int, cancelled: threading.Event | None = None) -> float | None:
+        if cancelled is not None and cancelled.is_set():
+            return None
         data = Resampler(rate, self.rate).process(pcm)
         with self._lock:
             first = time.monotonic()
@@ -143,7 +155,8 @@ class PyAudioSink:
             self._stream_rate = device_rate
         return device_rate
 
-    def play(self, pcm: bytes, rate: int) -> float | None:
+    def play(self, pcm: bytes, rate: int, cancelled: threading.Event | None = None) -> float | None:
+        stopped = self._stop.is_set if cancelled is None else (lambda: self._stop.is_set() or cancelled.is_set())
         with self._lock:
             self._stop.clear()
             device_rate = self._open(rate)
@@ -155,14 +168,14 @@ class PyAudioSink:
                 self._stream.start_stream()
             self._handed_s = 0.0
             for offset in range(0, len(data), block):
-                if self._stop.is_set():
+                if stopped():
                     break
                 if first is None:
                     first = time.monotonic()
                 # counted before the write: a stop() during this (blocking) write still plays the block
                 self._handed_s = min(offset + block, len(data)) / (SAMPLE_WIDTH * device_rate)
                 self._stream.write(data[offset : offset + block])
-            if not self._stop.is_set():
+            if not stopped():
                 # Push the tail through the sound server's prebuffer: without this a short sound (an
                 # earcon) could be dropped whole when the stream stops right after it.
                 self._stream.write(bytes(device_rate * (BUFFER_MS + 50) // 1000 * SAMPLE_WIDTH))

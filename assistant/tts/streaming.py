@@ -184,7 +184,8 @@ class Speaker:
                 self._played = (*self._played[-1:], item.text)  # one assignment: read from the listen thread
                 if self.on_audio is not None:
                     self.on_audio(pcm, item.rate, time.monotonic())
-                timing.first_sample = self.sink.play(pcm, item.rate)
+                # our cancel event too: a cancel() just before play() begins would be lost to the sink's stop
+                timing.first_sample = self.sink.play(pcm, item.rate, self._cancel)
                 if self._cancel.is_set():
                     break
         except Exception as exc:

@@ -129,6 +129,7 @@ class PyAudioSink:
         self._stream = None
         self._stream_rate = 0
         self._handed_s = 0.0  # of the sound playing now, the seconds written to the device so far
+        self._playing = False
 
     def _open(self, rate: int) -> int:
         """(Re)open the stream at ``rate`` if the device takes it, else at its default rate."""
@@ -166,27 +167,32 @@ class PyAudioSink:
             assert self._stream is not None
             if self._stream.is_stopped():
                 self._stream.start_stream()
-            self._handed_s = 0.0
-            for offset in range(0, len(data), block):
-                if stopped():
-                    break
-                if first is None:
-                    first = time.monotonic()
-                # counted before the write: a stop() during this (blocking) write still plays the block
-                self._handed_s = min(offset + block, len(data)) / (SAMPLE_WIDTH * device_rate)
-                self._stream.write(data[offset : offset + block])
-            if not stopped():
-                # Push the tail through the sound server's prebuffer: without this a short sound (an
-                # earcon) could be dropped whole when the stream stops right after it.
-                self._stream.write(bytes(device_rate * (BUFFER_MS + 50) // 1000 * SAMPLE_WIDTH))
-            # Stopping drains what is queued (so "done playing" is true for half-duplex timing) and
-            # leaves the device idle between replies instead of streaming underruns.
-            self._stream.stop_stream()
+            self._handed_s, self._playing = 0.0, True
+            try:
+                for offset in range(0, len(data), block):
+                    if stopped():
+                        break
+                    if first is None:
+                        first = time.monotonic()
+                    # counted before the write: a stop() during this (blocking) write still plays the block
+                    self._handed_s = min(offset + block, len(data)) / (SAMPLE_WIDTH * device_rate)
+                    self._stream.write(data[offset : offset + block])
+                if not stopped():
+                    # Push the tail through the sound server's prebuffer: without this a short sound (an
+                    # earcon) could be dropped whole when the stream stops right after it.
+                    self._stream.write(bytes(device_rate * (BUFFER_MS + 50) // 1000 * SAMPLE_WIDTH))
+                # Stopping drains what is queued (so "done playing" is true for half-duplex timing) and
+                # leaves the device idle between replies instead of streaming underruns.
+                self._stream.stop_stream()
+            finally:
+                self._playing = False
             return first
 
     def stop(self) -> float | None:
         self._stop.set()
-        return self._handed_s
+        # between sounds nothing of "the current one" is known: the caller may have announced the next sound
+        # (the echo gate's reference) before play() began, and the last sound's figure would be taken for it
+        return self._handed_s if self._playing else None
 
     def close(self) -> None:
         with self._lock:

@@ -23,6 +23,7 @@ from typing import BinaryIO, Protocol
 
 from assistant.audio.devices import DeviceError, find_device, open_pyaudio
 from assistant.audio.resample import Resampler, to_mono
+from assistant.audio.stream_clock import StreamClock
 from assistant.events import SAMPLE_RATE, SAMPLE_WIDTH, AudioFrame
 
 log = logging.getLogger(__name__)
@@ -284,6 +285,8 @@ class Capture:
     def _run(self) -> None:
         pending = b""
         stream_samples = 0
+        clock = StreamClock()
+        frame_samples = self.frame_bytes // SAMPLE_WIDTH
         try:
             while not self._stop.is_set():
                 try:
@@ -296,15 +299,18 @@ class Capture:
                 if chunk is None:
                     if not self._stop.is_set() and self._recover():
                         pending = b""
+                        clock.reset()
                         continue
                     break
                 pending += chunk
+                # A chunk holds several frames, the earlier ones spoken before it arrived; all are dated on
+                # the stream's own clock (a late wake-up of this thread must not make them look newer).
+                started = clock.start_of_stream(now, (stream_samples + len(pending) // SAMPLE_WIDTH) / SAMPLE_RATE)
                 while len(pending) >= self.frame_bytes:
                     pcm, pending = pending[: self.frame_bytes], pending[self.frame_bytes :]
-                    # A chunk holds several frames; the earlier ones were spoken before it arrived.
-                    later_s = len(pending) / (SAMPLE_WIDTH * SAMPLE_RATE)
-                    frame = AudioFrame(pcm, stream_samples / SAMPLE_RATE, now - later_s)
-                    stream_samples += self.frame_bytes // SAMPLE_WIDTH
+                    ends_s = (stream_samples + frame_samples) / SAMPLE_RATE
+                    frame = AudioFrame(pcm, stream_samples / SAMPLE_RATE, started + ends_s)
+                    stream_samples += frame_samples
                     self._put(frame)
         except Exception as exc:  # the device vanished mid-read: report it, let the owner decide
             self.error = exc

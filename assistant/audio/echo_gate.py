@@ -58,6 +58,12 @@ BAND_EDGES_HZ = (100, 300, 600, 1000, 1600, 2500, 4000, 8000)
 BAND_RANK = 2
 ECHO_SETTLE_S = 0.1  # the room's tail after the last echo we could predict
 HISTORY_MS = 1000  # mic frames kept (echo removed) to hand the start of a barge-in utterance to the endpointer
+# Adaptive echo canceller (partitioned-block frequency-domain NLMS, as speexdsp's MDF): a long filter that
+# learns the room's reverberation the short least-squares fit cannot model.
+AEC_MS = 256  # filter length from just before the direct path (a room's tail beyond is ~25 dB down at RT60 600)
+AEC_PRE = 64  # taps before the direct path found by cross-correlation (sink timestamps wander a little)
+AEC_MU = 1.0  # NLMS step (per bin, normalised by the reference power over the whole filter)
+AEC_REALIGN_FRAMES = 5  # consecutive frames with the direct path outside the filter before it is realigned
 
 
 def _is_db(value: object) -> bool:
@@ -106,6 +112,7 @@ class EchoGate:
         self.last_user = False  # whether the last frame fed, on its own, sounded like the user
         self.last_residual_db = -math.inf  # dB above what our voice leaves here (frame or bands), for logs
         self._delay_s: float | None = None  # speaker-to-mic delay of the last echo found
+        self._aec = _Canceller()
 
     # ---- the playback side ----------------------------------------------------------------------
 
@@ -156,6 +163,7 @@ class EchoGate:
         self._run_ms = 0
         self._missed = 0
         self.onset = None
+        self._aec.forget()
 
     # ---- the mic side ---------------------------------------------------------------------------
 
@@ -279,7 +287,7 @@ class EchoGate:
 
     def _is_user_frame(self, frame: AudioFrame, mic: F64) -> bool:
         n = len(frame.pcm) // 2
-        residual, echo, left = self._residual(mic, frame.captured_at, n)
+        residual, echo, left = self._residual(mic, frame.captured_at, n, adapt=True)
         if self._ref_t0 is None:  # we play nothing it was told of (a gate new from a reload): cannot tell
             self._cleaned_frame(frame, left)
             return False
@@ -296,6 +304,9 @@ class EchoGate:
         over = (10 * math.log10(max(residual, 1e-9) / max(self._envelope, 1e-9)),
                 float(np.sort(over_bands)[-BAND_RANK]))
         user = self._sounds_like_user(frame, left, residual, over)
+        # the canceller learns from our voice alone: frames that do not sound like a user, slower the more
+        # the residual exceeds the echo estimate (double talk)
+        self._aec.adapt(0.0 if user or self._run_ms else 1.0)
         # Learn from our voice alone: a run of user-like frames waits until it is known to be too short for
         # a user (a run that triggered is learnt only if no words followed it: a user's words would raise
         # the bar for the next).
@@ -318,7 +329,26 @@ class EchoGate:
         self.last_residual_db = max(over[0] - leaks[0], over[1] - leaks[1])
         return self.last_residual_db >= self.config.margin_db
 
-    def _residual(self, mic: F64, end_time: float, n: int) -> tuple[float, float, F64]:
+    def _residual(self, mic: F64, end_time: float, n: int, adapt: bool = False) -> tuple[float, float, F64]:
+        """The echo removed by the short fit (``_fit``) or the adaptive canceller, whichever leaves less."""
+        residual, echo, left = self._fit(mic, end_time, n)
+        self._aec.pending = None
+        if self._ref_t0 is None or self._delay_s is None:
+            return residual, echo, left
+        end = round((end_time - self._ref_t0) * SAMPLE_RATE)
+        if echo > residual:  # the direct path found with confidence (the fit explains most of the frame)
+            self._aec.align(round(self._delay_s * SAMPLE_RATE))
+        if self._aec.offset is None:
+            return residual, echo, left
+        cancelled = self._aec.cancel(self._ref, end, mic[-n:], keep=adapt)
+        if cancelled is not None:
+            a_left, a_echo = cancelled
+            a_residual = float(a_left @ a_left)
+            if a_residual < residual:
+                return a_residual, float(a_echo @ a_echo), a_left
+        return residual, echo, left
+
+    def _fit(self, mic: F64, end_time: float, n: int) -> tuple[float, float, F64]:
         """Energies of (mic not explained by the reference, echo estimate) over the last ``n`` samples,
         and those samples with the echo estimate removed.
 
@@ -362,3 +392,66 @@ class EchoGate:
         echo = shifted[-n:] @ np.linalg.solve(normal, shifted.T @ mic)
         left = tail - echo
         return float(left @ left), float(echo @ echo), left
+
+
+class _Canceller:
+    """Partitioned-block frequency-domain adaptive filter (MDF): ``AEC_MS`` of taps from ``AEC_PRE`` before the
+    direct path, one block per mic frame, NLMS-normalised per bin over the whole filter, gradient
+    constrained (linear convolution)."""
+
+    def __init__(self) -> None:
+        self.offset: int | None = None  # reference lag (samples) of the filter's first tap
+        self.block = 0
+        self.weights: npt.NDArray[np.complex128] | None = None  # (partitions, block + 1)
+        self.pending: tuple[Any, ...] | None = None  # (X, E, residual, echo) of the last frame, to adapt on
+        self._outside = 0
+
+    def forget(self) -> None:
+        self.weights, self.offset, self.pending, self._outside = None, None, None, 0
+
+    def align(self, found: int) -> None:
+        """The direct path found at lag ``found``: (re)start the filter around it if it is outside."""
+        if self.offset is not None and self.offset <= found - AEC_PRE // 2 <= self.offset + AEC_PRE:
+            self._outside = 0
+            return
+        self._outside += 1
+        if self.offset is None or self._outside >= AEC_REALIGN_FRAMES:
+            self.offset, self.weights, self._outside = found - AEC_PRE, None, 0
+
+    def cancel(self, ref: F64, end: int, tail: F64, keep: bool) -> tuple[F64, F64] | None:
+        n = len(tail)
+        assert self.offset is not None
+        if n != self.block or self.weights is None:
+            self.block = n
+            partitions = max(1, -(-AEC_MS * SAMPLE_RATE // 1000 // n))
+            self.weights = np.zeros((partitions, n + 1), dtype=np.complex128)
+        partitions = len(self.weights)
+        # reference blocks: partition p holds ref[stop - (p + 2) n : stop - p n], stop = end - offset
+        stop = end - self.offset
+        first = stop - (partitions + 1) * n
+        span = np.zeros((partitions + 1) * n)
+        lo, hi = max(first, 0), min(stop, len(ref))
+        if hi <= lo:
+            return None
+        span[lo - first : hi - first] = ref[lo:hi]
+        blocks = np.lib.stride_tricks.sliding_window_view(span, 2 * n)[::n][::-1]  # newest first
+        spectra = np.fft.rfft(blocks, axis=1)
+        echo = np.fft.irfft((self.weights * spectra).sum(axis=0), 2 * n)[n:]
+        left = tail - echo
+        if keep:
+            self.pending = (spectra, np.fft.rfft(np.concatenate([np.zeros(n), left])), float(left @ left),
+                            float(echo @ echo))
+        return left, echo
+
+    def adapt(self, rate: float) -> None:
+        if self.pending is None or self.weights is None or rate <= 0:
+            self.pending = None
+            return
+        spectra, error, residual, echo = self.pending
+        self.pending = None
+        n = self.block
+        power = (spectra.real**2 + spectra.imag**2).sum(axis=0)
+        power += 1e-3 * power.mean() + n * 2 * n * 1.0  # regularised where the reference is silent
+        gradient = np.fft.irfft(np.conj(spectra) * (error / power), 2 * n, axis=1)
+        gradient[:, n:] = 0  # constrained: a filter of n taps per partition
+        self.weights += AEC_MU * rate * np.fft.rfft(gradient, axis=1)

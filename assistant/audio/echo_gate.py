@@ -62,7 +62,7 @@ HISTORY_MS = 1000  # mic frames kept (echo removed) to hand the start of a barge
 # learns the room's reverberation the short least-squares fit cannot model.
 AEC_MS = 256  # filter length from just before the direct path (a room's tail beyond is ~25 dB down at RT60 600)
 AEC_PRE = 64  # taps before the direct path found by cross-correlation (sink timestamps wander a little)
-AEC_MU = 1.0  # NLMS step (per bin, normalised by the reference power over the whole filter)
+AEC_MU = 0.7  # NLMS step (per bin, normalised by the reference power over the whole filter)
 AEC_REALIGN_FRAMES = 5  # consecutive frames with the direct path outside the filter before it is realigned
 
 

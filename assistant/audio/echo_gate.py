@@ -113,6 +113,7 @@ class EchoGate:
         self.last_residual_db = -math.inf  # dB above what our voice leaves here (frame or bands), for logs
         self._delay_s: float | None = None  # speaker-to-mic delay of the last echo found
         self._aec = _Canceller()
+        self._fit_left: F64 | None = None  # the short fit's cleaned frame, where the canceller's was used
 
     # ---- the playback side ----------------------------------------------------------------------
 
@@ -296,6 +297,8 @@ class EchoGate:
         decay = 10 ** (-6 * frame.duration_s / ROOM_DECAY_S)
         self._envelope = max(echo, self._envelope * decay)
         echo_bands = _band_energies(mic[-n:] - left)
+        if self._fit_left is not None:  # the canceller's: the short fit's estimate where that is larger
+            echo_bands = np.maximum(echo_bands, _band_energies(mic[-n:] - self._fit_left))
         self._band_envelope = (echo_bands if self._band_envelope is None
                                else np.maximum(echo_bands, self._band_envelope * decay))
         # the frame's floor_dbfs level, spread over the bands: a band our echo never reached is no evidence
@@ -333,6 +336,7 @@ class EchoGate:
         """The echo removed by the short fit (``_fit``) or the adaptive canceller, whichever leaves less."""
         residual, echo, left = self._fit(mic, end_time, n)
         self._aec.pending = None
+        self._fit_left = None
         if self._ref_t0 is None or self._delay_s is None:
             return residual, echo, left
         end = round((end_time - self._ref_t0) * SAMPLE_RATE)
@@ -345,7 +349,9 @@ class EchoGate:
             a_left, a_echo = cancelled
             a_residual = float(a_left @ a_left)
             if a_residual < residual:
-                return a_residual, float(a_echo @ a_echo), a_left
+                # the envelope follows the larger echo estimate: a canceller still learning predicts too little
+                self._fit_left = left
+                return a_residual, max(echo, float(a_echo @ a_echo)), a_left
         return residual, echo, left
 
     def _fit(self, mic: F64, end_time: float, n: int) -> tuple[float, float, F64]:

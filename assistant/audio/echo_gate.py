@@ -16,9 +16,13 @@ of our voice (3 dB more until ~2 s; runs that triggered are left out, unless no 
 assistant/barge_in.py). Over the whole frame it is ~-20 dB in a dry room, so the user is heard at a
 fraction of our echo's level, and near 0 dB in a reverberant one (in the bands: -2 and +3 dB). ``min_speech_ms``
 of user frames (one miss allowed) trigger barge-in (``turn.policy: barge_in``), or in half duplex a check
-for a stop phrase (assistant/stop_words.py). A filter of 1 ms around one delay models the direct path, the
-speaker's colour and a fractional delay, not a whole room's reverberation. After a barge-in the echo of what
-the device still played is removed the same way from the start of the user's utterance (``clean``).
+for a stop phrase (assistant/stop_words.py). The short filter (1 ms around one delay) models the direct
+path, the speaker's colour and a fractional delay, not a room's reverberation: beside it an adaptive
+canceller (``_Canceller``: a partitioned-block frequency-domain NLMS filter, as speexdsp's MDF, ``AEC_MS`` of
+taps from just before the direct path) learns the room while we speak, on frames that do not sound like a
+user, and a frame's residual is whichever of the two leaves less (the envelope follows the larger echo
+estimate: a canceller still learning predicts too little). After a barge-in the echo of what the device
+still played is removed the same way from the start of the user's utterance (``clean``).
 """
 
 from __future__ import annotations
@@ -307,9 +311,11 @@ class EchoGate:
         over = (10 * math.log10(max(residual, 1e-9) / max(self._envelope, 1e-9)),
                 float(np.sort(over_bands)[-BAND_RANK]))
         user = self._sounds_like_user(frame, left, residual, over)
-        # the canceller learns from our voice alone: frames that do not sound like a user, slower the more
-        # the residual exceeds the echo estimate (double talk)
-        self._aec.adapt(0.0 if user or self._run_ms else 1.0)
+        # the canceller learns from our voice alone: not on a frame that sounds like a user, nor within a
+        # run of such frames (double talk would teach it the user's voice)
+        if not (user or self._run_ms):
+            self._aec.adapt()
+        self._aec.pending = None
         # Learn from our voice alone: a run of user-like frames waits until it is known to be too short for
         # a user (a run that triggered is learnt only if no words followed it: a user's words would raise
         # the bar for the next).
@@ -409,7 +415,8 @@ class _Canceller:
         self.offset: int | None = None  # reference lag (samples) of the filter's first tap
         self.block = 0
         self.weights: npt.NDArray[np.complex128] | None = None  # (partitions, block + 1)
-        self.pending: tuple[Any, ...] | None = None  # (X, E, residual, echo) of the last frame, to adapt on
+        # the last frame's reference spectra and error spectrum, to adapt on once the frame is judged
+        self.pending: tuple[npt.NDArray[np.complex128], npt.NDArray[np.complex128]] | None = None
         self._outside = 0
 
     def forget(self) -> None:
@@ -445,19 +452,17 @@ class _Canceller:
         echo = np.fft.irfft((self.weights * spectra).sum(axis=0), 2 * n)[n:]
         left = tail - echo
         if keep:
-            self.pending = (spectra, np.fft.rfft(np.concatenate([np.zeros(n), left])), float(left @ left),
-                            float(echo @ echo))
+            self.pending = (spectra, np.fft.rfft(np.concatenate([np.zeros(n), left])))
         return left, echo
 
-    def adapt(self, rate: float) -> None:
-        if self.pending is None or self.weights is None or rate <= 0:
-            self.pending = None
+    def adapt(self) -> None:
+        """One NLMS step on the last frame cancelled with ``keep``."""
+        if self.pending is None or self.weights is None:
             return
-        spectra, error, residual, echo = self.pending
-        self.pending = None
+        spectra, error = self.pending
         n = self.block
         power = (spectra.real**2 + spectra.imag**2).sum(axis=0)
         power += 1e-3 * power.mean() + n * 2 * n * 1.0  # regularised where the reference is silent
         gradient = np.fft.irfft(np.conj(spectra) * (error / power), 2 * n, axis=1)
         gradient[:, n:] = 0  # constrained: a filter of n taps per partition
-        self.weights += AEC_MU * rate * np.fft.rfft(gradient, axis=1)
+        self.weights += AEC_MU * np.fft.rfft(gradient, axis=1)

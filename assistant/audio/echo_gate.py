@@ -462,7 +462,7 @@ class _Canceller:
         spectra, error = self.pending
         n = self.block
         power = (spectra.real**2 + spectra.imag**2).sum(axis=0)
-        power += 1e-3 * power.mean() + n * 2 * n * 1.0  # regularised where the reference is silent
+        power += 1e-3 * power.mean() + 2 * n * n  # regularised where the reference is silent
         gradient = np.fft.irfft(np.conj(spectra) * (error / power), 2 * n, axis=1)
         gradient[:, n:] = 0  # constrained: a filter of n taps per partition
         self.weights += AEC_MU * np.fft.rfft(gradient, axis=1)

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.audio.echo_gate import LEAK_MIN_FRAMES, EchoGate
+from assistant.audio.echo_gate import EchoGate
+from assistant.audio.room_leftover import LEAK_MIN_FRAMES
 from assistant.config import AudioConfig
 from assistant.service.room import RoomMemory, room_key
 from assistant.service.schema import RoomConfig

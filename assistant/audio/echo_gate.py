@@ -18,7 +18,7 @@ fraction of our echo's level, and near 0 dB in a reverberant one (in the bands: 
 of user frames (one miss allowed) trigger barge-in (``turn.policy: barge_in``), or in half duplex a check
 for a stop phrase (assistant/stop_words.py). The short filter (1 ms around one delay) models the direct
 path, the speaker's colour and a fractional delay, not a room's reverberation: beside it an adaptive
-canceller (``_Canceller``: a partitioned-block frequency-domain NLMS filter, as speexdsp's MDF, ``AEC_MS`` of
+canceller (audio/echo_canceller.py: a partitioned-block frequency-domain NLMS filter, as speexdsp's MDF, 256 ms of
 taps from just before the direct path) learns the room while we speak, on frames that do not sound like a
 user, and a frame's residual is whichever of the two leaves less (the envelope follows the larger echo
 estimate: a canceller still learning predicts too little). After a barge-in the echo of what the device
@@ -29,17 +29,18 @@ from __future__ import annotations
 
 import itertools
 import math
-import threading
 from collections import deque
 from collections.abc import Iterable
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 import webrtcvad
 
+from assistant.audio.echo_canceller import Canceller
 from assistant.audio.resample import resample
+from assistant.audio.room_leftover import Leftover
 from assistant.events import SAMPLE_RATE, AudioFrame
 from assistant.speech_schema import BargeInConfig
 
@@ -49,12 +50,6 @@ LEAD_MS = 150  # the echo may also seem to come *before* the reference time (sin
 KEEP_S = 3.0  # reference history kept beyond the delay search range
 FIT_TAPS = 8  # echo filter taps either side of the best delay (0.5 ms at 16 kHz)
 ROOM_DECAY_S = 0.6  # the echo envelope falls 60 dB in this long: a living room rings for 0.3-0.6 s
-LEAK_FRAMES = 1000  # frames of our voice the learnt leak is taken over (~30 s of replies)
-LEAK_MIN_FRAMES = 60  # from this many (~2 s of our voice) on, the learnt leak is trusted: the gate has learnt
-LEAK_FIRST_FRAMES = 15  # before this many (~0.5 s), the leak is assumed to be 0 dB (the echo envelope itself)
-LEAK_UNSURE_DB = 3.0  # in between, the leak learnt so far plus this (fewer frames, a less certain 95th percentile)
-LEAK_PERCENTILE = 95  # the learnt leak: how loud our cleaned voice gets, rare spikes aside
-LEAK_RANGE_DB = (-30.0, 20.0)  # whatever is learnt, the threshold stays within margin_db of these
 # Bands where the residual is compared with the echo too: a voice over ours stands out where ours is weak
 # (another pitch, other formants) while the whole frame is still mostly ours; a reverberant room's ringing
 # may spike in one band, so the second-loudest band over its envelope counts.
@@ -62,16 +57,6 @@ BAND_EDGES_HZ = (100, 300, 600, 1000, 1600, 2500, 4000, 8000)
 BAND_RANK = 2
 ECHO_SETTLE_S = 0.1  # the room's tail after the last echo we could predict
 HISTORY_MS = 1000  # mic frames kept (echo removed) to hand the start of a barge-in utterance to the endpointer
-# Adaptive echo canceller (partitioned-block frequency-domain NLMS, as speexdsp's MDF): a long filter that
-# learns the room's reverberation the short least-squares fit cannot model.
-AEC_MS = 256  # filter length from just before the direct path (a room's tail beyond is ~25 dB down at RT60 600)
-AEC_PRE = 64  # taps before the direct path found by cross-correlation (sink timestamps wander a little)
-AEC_MU = 0.7  # NLMS step (per bin, normalised by the reference power over the whole filter)
-AEC_REALIGN_FRAMES = 5  # consecutive frames with the direct path outside the filter before it is realigned
-
-
-def _is_db(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and abs(value) < 200
 
 
 @cache
@@ -84,6 +69,16 @@ def _band_energies(samples: F64) -> F64:
     window, masks = _band_masks(len(samples))
     spectrum = np.abs(np.fft.rfft(samples * window)) ** 2
     return np.array([spectrum[mask].sum() for mask in masks])
+
+
+class _Removed(NamedTuple):
+    """A frame with our echo removed: energies of what is left and of the echo estimate, the samples left,
+    and (where the canceller's were used) the samples the short fit would have left."""
+
+    residual: float
+    echo: float
+    left: F64
+    fit_left: F64 | None
 
 
 def _dbfs(energy_per_sample: float) -> float:
@@ -102,10 +97,7 @@ class EchoGate:
         self._envelope = 0.0  # echo energy per frame, held and decaying over the room's reverberation
         self._band_envelope: F64 | None = None  # the same per band
         # residual / envelope (dB) of our own voice, per frame: (whole frame, BAND_RANK-th band)
-        self._leaks: deque[tuple[float, float]] = deque(maxlen=LEAK_FRAMES)
-        # the listen thread learns while the turn worker saves the room or learns a false alarm (the GIL makes
-        # each deque call atomic; free-threaded Python does not)
-        self._leaks_lock = threading.Lock()
+        self._leftover = Leftover()
         self._pending: list[tuple[float, float]] = []  # the same for a possible user run, until it is decided
         self._triggered: list[tuple[float, float]] = []  # the same for the run that last triggered, until it
         # proves a user
@@ -116,8 +108,7 @@ class EchoGate:
         self.last_user = False  # whether the last frame fed, on its own, sounded like the user
         self.last_residual_db = -math.inf  # dB above what our voice leaves here (frame or bands), for logs
         self._delay_s: float | None = None  # speaker-to-mic delay of the last echo found
-        self._aec = _Canceller()
-        self._fit_left: F64 | None = None  # the short fit's cleaned frame, where the canceller's was used
+        self._aec = Canceller()
 
     # ---- the playback side ----------------------------------------------------------------------
 
@@ -205,27 +196,22 @@ class EchoGate:
     @property
     def learnt(self) -> bool:
         """Whether the gate has heard enough of our voice in this room to trust its learnt leak."""
-        return len(self._leaks) >= LEAK_MIN_FRAMES
+        return self._leftover.learnt
 
     @property
     def room(self) -> list[tuple[float, float]]:
         """What the gate has learnt of this room: the leftover of our voice per frame (dB over the echo
         envelope: whole frame, and BAND_RANK-th band), oldest first, to hand to another gate with
         ``learn_room`` (the bench's warm gates, the daemon over a restart)."""
-        with self._leaks_lock:
-            return list(self._leaks)
+        return self._leftover.frames
 
     def learn_room(self, leaks: Iterable[Any]) -> int:
         """Take what a gate learnt of this room before (see ``room``); returns how many frames it kept
         (anything but a pair of finite numbers of dB is dropped)."""
-        kept = [(float(pair[0]), float(pair[1])) for pair in leaks
-                if isinstance(pair, list | tuple) and len(pair) == 2 and all(map(_is_db, pair))]
-        self._learn(kept)
-        return len(kept)
+        return self._leftover.take(leaks)
 
     def _learn(self, leaks: Iterable[tuple[float, float]]) -> None:
-        with self._leaks_lock:
-            self._leaks.extend(leaks)
+        self._leftover.learn(leaks)
 
     @property
     def leak_db(self) -> float:
@@ -236,15 +222,8 @@ class EchoGate:
     def _leak_levels(self) -> tuple[float, float]:
         """How loud our own voice is once cleaned, relative to the echo envelope (whole frame, bands):
         learnt in this room from the frames heard while we spoke, except runs that sounded like a user long
-        enough to trigger. 0 dB (the envelope itself) for the first ~0.5 s of our voice; a little above
-        what was learnt until ~2 s."""
-        leaks = self.room
-        if len(leaks) < LEAK_FIRST_FRAMES:
-            return 0.0, 0.0
-        low, high = LEAK_RANGE_DB
-        unsure = 0.0 if len(leaks) >= LEAK_MIN_FRAMES else LEAK_UNSURE_DB
-        levels = np.percentile(np.array(leaks), LEAK_PERCENTILE, axis=0) + unsure
-        return float(np.clip(levels[0], low, high)), float(np.clip(levels[1], low, high))
+        enough to trigger (audio/room_leftover.py)."""
+        return self._leftover.levels()
 
     def _mic_window(self, frame: AudioFrame) -> F64:
         """Keep ``frame`` in the mic history; the samples of the comparison window that ends with it."""
@@ -280,7 +259,7 @@ class EchoGate:
         """``frame`` with the echo estimate removed, for a frame the detection does not need (the user's
         utterance after a barge-in, while the last of our voice still comes back)."""
         mic = self._mic_window(frame)
-        return self._cleaned_frame(frame, self._residual(mic, frame.captured_at, len(frame.pcm) // 2)[2])
+        return self._cleaned_frame(frame, self._residual(mic, frame.captured_at, len(frame.pcm) // 2).left)
 
     def frames_since_onset(self, preroll_ms: int = 800) -> list[AudioFrame]:
         """Echo-reduced mic frames from ``preroll_ms`` before the detected onset: the start of the user's
@@ -292,7 +271,7 @@ class EchoGate:
 
     def _is_user_frame(self, frame: AudioFrame, mic: F64) -> bool:
         n = len(frame.pcm) // 2
-        residual, echo, left = self._residual(mic, frame.captured_at, n, adapt=True)
+        residual, echo, left, fit_left = self._residual(mic, frame.captured_at, n, adapt=True)
         if self._ref_t0 is None:  # we play nothing it was told of (a gate new from a reload): cannot tell
             self._cleaned_frame(frame, left)
             return False
@@ -301,8 +280,8 @@ class EchoGate:
         decay = 10 ** (-6 * frame.duration_s / ROOM_DECAY_S)
         self._envelope = max(echo, self._envelope * decay)
         echo_bands = _band_energies(mic[-n:] - left)
-        if self._fit_left is not None:  # the canceller's: the short fit's estimate where that is larger
-            echo_bands = np.maximum(echo_bands, _band_energies(mic[-n:] - self._fit_left))
+        if fit_left is not None:  # the canceller's: the short fit's estimate where that is larger
+            echo_bands = np.maximum(echo_bands, _band_energies(mic[-n:] - fit_left))
         self._band_envelope = (echo_bands if self._band_envelope is None
                                else np.maximum(echo_bands, self._band_envelope * decay))
         # the frame's floor_dbfs level, spread over the bands: a band our echo never reached is no evidence
@@ -315,7 +294,6 @@ class EchoGate:
         # run of such frames (double talk would teach it the user's voice)
         if not (user or self._run_ms):
             self._aec.adapt()
-        self._aec.pending = None
         # Learn from our voice alone: a run of user-like frames waits until it is known to be too short for
         # a user (a run that triggered is learnt only if no words followed it: a user's words would raise
         # the bar for the next).
@@ -338,27 +316,26 @@ class EchoGate:
         self.last_residual_db = max(over[0] - leaks[0], over[1] - leaks[1])
         return self.last_residual_db >= self.config.margin_db
 
-    def _residual(self, mic: F64, end_time: float, n: int, adapt: bool = False) -> tuple[float, float, F64]:
-        """The echo removed by the short fit (``_fit``) or the adaptive canceller, whichever leaves less."""
+    def _residual(self, mic: F64, end_time: float, n: int, adapt: bool = False) -> _Removed:
+        """The echo removed by the short fit (``_fit``) or the adaptive canceller, whichever leaves less
+        (``adapt``: the canceller keeps this frame to learn from, once it is judged ours)."""
         residual, echo, left = self._fit(mic, end_time, n)
         self._aec.pending = None
-        self._fit_left = None
         if self._ref_t0 is None or self._delay_s is None:
-            return residual, echo, left
+            return _Removed(residual, echo, left, None)
         end = round((end_time - self._ref_t0) * SAMPLE_RATE)
         if echo > residual:  # the direct path found with confidence (the fit explains most of the frame)
             self._aec.align(round(self._delay_s * SAMPLE_RATE))
         if self._aec.offset is None:
-            return residual, echo, left
+            return _Removed(residual, echo, left, None)
         cancelled = self._aec.cancel(self._ref, end, mic[-n:], keep=adapt)
         if cancelled is not None:
             a_left, a_echo = cancelled
             a_residual = float(a_left @ a_left)
             if a_residual < residual:
                 # the envelope follows the larger echo estimate: a canceller still learning predicts too little
-                self._fit_left = left
-                return a_residual, max(echo, float(a_echo @ a_echo)), a_left
-        return residual, echo, left
+                return _Removed(a_residual, max(echo, float(a_echo @ a_echo)), a_left, left)
+        return _Removed(residual, echo, left, None)
 
     def _fit(self, mic: F64, end_time: float, n: int) -> tuple[float, float, F64]:
         """Energies of (mic not explained by the reference, echo estimate) over the last ``n`` samples,
@@ -405,64 +382,3 @@ class EchoGate:
         left = tail - echo
         return float(left @ left), float(echo @ echo), left
 
-
-class _Canceller:
-    """Partitioned-block frequency-domain adaptive filter (MDF): ``AEC_MS`` of taps from ``AEC_PRE`` before the
-    direct path, one block per mic frame, NLMS-normalised per bin over the whole filter, gradient
-    constrained (linear convolution)."""
-
-    def __init__(self) -> None:
-        self.offset: int | None = None  # reference lag (samples) of the filter's first tap
-        self.block = 0
-        self.weights: npt.NDArray[np.complex128] | None = None  # (partitions, block + 1)
-        # the last frame's reference spectra and error spectrum, to adapt on once the frame is judged
-        self.pending: tuple[npt.NDArray[np.complex128], npt.NDArray[np.complex128]] | None = None
-        self._outside = 0
-
-    def forget(self) -> None:
-        self.weights, self.offset, self.pending, self._outside = None, None, None, 0
-
-    def align(self, found: int) -> None:
-        """The direct path found at lag ``found``: (re)start the filter around it if it is outside."""
-        if self.offset is not None and self.offset <= found - AEC_PRE // 2 <= self.offset + AEC_PRE:
-            self._outside = 0
-            return
-        self._outside += 1
-        if self.offset is None or self._outside >= AEC_REALIGN_FRAMES:
-            self.offset, self.weights, self._outside = found - AEC_PRE, None, 0
-
-    def cancel(self, ref: F64, end: int, tail: F64, keep: bool) -> tuple[F64, F64] | None:
-        n = len(tail)
-        assert self.offset is not None
-        if n != self.block or self.weights is None:
-            self.block = n
-            partitions = max(1, -(-AEC_MS * SAMPLE_RATE // 1000 // n))
-            self.weights = np.zeros((partitions, n + 1), dtype=np.complex128)
-        partitions = len(self.weights)
-        # reference blocks: partition p holds ref[stop - (p + 2) n : stop - p n], stop = end - offset
-        stop = end - self.offset
-        first = stop - (partitions + 1) * n
-        span = np.zeros((partitions + 1) * n)
-        lo, hi = max(first, 0), min(stop, len(ref))
-        if hi <= lo:
-            return None
-        span[lo - first : hi - first] = ref[lo:hi]
-        blocks = np.lib.stride_tricks.sliding_window_view(span, 2 * n)[::n][::-1]  # newest first
-        spectra = np.fft.rfft(blocks, axis=1)
-        echo = np.fft.irfft((self.weights * spectra).sum(axis=0), 2 * n)[n:]
-        left = tail - echo
-        if keep:
-            self.pending = (spectra, np.fft.rfft(np.concatenate([np.zeros(n), left])))
-        return left, echo
-
-    def adapt(self) -> None:
-        """One NLMS step on the last frame cancelled with ``keep``."""
-        if self.pending is None or self.weights is None:
-            return
-        spectra, error = self.pending
-        n = self.block
-        power = (spectra.real**2 + spectra.imag**2).sum(axis=0)
-        power += 1e-3 * power.mean() + 2 * n * n  # regularised where the reference is silent
-        gradient = np.fft.irfft(np.conj(spectra) * (error / power), 2 * n, axis=1)
-        gradient[:, n:] = 0  # constrained: a filter of n taps per partition
-        self.weights += AEC_MU * np.fft.rfft(gradient, axis=1)

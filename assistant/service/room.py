@@ -2,7 +2,7 @@
 
 The gate needs ~2 s of our own voice in a room before it knows how much of that voice its filter leaves
 (assistant/audio/echo_gate.py). Until then it wants a user talking over a reply louder, and in a reverberant
-room misses some (3-8 of 39 in the bench): without this file every restart (an update, a reboot, a watchdog
+room misses some (1-7 of 39 in the bench): without this file every restart (an update, a reboot, a watchdog
 restart) would begin that way again. The file is tagged with the mic and
 speaker it was learnt with; other devices start afresh. Learning goes on after a load, so a
 room that changed (furniture, the speaker moved) replaces what was saved within ~30 s of replies.

@@ -111,6 +111,3 @@ class PiperSynthesizer:
         if not chunks:
             return b"", rate  # nothing pronounceable (punctuation only)
         return np.concatenate(chunks).astype("<i2").tobytes(), rate
-
-    def close(self) -> None:
-        """Nothing to release: the onnxruntime session goes with the object."""

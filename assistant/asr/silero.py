@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from assistant import native_logs
 from assistant.events import SAMPLE_RATE
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ class SileroVad:
             if cls._model is None:
                 from faster_whisper.vad import get_vad_model
 
+                native_logs.quiet_onnxruntime()
                 cls._model = get_vad_model()
             return cls._model
 

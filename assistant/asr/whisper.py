@@ -12,6 +12,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from assistant import native_logs
 from assistant.asr.rescore import AcousticScorer
 from assistant.config import AsrConfig
 from assistant.events import SAMPLE_RATE, SAMPLE_WIDTH, Transcript, TranscriptSegment
@@ -43,6 +44,9 @@ def _model_class() -> Any:
     ``assistant config check`` should pay.
     """
     from faster_whisper import WhisperModel
+
+    native_logs.quiet_ctranslate2()
+    native_logs.quiet_onnxruntime()  # faster-whisper's Silero VAD
 
     class EncoderKeepingWhisper(WhisperModel):
         _local = threading.local()

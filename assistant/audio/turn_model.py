@@ -18,6 +18,8 @@ import numpy as np
 import numpy.typing as npt
 from numpy.lib.stride_tricks import sliding_window_view
 
+from assistant import native_logs
+
 MODEL_FILE = "smart-turn-v3.2-cpu.onnx"
 RATE = 16_000
 WINDOW_S = 8
@@ -89,6 +91,7 @@ class TurnModel:
     def __init__(self, path: str | Path | None = None, threads: int = 1) -> None:
         import onnxruntime as ort
 
+        native_logs.quiet_onnxruntime()
         options = ort.SessionOptions()
         options.inter_op_num_threads = 1
         options.intra_op_num_threads = threads  # one core: ASR runs beside it on a 2-core machine

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from assistant import native_logs
 from assistant.config import TtsConfig
 from assistant.tts.base import SynthesisError
 
@@ -57,6 +58,8 @@ class PiperSynthesizer:
         model, voice_config = piper_voice_files(config.piper_model)
         try:
             from piper import PiperVoice, SynthesisConfig
+
+            native_logs.quiet_onnxruntime()
         except ImportError as exc:
             raise SynthesisError(f"piper-tts is not installed ({exc}): pip install 'assistant[piper]'") from None
         try:

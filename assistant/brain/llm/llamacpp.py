@@ -11,6 +11,7 @@ from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
+from assistant import native_logs
 from assistant.brain.llm import prompts
 from assistant.brain.llm.base import ChatMessage, Completion, LlmError
 from assistant.brain.llm.weights import bundled, bundled_gguf
@@ -46,6 +47,7 @@ class LlamaCppLLM:
             raise LlmError(
                 "the llamacpp backend needs llama-cpp-python; run `pip install 'assistant[llamacpp]'`"
             ) from None
+        native_logs.route_llama_cpp()
         self._config = config
         self.path = resolve_gguf(config.model, config.cache_dir)
         self.name = config.model

@@ -39,6 +39,9 @@ class OpenAICompatLLM:
         self._key = os.environ.get(config.api_key_env) if config.api_key_env else None
         # "auto" tries native function calling and falls back to the JSON protocol if the server refuses tools.
         self.supports_native_tools = config.tools in ("auto", "native")
+        # Token counts come in a stream's last event only when asked for (OpenAI's stream_options); a server
+        # that rejects the option is asked without it from then on, and we count text events instead.
+        self.reports_usage = True
         self._lock = threading.Lock()
 
     # -- HTTP ---------------------------------------------------------------------------------------------
@@ -130,6 +133,8 @@ class OpenAICompatLLM:
     def _body(self, max_tokens: int) -> dict[str, Any]:
         config = self._config
         body: dict[str, Any] = {"stream": True, "max_tokens": max_tokens, "temperature": config.temperature}
+        if self.reports_usage:
+            body["stream_options"] = {"include_usage": True}
         if config.model:
             body["model"] = config.model
         if config.temperature > 0:
@@ -156,7 +161,16 @@ class OpenAICompatLLM:
             connection, response = self._post(path, body, completion)
             try:
                 if response.status >= 400:
-                    detail = response.read(400).decode("utf-8", "replace").strip().replace("\n", " ")
+                    detail = _error_detail(response)
+                    if "stream_options" in body and response.status in (400, 422) and "stream_options" in detail:
+                        log.info("the LLM server does not take stream_options; counting tokens ourselves")
+                        self.reports_usage = False
+                        connection.close()
+                        body = {key: value for key, value in body.items() if key != "stream_options"}
+                        connection, response = self._post(path, body, completion)
+                        if response.status >= 400:
+                            detail = _error_detail(response)
+                if response.status >= 400:
                     message = f"the LLM server answered HTTP {response.status}: {detail or response.reason}"
                     if "tools" in body and response.status in (400, 422, 500, 501):
                         raise _Refused(message)
@@ -226,6 +240,11 @@ class _Refused(LlmError):
 def _shutdown(connection: http.client.HTTPConnection) -> None:
     if connection.sock is not None:
         connection.sock.shutdown(socket.SHUT_RDWR)
+
+
+def _error_detail(response: Any) -> str:
+    """The start of an error response's body, on one line."""
+    return str(response.read(400).decode("utf-8", "replace").strip().replace("\n", " "))
 
 
 def _reason(exc: BaseException) -> str:

@@ -16,6 +16,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from llm_helpers import free_port, tiny_vlm_folder
@@ -138,10 +139,10 @@ def test_a_server_that_never_answers_times_out(tmp_path: Path) -> None:
 class _NoStreamOptions(http.server.BaseHTTPRequestHandler):
     """An older OpenAI-compatible server: rejects stream_options (HTTP 422), streams one token per event."""
 
-    bodies: list[dict[str, object]] = []
+    bodies: ClassVar[list[dict[str, object]]] = []
     first_words_heard = threading.Event()
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+    def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         self.bodies.append(body)
         if "stream_options" in body:

@@ -117,6 +117,20 @@ class _Handler(logging.StreamHandler):
     """Marks the handler setup_logging installed, so calling it again replaces rather than duplicates."""
 
 
+class _OtherLibrariesAtDebugOnly(logging.Filter):
+    """Other libraries' INFO lines (faster-whisper's "Processing audio with duration ...") show only at DEBUG;
+    their warnings and errors always show."""
+
+    def __init__(self, debug: bool) -> None:
+        super().__init__()
+        self._debug = debug
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self._debug or record.levelno >= logging.WARNING:
+            return True
+        return record.name == "assistant" or record.name.startswith("assistant.")
+
+
 def setup_logging(config: LoggingConfig, stream: TextIO | None = None, env: Mapping[str, str] | None = None) -> None:
     """Configure the root logger from ``config`` (``level``, ``format``: auto|text|json)."""
     stream = stream or sys.stderr
@@ -134,6 +148,7 @@ def setup_logging(config: LoggingConfig, stream: TextIO | None = None, env: Mapp
         root.removeHandler(old)
     handler = _Handler(stream)
     handler.setFormatter(formatter)
+    handler.addFilter(_OtherLibrariesAtDebugOnly(debug=logging.getLevelName(config.level) == logging.DEBUG))
     root.addHandler(handler)
     root.setLevel(config.level)
     logging.captureWarnings(True)

@@ -76,7 +76,7 @@ class Transcript:
     model: str
     asr_s: float  # seconds spent in the recognizer
     language: str = "en"
-    # Scores other sentences against the same audio (assistant.asr.rescore), when the recognizer can.
+    # Scores other sentences against the same audio (assistant.hearing.rescore), when the recognizer can.
     scorer: SentenceScorer | None = field(default=None, compare=False, repr=False)
 
 

@@ -32,8 +32,8 @@ def main() -> int:
 
     from vaudio import VirtualAudio
 
-    from assistant.config import validate
-    from assistant.factory import build_recognizer
+    from assistant.app.build import build_recognizer
+    from assistant.config.schema import validate
 
     config = validate({"turn": {"policy": "barge_in"}, "llm": {"backend": "none"}})
     recognizer = build_recognizer(config)  # once: every run builds a new pipeline around it
@@ -54,9 +54,9 @@ def main() -> int:
 def run_once(server: Any, config: Any, recognizer: Any, recording: Path, run: int) -> float | None:
     from barge_in_scene import talk_over_the_reply
 
+    from assistant.app.build import build_pipeline
     from assistant.audio.sinks import PyAudioSink
     from assistant.audio.sources import PyAudioSource
-    from assistant.factory import build_pipeline
 
     sink = PyAudioSink(None)
     pipeline = build_pipeline(config, PyAudioSource(None), sink, recognizer=recognizer)

@@ -25,12 +25,12 @@ from typing import Any
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from assistant.asr.biasing import build_initial_prompt
-from assistant.asr.whisper import WhisperRecognizer
-from assistant.bench_hearing import NON_SPEECH, endpoint, read_manifest
-from assistant.config import Config
-from assistant.hearing_schema import GuardsConfig, ListenConfig
-from assistant.listen import Listener, prompt_for
+from assistant.bench.hearing import NON_SPEECH, endpoint, read_manifest
+from assistant.config.hearing import GuardsConfig, ListenConfig
+from assistant.config.schema import Config
+from assistant.hearing.biasing import build_initial_prompt
+from assistant.hearing.listen import Listener, prompt_for
+from assistant.hearing.whisper import WhisperRecognizer
 
 DEFAULT_MANIFEST = Path(__file__).resolve().parents[2] / "shared" / "speech" / "manifest.tsv"
 TYPICAL_VOCABULARY = ["hey computer", "computer", "Lumière lamp", "Spotify", "Home Assistant", "living room",

@@ -2,7 +2,7 @@
 
 import sys
 
-from assistant.bench.cli import main
+from assistant.cli.bench import main
 
 if __name__ == "__main__":
     sys.exit(main("idle"))

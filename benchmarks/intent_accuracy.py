@@ -34,9 +34,9 @@ from typing import Any
 import numpy as np
 import yaml
 
-from assistant.brain.factory import build_router
-from assistant.brain.schema import CommandsConfig, SkillsConfig
-from assistant.config import Config, expand_env
+from assistant.app.router import build_router
+from assistant.config.commands import CommandsConfig, SkillsConfig
+from assistant.config.schema import Config, expand_env
 
 REPO = Path(__file__).resolve().parent.parent
 LIVING, KITCHEN, BEDROOM, HALL = "light.living_room", "light.kitchen", "light.bedroom", "light.hallway"
@@ -177,8 +177,8 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="also write every utterance's outcome here")
     args = parser.parse_args()
 
-    from assistant.asr.whisper import WhisperRecognizer  # heavy: only when the benchmark runs
-    from assistant.listen import build_listener
+    from assistant.hearing.listen import build_listener
+    from assistant.hearing.whisper import WhisperRecognizer  # heavy: only when the benchmark runs
 
     rng = random.Random(args.seed)
     low, high = (float(v) for v in args.snr.split(","))

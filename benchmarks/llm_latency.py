@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from assistant.brain.brain import Brain
 from assistant.brain.llm.factory import build_llm
-from assistant.brain.llm_schema import LlmConfig, MemoryConfig
+from assistant.config.llm import LlmConfig, MemoryConfig
 
 QUESTIONS = [
     "What is the capital of France?",

@@ -14,9 +14,9 @@ import sys
 import time
 from pathlib import Path
 
-from assistant.brain.factory import build_router
-from assistant.brain.schema import CommandsConfig, SkillsConfig
-from assistant.config import Config
+from assistant.app.router import build_router
+from assistant.config.commands import CommandsConfig, SkillsConfig
+from assistant.config.schema import Config
 
 DEVICES = ["lamp", "fan", "heater", "speaker", "tv", "radio", "printer", "kettle", "blinds", "camera"]
 ROOMS = {"living room": ["lounge"], "kitchen": [], "bedroom": [], "office": ["study"], "hall": ["hallway"],

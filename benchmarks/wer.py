@@ -28,12 +28,12 @@ from typing import Any
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from assistant.asr.biasing import build_initial_prompt
-from assistant.asr.whisper import WhisperRecognizer
-from assistant.bench_hearing import PRIMARY, Scorer, live, read_manifest, read_pcm
-from assistant.config import Config
+from assistant.bench.hearing import PRIMARY, Scorer, live, read_manifest, read_pcm
+from assistant.config.schema import Config
 from assistant.events import SAMPLE_RATE, SAMPLE_WIDTH, Transcript
-from assistant.listen import Listener
+from assistant.hearing.biasing import build_initial_prompt
+from assistant.hearing.listen import Listener
+from assistant.hearing.whisper import WhisperRecognizer
 
 DEFAULT_MANIFEST = Path(__file__).resolve().parents[2] / "shared" / "speech" / "manifest.tsv"
 # What a user's config typically contributes: wake phrases, device names, command phrases, slot values.

@@ -9,8 +9,8 @@ import time
 from collections.abc import Callable
 
 from assistant.audio.sinks import AudioSink
-from assistant.pipeline import Pipeline
-from assistant.turn_items import TextJob
+from assistant.turn.items import TextJob
+from assistant.turn.pipeline import Pipeline
 
 ANNOUNCEMENT = ("Here is the news. The weather today is sunny with a light breeze. Tomorrow will bring some "
                 "rain in the evening. The football match was cancelled. Traffic is light on the main roads.")

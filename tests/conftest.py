@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from vaudio import VirtualAudio
 
-from assistant.config import AsrConfig
+from assistant.config.schema import AsrConfig
 
 DATA = Path(__file__).parent / "data"
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach a model hub
@@ -29,7 +29,7 @@ def data_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def recognizer():  # type: ignore[no-untyped-def]
-    from assistant.asr.whisper import WhisperRecognizer
+    from assistant.hearing.whisper import WhisperRecognizer
 
     return WhisperRecognizer(AsrConfig())
 
@@ -69,7 +69,7 @@ def run_service_cli(argv: list[str]) -> int:
     """The service verbs (status, history, ...) in-process, so a test can catch their UserError."""
     import argparse
 
-    from assistant.service import cli as service_cli
+    from assistant.cli import service as service_cli
 
     parser = argparse.ArgumentParser(prog="assistant")
     parser.add_argument("-c", "--config")

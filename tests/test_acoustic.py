@@ -7,20 +7,20 @@ from pathlib import Path
 
 import pytest
 
-from assistant.asr.guards import Guards, prompt_runs
-from assistant.asr.rescore import scorer_for_request
-from assistant.asr.whisper import WhisperRecognizer
-from assistant.bench_hearing import read_pcm
+from assistant.bench.hearing import read_pcm
 from assistant.brain.acoustic import candidates, choose, clauses
 from assistant.brain.intents import CommandSet, build_matcher
 from assistant.brain.matcher import UNREAD, IntentMatcher
 from assistant.brain.router import Router
-from assistant.brain.schema import Command, DurationSlot, ListSlot
 from assistant.brain.slots import DurationSlotType, ListSlotType, TimeOfDaySlotType
 from assistant.brain.text import say_duration
-from assistant.config import RouterConfig
+from assistant.config.commands import Command, DurationSlot, ListSlot
+from assistant.config.hearing import GuardsConfig
+from assistant.config.schema import RouterConfig
 from assistant.events import Transcript, TranscriptSegment
-from assistant.hearing_schema import GuardsConfig
+from assistant.hearing.guards import Guards, prompt_runs
+from assistant.hearing.rescore import scorer_for_request
+from assistant.hearing.whisper import WhisperRecognizer
 
 ROOMS = ListSlot(values={"light.living_room": ["living room", "lounge"], "light.kitchen": ["kitchen"],
                          "light.bedroom": ["bedroom"], "light.hall": ["hallway"]})

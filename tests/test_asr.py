@@ -9,7 +9,7 @@ import pytest
 from conftest import read_wav, run_cli
 from textnorm import wer
 
-from assistant.models import ModelNotFound, resolve_whisper
+from assistant.hearing.models import ModelNotFound, resolve_whisper
 
 REFERENCES = {
     "jfk.wav": "And so my fellow Americans, ask not what your country can do for you, "

@@ -12,11 +12,11 @@ from conftest import read_wav
 from textnorm import normalise
 from vaudio import VirtualAudio
 
+from assistant.app.build import build_pipeline
 from assistant.audio.sinks import PyAudioSink
 from assistant.audio.sources import PyAudioSource
-from assistant.config import validate
+from assistant.config.schema import validate
 from assistant.events import TurnReport
-from assistant.factory import build_pipeline
 
 
 def test_speech_over_the_reply_cuts_it_and_is_answered(vaudio: VirtualAudio, room_echo: None, data_dir: Path,

@@ -12,13 +12,13 @@ from test_pipeline_earcons import Answers, Heard, RoomSink, Voice
 
 from assistant.audio.echo_gate import EchoGate
 from assistant.audio.sources import Capture, WavSource
-from assistant.audio.vad import Endpointer
-from assistant.barge_in import NO_SPEECH_S, BargeInWatch, echoes_reply
-from assistant.config import VadConfig
+from assistant.config.hearing import ListenConfig
+from assistant.config.schema import VadConfig
 from assistant.events import SAMPLE_RATE, AudioFrame, TurnReport, Utterance
-from assistant.hearing_schema import ListenConfig
-from assistant.listen import Listener
-from assistant.pipeline import Pipeline
+from assistant.hearing.listen import Listener
+from assistant.hearing.vad import Endpointer
+from assistant.turn.barge_in import NO_SPEECH_S, BargeInWatch, echoes_reply
+from assistant.turn.pipeline import Pipeline
 
 
 class GateThatTriggered:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from assistant.bench.cli import main
+from assistant.cli.bench import main
 
 LAMP = "turn on the living room lamp"
 

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from assistant.asr.biasing import MAX_PROMPT_CHARS, build_initial_prompt, vocabulary_terms
-from assistant.asr.whisper import WhisperRecognizer
-from assistant.bench_hearing import read_pcm
-from assistant.config import Config
-from assistant.hearing_schema import ListenConfig
-from assistant.listen import build_listener, prompt_for, words
+from assistant.bench.hearing import read_pcm
+from assistant.config.hearing import ListenConfig
+from assistant.config.schema import Config
+from assistant.hearing.biasing import MAX_PROMPT_CHARS, build_initial_prompt, vocabulary_terms
+from assistant.hearing.listen import build_listener, prompt_for, words
+from assistant.hearing.whisper import WhisperRecognizer
 
 
 def test_prompt_from_terms() -> None:

@@ -19,7 +19,7 @@ import pytest
 
 from assistant.brain.brain import CANNOT_DO, CANNOT_SEE, FORGOT_ALL, FORGOT_LAST, Brain, build_brain
 from assistant.brain.llm.base import LLM, ChatMessage, Completion, LlmError, ToolCall
-from assistant.brain.llm_schema import LlmConfig, MemoryConfig
+from assistant.config.llm import LlmConfig, MemoryConfig
 from assistant.events import Reply
 
 TOOLS = [

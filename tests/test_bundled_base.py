@@ -6,13 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from assistant.asr import bundled
-from assistant.asr.bundled import BASE_SIZE, assemble_base, is_assembled
-from assistant.asr.whisper import WhisperRecognizer
-from assistant.bench_hearing import read_pcm
-from assistant.config import AsrConfig
-from assistant.listen import words
-from assistant.models import ModelNotFound
+from assistant.bench.hearing import read_pcm
+from assistant.config.schema import AsrConfig
+from assistant.hearing import models as bundled
+from assistant.hearing.listen import words
+from assistant.hearing.models import BASE_SIZE, ModelNotFound, assemble_base, is_assembled
+from assistant.hearing.whisper import WhisperRecognizer
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ from assistant.brain.camera import (
     prepare_image,
     wants_image,
 )
-from assistant.brain.llm_schema import CameraConfig
+from assistant.config.llm import CameraConfig
 
 DATA = Path(__file__).parent / "data"
 FRAME = DATA / "camera_red_cup.jpg"

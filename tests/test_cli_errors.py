@@ -9,7 +9,7 @@ import pytest
 from conftest import run_cli
 from vaudio import VirtualAudio
 
-from assistant.config import EX_CONFIG
+from assistant.config.schema import EX_CONFIG
 
 
 def assert_one_clear_line(result, code: int | None = None, contains: str = "") -> None:  # type: ignore[no-untyped-def]

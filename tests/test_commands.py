@@ -11,14 +11,14 @@ import pytest
 import yaml
 from pydantic import Field
 
+from assistant.app.router import build_router
 from assistant.brain.check import check_commands
-from assistant.brain.factory import build_router
 from assistant.brain.matcher import IntentMatcher
-from assistant.brain.schema import CommandsConfig, ListSlot, NumberSlot, SkillsConfig
 from assistant.brain.slots import ListSlotType, NumberSlotType
 from assistant.brain.templates import TemplateError, compile_template
 from assistant.brain.text import normalise, parse_duration, parse_number, parse_time_of_day
-from assistant.config import Config, expand_env
+from assistant.config.commands import CommandsConfig, ListSlot, NumberSlot, SkillsConfig
+from assistant.config.schema import Config, expand_env
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import pytest
 from test_commands import make_config
 
-from assistant.brain.factory import build_router
+from assistant.app.router import build_router
 from assistant.brain.router import Router
 
 ROOM_SLOTS = {"room": {"type": "list", "values": {"light.kitchen": ["kitchen"], "light.hall": ["hall", "hallway"]}},

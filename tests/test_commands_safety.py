@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_commands import make_config
 
-from assistant.brain.factory import build_router
+from assistant.app.router import build_router
 from assistant.brain.router import Router
 
 ROOMS = {"light.kitchen": ["kitchen"], "light.living_room": ["living room", "lounge"], "light.hall": ["hall"]}

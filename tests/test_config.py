@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from conftest import run_cli
 
-from assistant.config import EX_CONFIG, Config, ConfigError, load, validate
-from assistant.config_doc import documented_default
+from assistant.config.doc import documented_default
+from assistant.config.schema import EX_CONFIG, Config, ConfigError, load, validate
 
 ROOT = Path(__file__).parent.parent
 

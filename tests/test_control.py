@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from conftest import run_service_cli
 
-from assistant.cli import UserError
+from assistant.cli.main import UserError
 from assistant.service.control import ControlClient, ControlError, ControlServer, peer_allowed, peer_credentials
 
 NOBODY = 65_534
@@ -409,3 +409,15 @@ def test_cli_finds_the_socket_from_the_runtime_dir(sockdir: Path, handler: FakeH
     with ControlServer(sockdir / "assistant" / "control.sock", handler):
         assert run_service_cli(["ctl", "ping", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["pong"] is True
+
+
+def test_back_to_back_requests_are_never_turned_away(sockdir: Path, handler: FakeHandler) -> None:
+    """One client asking again the moment it has its answer: the slot its last connection held is being
+    freed, not taken, so the server must not call itself busy (it did on a loaded machine)."""
+    server = ControlServer(sockdir / "control.sock", handler, max_connections=1).start()
+    try:
+        client = ControlClient(server.path)
+        for _ in range(300):
+            assert client.request("ping")["pong"]
+    finally:
+        server.stop()

@@ -10,8 +10,8 @@ from conftest import read_wav
 from vaudio import VirtualAudio
 
 from assistant.audio.sinks import NullSink, PyAudioSink
-from assistant.speech_schema import EarconsConfig
-from assistant.tts.earcons import RATE, TONES, Earcons
+from assistant.config.speech import EarconsConfig
+from assistant.speech.earcons import RATE, TONES, Earcons
 
 
 def dominant_hz(samples: np.ndarray, rate: int) -> float:

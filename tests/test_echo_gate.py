@@ -18,11 +18,11 @@ from vaudio import VirtualAudio
 from assistant.audio.echo_gate import EchoGate
 from assistant.audio.sinks import PyAudioSink
 from assistant.audio.sources import Capture, PyAudioSource
-from assistant.audio.vad import Endpointer
-from assistant.config import TtsConfig, VadConfig
+from assistant.config.schema import TtsConfig, VadConfig
 from assistant.events import AudioFrame, Utterance
-from assistant.tts.pyttsx3_engine import Pyttsx3Synthesizer
-from assistant.tts.streaming import Speaker, SpeechTimeline
+from assistant.hearing.vad import Endpointer
+from assistant.speech.pyttsx3_engine import Pyttsx3Synthesizer
+from assistant.speech.streaming import Speaker, SpeechTimeline
 
 REPLY = ["It is a quarter past three in the afternoon.", "The weather today is sunny with a light breeze.",
          "Tomorrow will bring some rain in the evening.", "Remember to take an umbrella with you."]

@@ -11,10 +11,10 @@ import pytest
 from assistant.audio.echo_gate import EchoGate
 from assistant.audio.resample import resample
 from assistant.bench.bargein import REPLIES, frames_of, gate_decision, read_16k, room_mic
-from assistant.config import TtsConfig
+from assistant.config.schema import TtsConfig
 from assistant.events import SAMPLE_RATE, AudioFrame
 from assistant.service.room import RoomMemory
-from assistant.tts.pyttsx3_engine import Pyttsx3Synthesizer
+from assistant.speech.pyttsx3_engine import Pyttsx3Synthesizer
 
 USER_AT = SAMPLE_RATE  # the user starts talking 1 s into the reply
 

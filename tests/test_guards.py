@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from assistant.asr.guards import Guards, plain
-from assistant.asr.whisper import WhisperRecognizer
-from assistant.bench_hearing import endpoint
-from assistant.config import Config
+from assistant.bench.hearing import endpoint
+from assistant.config.hearing import GuardsConfig
+from assistant.config.schema import Config
 from assistant.events import Transcript, TranscriptSegment, Utterance
-from assistant.hearing_schema import GuardsConfig
-from assistant.listen import Listener
+from assistant.hearing.guards import Guards, plain
+from assistant.hearing.listen import Listener
+from assistant.hearing.whisper import WhisperRecognizer
 
 
 def seg(text: str, no_speech: float = 0.02, logprob: float = -0.3, ratio: float = 1.2) -> TranscriptSegment:
@@ -88,7 +88,7 @@ NOISE = ["picovoice_empty_noise.wav", "speechbrain_noise4.wav", "music_brahms_hu
 @pytest.fixture(scope="module")
 def raw_recognizer() -> WhisperRecognizer:
     # Without the lead-in silence Whisper invents text for all three files: the guards must catch it.
-    from assistant.config import AsrConfig
+    from assistant.config.schema import AsrConfig
 
     return WhisperRecognizer(AsrConfig(lead_in_ms=0))
 
@@ -101,7 +101,7 @@ def test_noise_that_whisper_transcribes_is_dropped(name: str, data_dir: Path, ra
     config = Config()
     listener = Listener()  # defaults: guards on, mode always, vad.engine webrtc
     heard = []
-    with caplog.at_level(logging.INFO, logger="assistant.listen"):
+    with caplog.at_level(logging.INFO, logger="assistant.hearing.listen"):
         for utterance in endpoint(data_dir / name, config):
             transcript = recognizer.transcribe(utterance.pcm)
             heard.append((transcript.text, listener.accept(transcript, utterance, utterance.ended_at)))

@@ -21,13 +21,13 @@ from conftest import read_wav
 from textnorm import normalise
 from vaudio import VirtualAudio
 
+from assistant.app.build import build_pipeline
 from assistant.audio.sinks import PyAudioSink
 from assistant.audio.sources import PyAudioSource
-from assistant.config import validate
+from assistant.config.schema import validate
 from assistant.events import TurnReport
-from assistant.factory import build_pipeline
-from assistant.pipeline import Pipeline, TextJob
-from assistant.tts.earcons import TONES
+from assistant.speech.earcons import TONES
+from assistant.turn.pipeline import Pipeline, TextJob
 
 ANNOUNCEMENT = ("Here is the news. The weather today is sunny with a light breeze. Tomorrow will bring some "
                 "rain in the evening. The football match was cancelled. Traffic is light on the main roads.")

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from conftest import write_wav
 
-from assistant.asr.whisper import WhisperRecognizer
 from assistant.audio.resample import resample
-from assistant.bench_hearing import endpoint, read_pcm
-from assistant.config import Config
+from assistant.bench.hearing import endpoint, read_pcm
+from assistant.config.schema import Config
 from assistant.events import Transcript, Utterance
-from assistant.listen import Decision, Listener, words
+from assistant.hearing.listen import Decision, Listener, words
+from assistant.hearing.whisper import WhisperRecognizer
 
 
 def hear(path: Path, recognizer: WhisperRecognizer, listener: Listener) -> list[Decision]:

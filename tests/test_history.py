@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from conftest import run_service_cli
 
-from assistant.cli import UserError
+from assistant.cli.main import UserError
+from assistant.config.service import HistoryConfig
 from assistant.events import TurnReport
 from assistant.service.history import PRUNE_EVERY, History, HistoryError, Retention
-from assistant.service.schema import HistoryConfig
 
 
 def report(n: int = 0, **changes: object) -> TurnReport:

@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from assistant.config import Config
+from assistant.config.hearing import ListenConfig
+from assistant.config.schema import Config
 from assistant.events import Transcript, TranscriptSegment, Utterance
-from assistant.hearing_schema import ListenConfig
-from assistant.listen import Listener, build_listener, edit_distance, match_wake, words
+from assistant.hearing.listen import Listener, build_listener, edit_distance, match_wake, words
 
 PHRASES = ["hey computer", "computer", "hey mycroft", "alexa"]
 
@@ -119,7 +119,7 @@ def test_always_mode_routes_everything_as_said() -> None:
 
 def test_wake_phrase_mode_routes_only_the_rest(caplog: pytest.LogCaptureFixture) -> None:
     listener = Listener(ListenConfig(mode="wake_phrase"))
-    with caplog.at_level(logging.INFO, logger="assistant.listen"):
+    with caplog.at_level(logging.INFO, logger="assistant.hearing.listen"):
         dropped = listener.accept(transcript("What's the weather like?"), utterance(0), 2)
     assert dropped.request is None and dropped.reason == "no wake phrase"
     assert "no wake phrase" in caplog.text  # every drop is logged with its reason

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from assistant.asr.whisper import WhisperRecognizer
-from assistant.bench_hearing import endpoint
-from assistant.config import Config
-from assistant.hearing_schema import ListenConfig
-from assistant.listen import Decision, Listener, prompt_for
+from assistant.bench.hearing import endpoint
+from assistant.config.hearing import ListenConfig
+from assistant.config.schema import Config
+from assistant.hearing.listen import Decision, Listener, prompt_for
+from assistant.hearing.whisper import WhisperRecognizer
 
 BUILT_IN_PHRASES = ["what time is it", "set a timer"]
 

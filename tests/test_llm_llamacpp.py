@@ -14,10 +14,10 @@ from llm_helpers import cache_dir
 
 from assistant.brain.brain import Brain, build_brain
 from assistant.brain.llm.base import ChatMessage, LlmError
-from assistant.brain.llm.cli import register
 from assistant.brain.llm.factory import effective_backend
 from assistant.brain.llm.llamacpp import LlamaCppLLM
-from assistant.brain.llm_schema import LlmConfig, MemoryConfig
+from assistant.cli.llm import register
+from assistant.config.llm import LlmConfig, MemoryConfig
 
 pytestmark = pytest.mark.slow
 

@@ -25,7 +25,7 @@ from assistant.brain.brain import Brain
 from assistant.brain.camera import FileCamera
 from assistant.brain.llm.base import ChatMessage
 from assistant.brain.llm.openai_compat import OpenAICompatLLM
-from assistant.brain.llm_schema import CameraConfig, LlmConfig, MemoryConfig
+from assistant.config.llm import CameraConfig, LlmConfig, MemoryConfig
 
 FRAME = Path(__file__).parent / "data" / "camera_red_cup.jpg"
 

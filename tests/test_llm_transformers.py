@@ -16,7 +16,7 @@ from assistant.brain.brain import BAD_IMAGE, NO_CAMERA, Brain, build_brain
 from assistant.brain.camera import FileCamera, OpenCvCamera
 from assistant.brain.llm.base import ChatMessage, LlmError
 from assistant.brain.llm.hf import TransformersLLM
-from assistant.brain.llm_schema import CameraConfig, LlmConfig, MemoryConfig
+from assistant.config.llm import CameraConfig, LlmConfig, MemoryConfig
 
 FRAME = Path(__file__).parent / "data" / "camera_red_cup.jpg"
 

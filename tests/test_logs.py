@@ -14,7 +14,7 @@ from typing import TextIO
 
 import pytest
 
-from assistant.config import LoggingConfig
+from assistant.config.schema import LoggingConfig
 from assistant.events import TurnReport
 from assistant.service.logs import format_turn, log_turn, setup_logging, under_journal
 
@@ -153,7 +153,7 @@ def test_calling_setup_twice_does_not_duplicate_lines(stream: TextIO) -> None:
 def test_a_real_process_whose_stderr_is_the_journal_stream(tmp_path: Path) -> None:
     code = (
         "import logging\n"
-        "from assistant.config import LoggingConfig\n"
+        "from assistant.config.schema import LoggingConfig\n"
         "from assistant.events import TurnReport\n"
         "from assistant.service.logs import log_turn, setup_logging\n"
         "setup_logging(LoggingConfig())\n"

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from assistant.brain.llm.base import ChatMessage
-from assistant.brain.llm_schema import MemoryConfig
 from assistant.brain.memory import Memory
+from assistant.config.llm import MemoryConfig
 
 
 def memory(tmp_path: Path, **overrides: object) -> Memory:

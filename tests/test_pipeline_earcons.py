@@ -10,16 +10,16 @@ from pathlib import Path
 
 import pytest
 
+from assistant.app.build import build_turn_taking
 from assistant.audio.sources import Capture, WavSource
-from assistant.audio.vad import Endpointer
-from assistant.config import VadConfig, validate
+from assistant.config.hearing import ListenConfig
+from assistant.config.schema import VadConfig, validate
+from assistant.config.speech import EarconsConfig
 from assistant.events import AudioFrame, Reply, Transcript, TranscriptSegment, TurnReport, Utterance
-from assistant.factory import build_turn_taking
-from assistant.hearing_schema import ListenConfig
-from assistant.listen import Listener
-from assistant.pipeline import Pipeline
-from assistant.speech_schema import EarconsConfig
-from assistant.tts.earcons import Earcons
+from assistant.hearing.listen import Listener
+from assistant.hearing.vad import Endpointer
+from assistant.speech.earcons import Earcons
+from assistant.turn.pipeline import Pipeline
 
 BEEP = bytes(range(256)) * 40  # a stand-in for synthesized speech: any non-empty PCM
 

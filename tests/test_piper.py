@@ -11,14 +11,14 @@ import pytest
 from conftest import read_wav, run_cli
 from textnorm import normalise, wer
 
+from assistant.app.checks import deep_check
 from assistant.audio.resample import resample
 from assistant.audio.sinks import NullSink
-from assistant.checks import deep_check
-from assistant.config import Config, TtsConfig
-from assistant.tts.base import SynthesisError
-from assistant.tts.piper_engine import PiperSynthesizer, piper_voice_files
-from assistant.tts.pyttsx3_engine import Pyttsx3Synthesizer
-from assistant.tts.streaming import Speaker
+from assistant.config.schema import Config, TtsConfig
+from assistant.speech.base import SynthesisError
+from assistant.speech.piper_engine import PiperSynthesizer, piper_voice_files
+from assistant.speech.pyttsx3_engine import Pyttsx3Synthesizer
+from assistant.speech.streaming import Speaker
 
 REPLY = ["The kitchen light is on.", "The front door is locked.", "The music is playing."]
 

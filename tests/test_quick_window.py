@@ -10,7 +10,7 @@ import numpy as np
 from conftest import read_wav
 from textnorm import normalise
 
-from assistant.asr.whisper import needs_full_window, short_window, token_budget
+from assistant.hearing.whisper import needs_full_window, short_window, token_budget
 
 
 def decoded(text: str, logprob: float = -0.3, no_speech: float = 0.05, tokens: int = 8,

@@ -11,9 +11,9 @@ import pytest
 
 from assistant.audio.echo_gate import EchoGate
 from assistant.audio.room_leftover import LEAK_MIN_FRAMES
-from assistant.config import AudioConfig
+from assistant.config.schema import AudioConfig
+from assistant.config.service import RoomConfig
 from assistant.service.room import RoomMemory, room_key
-from assistant.service.schema import RoomConfig
 
 
 def test_a_saved_room_loads_for_the_same_devices_only(tmp_path: Path) -> None:

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
 import pytest
 from test_commands import make_config
 
-from assistant.brain.cli import register
-from assistant.brain.factory import build_router
+from assistant.app.router import build_router
 from assistant.brain.router import Router
-from assistant.config import RouterConfig
+from assistant.cli.main import build_parser
+from assistant.config.schema import RouterConfig
 from assistant.events import Reply
 
 
@@ -45,10 +44,7 @@ def test_the_plain_constructor_still_answers_builtins() -> None:
 
 
 def _run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--config")
-    register(parser.add_subparsers())
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)  # the real command line, as `assistant ...` parses it
     status = args.handler(args)
     return status, capsys.readouterr().out
 

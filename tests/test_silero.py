@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from assistant.asr.silero import SileroVad
-from assistant.bench_hearing import endpoint, read_pcm
-from assistant.config import Config
-from assistant.hearing_schema import GuardsConfig
-from assistant.listen import Listener
+from assistant.bench.hearing import endpoint, read_pcm
+from assistant.config.hearing import GuardsConfig
+from assistant.config.schema import Config
+from assistant.hearing.listen import Listener
+from assistant.hearing.silero import SileroVad
 
 
 def test_speech_has_speech_and_music_has_almost_none(data_dir: Path) -> None:
@@ -40,7 +40,7 @@ def test_music_and_noise_are_stopped_before_asr(data_dir: Path, caplog: pytest.L
     noise = endpoint(data_dir / "speechbrain_noise4.wav", config)
     assert song and noise  # webrtcvad takes both for speech
     both, silero, webrtc = Listener(engine="both"), Listener(engine="silero"), Listener(engine="webrtc")
-    with caplog.at_level(logging.INFO, logger="assistant.listen"):
+    with caplog.at_level(logging.INFO, logger="assistant.hearing.listen"):
         for utterance in song + noise:
             reason = both.confirm_speech(utterance)
             assert reason is not None and "Silero" in reason

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from test_commands import make_config
 
-from assistant.brain.factory import build_router
+from assistant.app.router import build_router
 from assistant.brain.router import Router
 from assistant.brain.skills import Skills, SkillState, next_occurrence
 from assistant.brain.timers import Timer, TimerStore
@@ -21,8 +21,8 @@ MONDAY_MORNING = datetime(2026, 3, 2, 9, 5)
 def skills_router(tmp_path: Path, now: datetime = MONDAY_MORNING, epoch: float = 1_000_000.0) -> Router:
     """A router whose skills see a fixed wall clock and epoch, with timers in tmp_path."""
     from assistant.brain.intents import CommandSet, build_matcher
-    from assistant.brain.schema import SKILL_NAMES
-    from assistant.config import RouterConfig
+    from assistant.config.commands import SKILL_NAMES
+    from assistant.config.schema import RouterConfig
 
     store = TimerStore(tmp_path / "timers.json", announce=lambda t: None, clock=lambda: epoch)
     skills = Skills(SkillState(volume=0.5, volume_step=0.2), store, clock=lambda: now, epoch=lambda: epoch)

@@ -10,11 +10,11 @@ import pytest
 from conftest import read_wav
 from textnorm import normalise, wer
 
-from assistant.asr.speculative import Speculator
-from assistant.audio.turn_model import TurnModel
-from assistant.audio.vad import Endpointer
-from assistant.config import VadConfig
+from assistant.config.schema import VadConfig
 from assistant.events import AudioFrame, Utterance
+from assistant.hearing.speculative import Speculator
+from assistant.hearing.turn_model import TurnModel
+from assistant.hearing.vad import Endpointer
 
 RATE = 16000
 

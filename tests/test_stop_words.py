@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 from conftest import read_wav
 
+from assistant.app.build import build_stop_phrase
 from assistant.audio.echo_gate import EchoGate
 from assistant.audio.resample import resample
-from assistant.config import TtsConfig
+from assistant.config.schema import TtsConfig
 from assistant.events import SAMPLE_RATE, AudioFrame
-from assistant.factory import build_stop_phrase
-from assistant.stop_words import MAX_S, StopWordListener, is_stop_request, sounds_like_stop
-from assistant.tts.pyttsx3_engine import Pyttsx3Synthesizer
+from assistant.speech.pyttsx3_engine import Pyttsx3Synthesizer
+from assistant.turn.stop_words import MAX_S, StopWordListener, is_stop_request, sounds_like_stop
 
 WAKE = ["hey computer", "computer"]
 # Our own reply says the stop phrases too: heard back as echo, it must still not stop itself.

@@ -13,10 +13,10 @@ from vaudio import VirtualAudio
 
 from assistant.audio.resample import resample
 from assistant.audio.sinks import NullSink, PyAudioSink, WavSink
-from assistant.config import TtsConfig
-from assistant.tts.base import SynthesisError
-from assistant.tts.pyttsx3_engine import Pyttsx3Synthesizer
-from assistant.tts.streaming import SentenceStream, Speaker, sentences_of
+from assistant.config.schema import TtsConfig
+from assistant.speech.base import SynthesisError
+from assistant.speech.pyttsx3_engine import Pyttsx3Synthesizer
+from assistant.speech.streaming import SentenceStream, Speaker, sentences_of
 
 REPLY = ["The kitchen light is on.", "The front door is locked.", "The music is playing."]
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.config import EX_CONFIG
-from assistant.service.schema import control_socket_path, history_candidates
+from assistant.config.schema import EX_CONFIG
+from assistant.config.service import control_socket_path, history_candidates
 
 SYSTEMD = Path(__file__).resolve().parent.parent / "systemd"
 USER_UNIT = SYSTEMD / "assistant.service"

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from conftest import read_wav
 
-from assistant.audio.turn_model import TurnModel, last_window, log_mel, model_path
+from assistant.hearing.turn_model import TurnModel, last_window, log_mel, model_path
 
 SHA256 = "2bb026316b14a660486a75b1733cd3fbab8c2fd0314dc9af7be49f8cca967e4f"
 

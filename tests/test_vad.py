@@ -10,9 +10,9 @@ import pytest
 import webrtcvad
 
 from assistant.audio.sources import WavSource
-from assistant.audio.vad import Endpointer, Segment, segments
-from assistant.config import VadConfig
+from assistant.config.schema import VadConfig
 from assistant.events import SAMPLE_RATE, AudioFrame
+from assistant.hearing.vad import Endpointer, Segment, segments
 
 
 def wav_frames(path: Path, frame_ms: int = 30, pad_s: float = 0.0) -> list[AudioFrame]:

@@ -41,8 +41,8 @@ import webrtcvad
 from assistant.audio.echo_canceller import Canceller
 from assistant.audio.resample import resample
 from assistant.audio.room_leftover import Leftover
+from assistant.config.speech import BargeInConfig
 from assistant.events import SAMPLE_RATE, AudioFrame
-from assistant.speech_schema import BargeInConfig
 
 F64 = npt.NDArray[np.float64]
 WINDOW_MS = 150  # mic audio compared per decision: long enough to align, short enough to react

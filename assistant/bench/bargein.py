@@ -26,12 +26,12 @@ import numpy as np
 from assistant.audio.echo_gate import EchoGate
 from assistant.audio.resample import resample
 from assistant.audio.sinks import BLOCK_MS
-from assistant.audio.vad import Endpointer
 from assistant.bench.stats import Recording, summary
-from assistant.config import VadConfig
+from assistant.config.schema import VadConfig
+from assistant.config.speech import BargeInConfig
 from assistant.events import SAMPLE_RATE, AudioFrame
-from assistant.speech_schema import BargeInConfig
-from assistant.tts.base import Synthesizer
+from assistant.hearing.vad import Endpointer
+from assistant.speech.base import Synthesizer
 
 # Several replies: the gate decides frame by frame, so one reply a few samples longer (espeak-ng is not
 # bit-exact from run to run) moves a reverberant room's median by up to 200 ms; pooled over replies it holds.

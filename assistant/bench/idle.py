@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 from assistant.bench.stats import cpu_seconds
-from assistant.config import Config
+from assistant.config.schema import Config
 from assistant.events import SAMPLE_RATE, SAMPLE_WIDTH
 
 
@@ -61,8 +61,8 @@ def watch_pid(pid: int, seconds: float) -> dict[str, Any]:
 def run_in_process(config: Config, seconds: float) -> dict[str, Any]:
     import psutil
 
+    from assistant.app.build import build_pipeline
     from assistant.audio.sinks import NullSink
-    from assistant.factory import build_pipeline
 
     warmup = 3.0
     pipeline = build_pipeline(config, SilentSource(seconds + warmup, config.audio.buffer_ms), NullSink(realtime=True))

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.bench.stats import Recording, cpu_seconds, fmt, peak_rss_mib, summary, word_errors
-from assistant.config import Config
+from assistant.config.schema import Config
 from assistant.events import TurnReport
 
 STAGES = ("endpoint", "transcript", "reply_text", "reply_audio")
@@ -47,9 +47,9 @@ def stage_latencies(report: TurnReport) -> dict[str, float]:
 
 
 def run_one(config: Config, recording: Recording, recognizer: Any, synthesizer: Any) -> UtteranceResult:
+    from assistant.app.build import build_pipeline, warm_up
     from assistant.audio.sinks import NullSink
     from assistant.audio.sources import WavSource
-    from assistant.factory import build_pipeline, warm_up
 
     source = WavSource(recording.path, realtime=True, chunk_ms=config.audio.buffer_ms,
                        tail_silence_s=config.vad.hangover_ms / 1000 + 1.0)
@@ -77,7 +77,7 @@ def run_one(config: Config, recording: Recording, recognizer: Any, synthesizer: 
 
 
 def run(config: Config, recordings: list[Recording]) -> dict[str, Any]:
-    from assistant.factory import build_recognizer, build_synthesizer
+    from assistant.app.build import build_recognizer, build_synthesizer
 
     load_started = time.monotonic()
     recognizer = build_recognizer(config)

@@ -7,8 +7,8 @@ from typing import Any
 
 from assistant.audio.sinks import AudioSink
 from assistant.bench.stats import summary
-from assistant.tts.base import Synthesizer
-from assistant.tts.streaming import Speaker
+from assistant.speech.base import Synthesizer
+from assistant.speech.streaming import Speaker
 
 SHORT = "It's twenty past four."
 LONG = ("The forecast for today is sunny. Tomorrow brings clouds in the morning. "

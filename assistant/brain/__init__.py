@@ -1,0 +1,1 @@
+"""Deciding what was asked and answering it: router, skills, YAML commands, LLM backends, memory, camera."""

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from assistant.brain.schema import ExecAction, HttpAction, SayAction
+from assistant.config.commands import ExecAction, HttpAction, SayAction
 
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 _WHOLE = re.compile(r"^\{([a-z_][a-z0-9_]*)\}$")

@@ -20,8 +20,8 @@ from assistant.brain.llm.base import LLM, ChatMessage, Completion, LlmError, Too
 from assistant.brain.llm.factory import build_llm, effective_backend
 from assistant.brain.llm.prompts import normalise_tools
 from assistant.brain.llm.sentences import sentences
-from assistant.brain.llm_schema import CameraConfig, LlmConfig, MemoryConfig
 from assistant.brain.memory import Memory
+from assistant.config.llm import CameraConfig, LlmConfig, MemoryConfig
 from assistant.events import Reply
 
 log = logging.getLogger(__name__)

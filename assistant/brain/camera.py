@@ -15,7 +15,7 @@ import urllib.request
 from pathlib import Path
 from typing import Protocol
 
-from assistant.brain.llm_schema import CameraConfig
+from assistant.config.llm import CameraConfig
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,9 @@ from pathlib import Path
 from assistant.brain.actions import placeholders
 from assistant.brain.intents import CommandSet, builtin_intents, gather, slot_types
 from assistant.brain.matcher import IntentMatcher
-from assistant.brain.schema import (
+from assistant.brain.templates import SlotRef, TemplateError, parse, slot_names
+from assistant.brain.text import normalise
+from assistant.config.commands import (
     SKILL_NAMES,
     Command,
     DurationSlot,
@@ -24,18 +26,14 @@ from assistant.brain.schema import (
     NumberSlot,
     SayAction,
 )
-from assistant.brain.templates import SlotRef, TemplateError, parse, slot_names
-from assistant.brain.text import normalise
-from assistant.config import Config
+from assistant.config.schema import Config
 
 _EXEC_VALUES = {"stdout", "exit_status"}
 _HTTP_VALUES = {"status", "body", "error"}
 
 
 def check_commands(config: Config, config_path: Path | None, *, check_programs: bool = True) -> list[str]:
-    from assistant.brain.factory import commands_config, skills_config
-
-    section = commands_config(config)
+    section = config.commands
     commands = gather(section, config_path)
     problems = list(commands.problems)
     problems += _check_slots(commands)
@@ -62,7 +60,7 @@ def check_commands(config: Config, config_path: Path | None, *, check_programs: 
         template_slots[command.name] = parsed
         problems += _check_action(command, parsed, check_programs)
     if not problems:
-        problems += _check_overlaps(commands, skills_config(config).enabled)
+        problems += _check_overlaps(commands, config.skills.enabled)
     return problems
 
 

@@ -14,11 +14,11 @@ import yaml
 from pydantic import ValidationError
 
 from assistant.brain.matcher import IntentMatcher
-from assistant.brain.schema import Command, CommandFile, CommandsConfig, DurationSlot, ListSlot, NumberSlot
 from assistant.brain.skills import BUILTIN_SLOTS, TEMPLATES
 from assistant.brain.slots import SlotType, slot_type
-from assistant.config import ConfigError, expand_env
-from assistant.config_base import load_yaml
+from assistant.config.base import load_yaml
+from assistant.config.commands import Command, CommandFile, CommandsConfig, DurationSlot, ListSlot, NumberSlot
+from assistant.config.schema import ConfigError, expand_env
 
 
 @dataclass

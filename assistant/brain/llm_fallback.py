@@ -18,7 +18,7 @@ from assistant.events import Reply
 if TYPE_CHECKING:
     from assistant.brain.brain import Brain
     from assistant.brain.router import Router
-    from assistant.config import Config
+    from assistant.config.schema import Config
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from assistant.brain.llm.base import ChatMessage
-from assistant.brain.llm_schema import MemoryConfig
+from assistant.config.llm import MemoryConfig
 
 log = logging.getLogger(__name__)
 

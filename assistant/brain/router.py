@@ -30,12 +30,12 @@ from assistant.brain.acoustic import choose
 from assistant.brain.actions import describe, run_action
 from assistant.brain.intents import CommandSet, build_matcher
 from assistant.brain.matcher import IntentMatcher, Match
-from assistant.brain.schema import SKILL_NAMES, Command, ListSlot
 from assistant.brain.skills import Skills, SkillState
 from assistant.brain.templates import GLUED_SUFFIX
 from assistant.brain.text import normalise
 from assistant.brain.tools import tool_specs, validate_call
-from assistant.config import RouterConfig
+from assistant.config.commands import SKILL_NAMES, Command, ListSlot
+from assistant.config.schema import RouterConfig
 from assistant.events import Reply, SentenceScorer
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from assistant.brain.schema import DurationSlot, ListSlot, NumberSlot
 from assistant.brain.text import (
     DURATION_PATTERN,
     NUMBER_PATTERN,
@@ -22,6 +21,7 @@ from assistant.brain.text import (
     parse_time_of_day,
     say_duration,
 )
+from assistant.config.commands import DurationSlot, ListSlot, NumberSlot
 
 
 class SlotType(Protocol):

@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from assistant.brain.intents import CommandSet
-from assistant.brain.schema import Command, DurationSlot, ListSlot, NumberSlot
 from assistant.brain.slots import ListSlotType
 from assistant.brain.templates import parse, slot_names
 from assistant.brain.text import normalise
+from assistant.config.commands import Command, DurationSlot, ListSlot, NumberSlot
 
 
 def command_slots(command: Command) -> list[str]:

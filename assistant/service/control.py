@@ -27,13 +27,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from assistant.service.schema import ControlConfig, control_socket_path
+from assistant.config.service import ControlConfig, control_socket_path
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_REQUEST_BYTES = 65_536
 _UCRED = struct.Struct("3i")  # struct ucred {pid_t pid; uid_t uid; gid_t gid;}
 
+
+_SLOT_GRACE_S = 0.5  # how long a new connection waits for a slot that is being freed
 
 class ControlHandler(Protocol):
     """What the daemon provides. Methods may be called concurrently from connection threads."""
@@ -262,7 +264,9 @@ class ControlServer:
             self._send_and_close(conn, _error("forbidden", f"permission denied: uid {peer.uid} may not control "
                                                            "this assistant"))
             return
-        if not self._slots.acquire(blocking=False):
+        # A client that has its answer hangs up at once, but the thread that served it may not have seen the
+        # hang-up yet on a busy machine: wait a moment for its slot before calling the server busy.
+        if not self._slots.acquire(timeout=_SLOT_GRACE_S):
             self._send_and_close(conn, _error("busy", "too many control connections; try again"))
             return
         threading.Thread(target=self._serve, args=(conn,), name=f"control-{peer.pid}", daemon=True).start()

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from assistant.config.service import HistoryConfig, history_candidates
 from assistant.events import TurnReport
-from assistant.service.schema import HistoryConfig, history_candidates
 
 SCHEMA_VERSION = 1
 PRUNE_EVERY = 100

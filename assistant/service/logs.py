@@ -17,7 +17,7 @@ import time
 from collections.abc import Mapping
 from typing import Any, TextIO
 
-from assistant.config import LoggingConfig
+from assistant.config.schema import LoggingConfig
 from assistant.events import TurnReport
 
 TURN_LOGGER = "assistant.turn"
@@ -129,6 +129,14 @@ class _OtherLibrariesAtDebugOnly(logging.Filter):
         if self._debug or record.levelno >= logging.WARNING:
             return True
         return record.name == "assistant" or record.name.startswith("assistant.")
+
+
+def level_for(config: LoggingConfig, *, verbose: bool, daemon: bool) -> LoggingConfig:
+    """``-v`` means DEBUG; otherwise the daemon logs at its configured level and one-shot commands show
+    only warnings (their output is the answer, not a log)."""
+    if verbose:
+        return config.model_copy(update={"level": "DEBUG"})
+    return config if daemon else config.model_copy(update={"level": "WARNING"})
 
 
 def setup_logging(config: LoggingConfig, stream: TextIO | None = None, env: Mapping[str, str] | None = None) -> None:

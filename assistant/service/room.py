@@ -21,8 +21,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from assistant.config import AudioConfig
-from assistant.service.schema import ROOM_NAME, RoomConfig, state_path
+from assistant.config.schema import AudioConfig
+from assistant.config.service import ROOM_NAME, RoomConfig, state_path
 
 log = logging.getLogger(__name__)
 

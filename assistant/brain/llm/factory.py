@@ -7,7 +7,7 @@ import logging
 
 from assistant.brain.llm.base import LLM, LlmError
 from assistant.brain.llm.weights import bundled
-from assistant.brain.llm_schema import LlmConfig
+from assistant.config.llm import LlmConfig
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from assistant import native_logs
 from assistant.brain.llm import prompts
 from assistant.brain.llm.base import ChatMessage, Completion, LlmError
 from assistant.brain.llm.weights import bundled, bundled_gguf
-from assistant.brain.llm_schema import LlmConfig
+from assistant.config.llm import LlmConfig
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,37 @@
+"""Checks a config needs beyond its schema: files that must exist, models that must resolve."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from assistant.config.schema import Config
+from assistant.hearing.models import ModelNotFound, resolve_whisper
+
+
+def deep_check(config: Config, path: Path | None) -> list[str]:
+    """Plain-sentence problems, each prefixed with the key it is about; empty when all is well."""
+    problems: list[str] = []
+    try:
+        resolve_whisper(config.asr.model, config.asr.cache_dir)
+    except ModelNotFound as exc:
+        problems.append(f"asr.model: {exc}")
+    if config.tts.engine == "piper":
+        from assistant.speech.base import SynthesisError
+        from assistant.speech.piper_engine import piper_voice_files
+
+        try:
+            piper_voice_files(config.tts.piper_model)
+        except SynthesisError as exc:
+            problems.append(str(exc))  # each names its key already
+    audio = config.audio
+    if audio.source == "wav":
+        if not audio.input_wav:
+            problems.append("audio.input_wav: required when audio.source is 'wav'")
+        elif not Path(audio.input_wav).expanduser().is_file():
+            problems.append(f"audio.input_wav: {audio.input_wav} does not exist")
+    if audio.sink == "wav" and not audio.output_wav:
+        problems.append("audio.output_wav: required when audio.sink is 'wav'")
+    from assistant.brain.check import check_commands  # builds the matcher: only when checking
+
+    problems += check_commands(config, path)
+    return problems

@@ -1,0 +1,45 @@
+"""Build the Router the pipeline and CLI use, from the whole config."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from assistant.brain.intents import build_matcher, gather
+from assistant.brain.router import Fallback, Router
+from assistant.brain.skills import Skills, SkillState, announcement
+from assistant.brain.timers import Timer, TimerStore, default_timers_file
+from assistant.config.schema import Config, ConfigError
+
+
+def build_router(config: Config, *, speak: Callable[[str], None] | None = None, fallback: Fallback | None = None,
+                 config_path: Path | None = None, dry_run: bool = False) -> Router:
+    """A router for this config. With ``speak``, due timers are announced through it from a background thread.
+
+    Raises ConfigError if the commands have problems (see :func:`assistant.brain.check.check_commands`).
+    """
+    from assistant.brain.check import check_commands  # imports the matcher; only needed here
+
+    problems = check_commands(config, config_path, check_programs=False)
+    if problems:
+        raise ConfigError(problems, str(config_path) if config_path else "")
+    commands_section, skills_section = config.commands, config.skills
+    commands = gather(commands_section, config_path)
+    matcher = build_matcher(commands, skills_section.enabled, commands_section.matching.threshold,
+                            commands_section.matching.fuzzy)
+    timers: TimerStore | None = None
+    if "timers" in skills_section.enabled:
+        path = Path(skills_section.timers_file).expanduser() if skills_section.timers_file else default_timers_file()
+
+        def announce(timer: Timer) -> None:
+            if speak is not None:
+                speak(announcement(timer))
+
+        timers = TimerStore(path, announce)
+        if speak is not None:
+            timers.start()
+    state = SkillState(volume=config.tts.volume, volume_step=skills_section.volume_step)
+    skills = Skills(state, timers)
+    return Router(config.router, matcher=matcher, commands=commands, skills=skills, fallback=fallback,
+                  confirm_timeout_s=skills_section.confirm_timeout_s, dry_run=dry_run,
+                  acoustic=commands_section.matching.acoustic)

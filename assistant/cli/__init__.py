@@ -1,0 +1,1 @@
+"""Every command of the ``assistant`` CLI; ``main.main`` is the entry point."""

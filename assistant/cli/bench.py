@@ -1,0 +1,196 @@
+"""``assistant bench latency|idle|tts|barge-in``: measurements of the live path, printed as tables or JSON."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from assistant.bench.stats import COMMAND_CATEGORIES, DEFAULT_MANIFEST, Recording, fmt, read_manifest
+
+
+def _recordings(args: argparse.Namespace) -> list[Recording]:
+    from assistant.cli.main import UserError
+
+    if args.files:
+        return [Recording(Path(p), args.reference or "", "file") for p in args.files]
+    manifest = Path(args.manifest)
+    if not manifest.is_file():
+        raise UserError(f"no manifest at {manifest}: pass --manifest PATH or recordings as arguments")
+    rows = read_manifest(manifest, args.category or COMMAND_CATEGORIES)
+    if not rows:
+        raise UserError(f"{manifest}: no rows in categories {args.category or list(COMMAND_CATEGORIES)}")
+    return rows[: args.limit] if args.limit else rows
+
+
+def _config(args: argparse.Namespace) -> Any:
+    from assistant.cli.core import setup_logging
+    from assistant.config.schema import load
+
+    config, _ = load(args.config)
+    setup_logging(args, config)
+    if getattr(args, "hangover_ms", None) is not None:
+        config.vad.hangover_ms = args.hangover_ms
+    for name in getattr(args, "set", None) or []:  # --set asr.beam_size=5
+        key, _, value = name.partition("=")
+        section, _, field = key.partition(".")
+        setattr(getattr(config, section), field, value)
+    return config
+
+
+def _emit(args: argparse.Namespace, result: dict[str, Any], text: str) -> None:
+    from assistant.bench.latency import dumps
+
+    if args.json:
+        sys.stdout.write(dumps(result) + "\n")
+    else:
+        print(text)
+
+
+def cmd_latency(args: argparse.Namespace) -> int:
+    from assistant.bench import latency
+
+    config = _config(args)
+    result = latency.run(config, _recordings(args))
+    _emit(args, result, latency.table(result))
+    return 0
+
+
+def cmd_idle(args: argparse.Namespace) -> int:
+    from assistant.bench import idle
+
+    result = idle.watch_pid(args.pid, args.seconds) if args.pid else idle.run_in_process(_config(args), args.seconds)
+    _emit(args, result, f"idle for {result['seconds']} s: {result['cpu_percent_of_one_core']:.2f} % of one core, "
+                        f"RSS {result['rss_mib']:.0f} MiB" + (f" (pid {result['pid']})" if result["pid"] else
+                                                                " (in-process pipeline on silence)"))
+    return 0
+
+
+def cmd_tts(args: argparse.Namespace) -> int:
+    from assistant.app.build import build_sink, build_synthesizer
+    from assistant.audio.sinks import NullSink
+    from assistant.bench import tts
+
+    config = _config(args)
+    synthesizer = build_synthesizer(config)
+    sink = build_sink(config) if args.device else NullSink()  # the first sample is what is timed
+    try:
+        rows = [tts.first_audio(synthesizer, sink, text, args.runs) for text in (tts.SHORT, tts.LONG)]
+    finally:
+        sink.close()
+    lines = [f"end of text -> first sample written ({rows[0]['sink']}, {args.runs} runs each)"]
+    lines += [f"  median {fmt(r['median'], 1)} ms, p90 {fmt(r['p90'], 1)} ms: {r['text'][:50]!r}" for r in rows]
+    _emit(args, {"runs": rows}, "\n".join(lines))
+    return 0
+
+
+def cmd_barge_in(args: argparse.Namespace) -> int:
+    from assistant.app.build import build_synthesizer
+    from assistant.bench import bargein
+
+    config = _config(args)
+    result = bargein.run(build_synthesizer(config), _recordings(args), config.barge_in, delay_ms=args.delay_ms,
+                         echo_gain=args.echo_gain, rt60_ms=args.rt60_ms, replies=args.replies)
+
+    def ms(value: float | None) -> str:
+        return "missed" if value is None else fmt(value)
+
+    by_file: dict[str, list[dict[str, Any]]] = {}
+    for row in result["utterances"]:
+        by_file.setdefault(row["file"], []).append(row)
+    lines = [f"{'recording':40} {'cold (ms, per reply)':>24} {'warm (ms, per reply)':>24}"]
+    lines += [f"{name[:40]:40} {' '.join(ms(r['cold_ms']) for r in rows):>24} "
+              f"{' '.join(ms(r['warm_ms']) for r in rows):>24}" for name, rows in by_file.items()]
+    for state, what in (("cold", "fresh gate"), ("warm", "has learnt this room")):
+        stop = result[state]["stop_ms"]
+        lines.append(f"{state} ({what}): barge-in stop latency median {fmt(stop['median'])} ms, p90 "
+                     f"{fmt(stop['p90'])} ms after speech onset; missed {result[state]['missed']} of "
+                     f"{len(result['utterances'])}; false trigger on own voice in {result[state]['false_triggers']} "
+                     f"of {result['replies']} replies")
+    text = "\n".join(lines)
+    _emit(args, result, text)
+    return 0
+
+
+def cmd_asr_knobs(args: argparse.Namespace) -> int:
+    from assistant.bench import knobs
+    from assistant.hearing.models import resolve_whisper
+
+    config = _config(args)
+    location = resolve_whisper(config.asr.model, config.asr.cache_dir).location
+    rows = knobs.run(str(location), _recordings(args))
+    lines = [f"{'variant':40} {'median s':>9} {'max s':>7} {'WER':>6}"]
+    lines += [f"{r['variant']:40} {r['median_s']:9.3f} {r['max_s']:7.3f} {r['wer']:6.3f}" for r in rows]
+    _emit(args, {"model": config.asr.model, "variants": rows}, "\n".join(lines))
+    return 0
+
+
+def _add_recordings(p: argparse.ArgumentParser) -> None:
+    p.add_argument("files", nargs="*", help="WAV files (default: the manifest's command recordings)")
+    p.add_argument("--manifest", default=str(DEFAULT_MANIFEST), help="TSV manifest (file, reference_transcript, "
+                   "category)")
+    p.add_argument("--category", action="append", help="manifest categories (repeatable; default: "
+                   + ", ".join(COMMAND_CATEGORIES) + ")")
+    p.add_argument("--reference", help="reference transcript for WAV files given as arguments")
+    p.add_argument("--limit", type=int, default=0, help="use only the first N recordings")
+
+
+def main(what: str, argv: list[str] | None = None) -> int:
+    """Run one bench subcommand standalone (the benchmarks/*.py wrappers): ``assistant bench WHAT ...``."""
+    from assistant.cli.main import UserError
+
+    parser = argparse.ArgumentParser(prog="assistant")
+    parser.set_defaults(config=None, verbose=False)
+    register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["bench", what, *(sys.argv[1:] if argv is None else argv)])
+    try:
+        return int(args.handler(args))
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.code
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    # also accepted after the subcommand, so the benchmarks/*.py wrappers take them too
+    p.add_argument("-c", "--config", metavar="PATH", default=argparse.SUPPRESS, help="config file")
+    p.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="debug logging")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    bench = subparsers.add_parser("bench", help="measure latency, idle cost, speech output and barge-in")
+    sub = bench.add_subparsers(dest="bench_command", metavar="WHAT", required=True)
+
+    p = sub.add_parser("latency", help="per-turn latency on real recordings played in real time")
+    _add_recordings(p)
+    p.add_argument("--hangover-ms", type=int, help="override vad.hangover_ms")
+    p.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", help="override a config value")
+    _add_common(p)
+    p.set_defaults(handler=cmd_latency)
+
+    p = sub.add_parser("idle", help="CPU and memory while listening to silence")
+    p.add_argument("--seconds", type=float, default=60.0, help="how long to measure")
+    p.add_argument("--pid", type=int, help="watch this running daemon instead of an in-process pipeline")
+    _add_common(p)
+    p.set_defaults(handler=cmd_idle)
+
+    p = sub.add_parser("tts", help="end of reply text -> first audio sample")
+    p.add_argument("--runs", type=int, default=20, help="repetitions per text")
+    p.add_argument("--device", action="store_true", help="play on the configured output device, not a null sink")
+    _add_common(p)
+    p.set_defaults(handler=cmd_tts)
+
+    p = sub.add_parser("asr-knobs", help="recognition time and WER for beam size, timestamps, threads, int8 variants")
+    _add_recordings(p)
+    _add_common(p)
+    p.set_defaults(handler=cmd_asr_knobs)
+
+    p = sub.add_parser("barge-in", help="echo-gate decision latency and false triggers on real recordings")
+    _add_recordings(p)
+    p.add_argument("--delay-ms", type=int, default=90, help="simulated speaker-to-mic delay")
+    p.add_argument("--echo-gain", type=float, default=0.5, help="simulated echo level (1.0: as loud as played)")
+    p.add_argument("--rt60-ms", type=int, default=0, help="simulated room reverberation time (0: direct path only)")
+    p.add_argument("--replies", type=int, default=3, choices=(1, 2, 3), help="replies each recording is tried over")
+    _add_common(p)
+    p.set_defaults(handler=cmd_barge_in)

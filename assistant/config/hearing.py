@@ -1,0 +1,114 @@
+"""Config sections for hearing well: listening modes (`listen:`) and hallucination guards (`guards:`).
+
+Only pydantic here, so `config check` stays fast. The defaults were measured with tiny.en on the shared
+speech set (benchmarks/wer.py, benchmarks/false_triggers.py), live path, 55 speech segments of the
+primary set against every utterance of the 13 noise/music files:
+  no-speech probability   speech <= 0.50          noise: up to 0.61                    -> 0.6
+  average log-probability speech >= -0.74         noise: -0.99 to -1.64 (lyrics -0.59) -> -1.0
+  compression ratio       speech <= 1.56          a "shoot, shoot, ..." loop 2.16      -> 2.4 (Whisper's)
+  voiced seconds          speech >= 0.45 ("No.")  a beep 0.36                          -> 0.3
+  Silero / webrtc voiced  speech >= 0.47          noise/music <= 0.08 (0.24 over 20 min of a song) -> 0.3
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from assistant.config.base import StrictModel
+
+# Whisper's well-known outputs on silence, noise and music (compared after normalisation).
+DEFAULT_HALLUCINATIONS: tuple[str, ...] = (
+    "you",
+    "thank you",
+    "thank you very much",
+    "thank you so much",
+    "thanks",
+    "thanks for watching",
+    "thank you for watching",
+    "thank you so much for watching",
+    "thanks for listening",
+    "thank you for listening",
+    "please subscribe",
+    "like and subscribe",
+    "subscribe to my channel",
+    "bye",
+    "bye bye",
+    "so",
+    "oh",
+    "uh",
+    "um",
+    "hmm",
+    "mm",
+    "ah",
+    "the end",
+    "music",
+    "applause",
+    "silence",
+    "blank audio",
+    "subtitles by the amara org community",
+)
+
+
+class ListenConfig(StrictModel):
+    mode: Literal["always", "wake_phrase", "push_to_talk"] = Field(
+        "always",
+        description="always: every utterance is a request; wake_phrase: only after a wake phrase; "
+        "push_to_talk: only after a trigger",
+    )
+    wake_phrases: list[str] = Field(
+        default_factory=lambda: ["hey computer", "computer"],
+        description="phrases that start a request in wake_phrase mode, matched tolerantly on the transcript",
+    )
+    wake_tolerance: float = Field(
+        0.25, ge=0.0, le=0.5, description="edits allowed when matching a wake phrase, as a fraction of its letters"
+    )
+    wake_only_window_s: float = Field(
+        8.0, ge=0.0, le=120.0, description="a wake phrase said alone makes the next utterance within this a request"
+    )
+    follow_up_s: float = Field(
+        0.0, ge=0.0, le=120.0, description="after a reply, listen without the wake phrase this long (0: off)"
+    )
+    push_to_talk_window_s: float = Field(
+        8.0, gt=0.0, le=120.0, description="after a push-to-talk trigger, the next utterance within this is a request"
+    )
+
+    @field_validator("wake_phrases")
+    @classmethod
+    def _phrases_have_words(cls, value: list[str]) -> list[str]:
+        empty = [phrase for phrase in value if not re.search(r"[^\W_]", phrase)]
+        if empty:
+            raise ValueError(f"wake phrases need at least one letter or digit: {empty!r}")
+        return value
+
+
+class GuardsConfig(StrictModel):
+    enabled: bool = Field(True, description="drop transcripts that look like Whisper hallucinating on noise")
+    max_no_speech_prob: float = Field(
+        0.6, ge=0.0, le=1.0, description="drop a segment when Whisper's no-speech probability is above this"
+    )
+    min_avg_logprob: float = Field(
+        -1.0, le=0.0, description="drop a segment whose average token log-probability is below this"
+    )
+    max_compression_ratio: float = Field(
+        2.4, gt=0.0, description="drop a segment whose text compresses better than this (repetition loops)"
+    )
+    min_voiced_s: float = Field(
+        0.3, ge=0.0, le=10.0, description="drop utterances with less voiced audio than this (seconds)"
+    )
+    hallucinations: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_HALLUCINATIONS),
+        description="whole transcripts that are dropped as known silence hallucinations (case/punctuation ignored)",
+    )
+    silero_threshold: float = Field(
+        0.5, gt=0.0, lt=1.0, description="Silero speech probability a 32 ms window needs to count as speech"
+    )
+    silero_min_speech_s: float = Field(
+        0.25, ge=0.0, le=10.0,
+        description="seconds of speech Silero must find in an utterance (vad.engine silero, both)"
+    )
+    silero_min_fraction: float = Field(
+        0.3, ge=0.0, le=1.0, description="vad.engine both: Silero must confirm this fraction of webrtc's voiced audio"
+    )

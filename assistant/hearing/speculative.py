@@ -1,0 +1,223 @@
+"""Speculative recognition: transcribe the utterance while the end-of-speech hangover is still running.
+
+The listen loop calls ``observe()`` after every ``endpointer.feed(frame)``. Once the utterance has been
+silent for ``after_ms``, the audio so far is handed to a worker thread, which (optionally) asks the
+Smart Turn model whether the turn sounds finished, then transcribes it and (optionally) prepares the
+reply with a side-effect-free callable. If speech resumes, that work is marked stale and dropped. When
+the endpointer finally ends the utterance, ``take(utterance)`` returns the transcript if it was made
+from this very audio minus the trailing silence, so the turn does not wait for recognition again.
+
+``should_end_early(trailing_silence_ms)`` is the adaptive end of turn: the endpointer may end the
+utterance before the full hangover once the current speculation says the turn is complete (the turn
+model's probability, or a transcript the ``complete`` predicate accepts, e.g. a known command).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from assistant.events import SAMPLE_RATE, SAMPLE_WIDTH, AudioFrame, Transcript, Utterance
+from assistant.hearing.whisper import QuickRecognizer, Recognizer
+
+log = logging.getLogger(__name__)
+
+
+class EndpointerView(Protocol):
+    """What the speculator reads from the endpointer (plus ``current_pcm()``, see ``pcm_so_far``)."""
+
+    @property
+    def in_speech(self) -> bool: ...
+
+    @property
+    def trailing_silence_ms(self) -> int: ...
+
+
+def pcm_so_far(endpointer: EndpointerView) -> bytes:
+    """The utterance audio collected so far (pre-roll included): exactly the prefix its Utterance will have."""
+    accessor = getattr(endpointer, "current_pcm", None)
+    if accessor is not None:
+        return bytes(accessor())
+    # Until Endpointer.current_pcm() lands (see the vad.py diff), read the frames it collects.
+    frames = getattr(endpointer, "_frames", [])
+    return b"".join(f.pcm for f in frames)
+
+
+class TurnScorer(Protocol):
+    def probability(self, pcm: bytes) -> float: ...
+
+
+@dataclass
+class Speculation:
+    pcm: bytes
+    started_at: float  # monotonic: when the snapshot was taken
+    silence_bytes: int = 0  # trailing silence at the end of ``pcm``
+    done: threading.Event = field(default_factory=threading.Event)
+    stale: bool = False  # speech resumed after the snapshot: the result must not be used
+    turn_probability: float | None = None
+    complete: bool = False  # the turn looks finished (turn model or complete-command check)
+    transcript: Transcript | None = None
+    prepared: Any = None  # whatever ``prepare`` returned for the transcript (e.g. a matched intent)
+    error: str | None = None
+    finished_at: float | None = None
+
+
+@dataclass
+class SpeculatorStats:
+    started: int = 0
+    discarded: int = 0  # speech resumed: the work was thrown away
+    used: int = 0  # take() returned the speculative transcript
+    missed: int = 0  # take() found nothing usable
+    early_ends: int = 0  # should_end_early() said yes
+    quick: int = 0  # the short-window guess was a whole command (adaptive end's fast path)
+
+
+class Speculator:
+    def __init__(self, recognizer: Recognizer, *, after_ms: int = 180, turn_model: TurnScorer | None = None,
+                 turn_threshold: float = 0.7, adaptive_min_ms: int | None = None,
+                 complete: Callable[[str], bool] | None = None, prepare: Callable[[str], Any] | None = None,
+                 prompt: Callable[[], str | None] | None = None,
+                 quick_window_s: float | None = None) -> None:
+        self.recognizer = recognizer
+        self.after_ms = after_ms
+        self.turn_model = turn_model
+        self.turn_threshold = turn_threshold
+        self.adaptive_min_ms = adaptive_min_ms  # None: never end early
+        self.complete = complete
+        self.prepare = prepare
+        self.prompt = prompt  # the same initial_prompt the sequential path would give Whisper (biasing)
+        # a fast first guess, Whisper on a window this long (None: none): taken only if ``complete`` accepts it
+        self.quick_window_s = quick_window_s
+        self.stats = SpeculatorStats()
+        self._current: Speculation | None = None  # for the utterance in progress
+        self._ended: list[Speculation] = []  # for utterances that ended but whose turn has not run yet
+        self._pending: Speculation | None = None
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._closed = False
+        self._thread = threading.Thread(target=self._work, name="speculate", daemon=True)
+        self._thread.start()
+
+    # ---- listen loop side -----------------------------------------------------------------------
+
+    def observe(self, frame: AudioFrame, endpointer: EndpointerView) -> None:
+        with self._lock:
+            current = self._current
+            if not endpointer.in_speech:
+                if current is not None:  # the utterance just ended: keep its speculation for take()
+                    self._ended = [*self._ended[-3:], current]
+                    self._current = None
+                return
+            silence = endpointer.trailing_silence_ms
+            if silence == 0:
+                if current is not None and not current.stale:
+                    current.stale = True  # the user kept talking: that snapshot is not the utterance
+                    self.stats.discarded += 1
+                self._current = None
+                return
+            if silence >= self.after_ms and current is None:
+                speculation = Speculation(pcm_so_far(endpointer), frame.captured_at,
+                                          silence_bytes=silence * SAMPLE_RATE // 1000 * SAMPLE_WIDTH)
+                self._current = self._pending = speculation
+                self.stats.started += 1
+                self._wake.set()
+
+    def should_end_early(self, trailing_silence_ms: int) -> bool:
+        """Adaptive end of turn: True once the current speculation says the turn is complete."""
+        if self.adaptive_min_ms is None or trailing_silence_ms < self.adaptive_min_ms:
+            return False
+        current = self._current
+        if current is None or current.stale or not current.complete:
+            return False
+        self.stats.early_ends += 1
+        return True
+
+    @property
+    def current(self) -> Speculation | None:
+        """The speculation for the utterance in progress, if one was started (for tests and benchmarks)."""
+        return self._current
+
+    # ---- turn worker side -------------------------------------------------------------------------
+
+    def take(self, utterance: Utterance, timeout: float = 30.0) -> Speculation | None:
+        """The finished speculation made from ``utterance``'s audio (minus trailing silence), if any."""
+        with self._lock:
+            candidates = [s for s in (*self._ended, self._current) if s is not None and not s.stale]
+            current = next((s for s in candidates if utterance.pcm.startswith(s.pcm)), None)
+            self._ended = [s for s in self._ended if s is not current]
+        if current is None:
+            self.stats.missed += 1
+            return None
+        if not current.done.wait(timeout) or current.transcript is None:
+            self.stats.missed += 1
+            return None
+        self.stats.used += 1
+        return current
+
+    def close(self) -> None:
+        with self._lock:
+            job, self._pending = self._pending, None
+        if job is not None:  # never started: whoever waits for it gets nothing at once, not after a timeout
+            job.stale = True
+            job.done.set()
+        self._closed = True
+        self._wake.set()
+
+    # ---- worker thread ------------------------------------------------------------------------------
+
+    def _work(self) -> None:
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            if self._closed:
+                return
+            with self._lock:
+                job, self._pending = self._pending, None
+            if job is not None:
+                self._run(job)
+
+    def _run(self, job: Speculation) -> None:
+        try:
+            if self._quick_guess(job):
+                return
+            if self.turn_model is not None and self.adaptive_min_ms is not None and not job.stale:
+                # The model was trained on clips that end where speech ends: trailing silence (digital
+                # silence above all) pushes every clip, finished or not, towards "complete".
+                job.turn_probability = self.turn_model.probability(job.pcm[: len(job.pcm) - job.silence_bytes])
+                job.complete = job.turn_probability >= self.turn_threshold
+            if job.stale:
+                return
+            prompt = self.prompt() if self.prompt is not None else None
+            job.transcript = self.recognizer.transcribe(job.pcm, initial_prompt=prompt)
+            text = job.transcript.text
+            if self.complete is not None and text and not job.stale and self.complete(text):
+                job.complete = True
+            if self.prepare is not None and text and not job.stale:
+                job.prepared = self.prepare(text)
+        except Exception as exc:  # a failed guess only costs the sequential path
+            job.error = f"{type(exc).__name__}: {exc}"
+            log.warning("speculative recognition failed: %s", job.error)
+        finally:
+            job.finished_at = time.monotonic()
+            job.done.set()
+
+    def _quick_guess(self, job: Speculation) -> bool:
+        """Adaptive end's fast path: a short-window transcript that is exactly a whole command completes
+        the turn (measured: ready ~0.1 s after the speculation starts instead of ~0.4 s). Anything else,
+        or nothing, leaves the job to the full transcription."""
+        if self.quick_window_s is None or self.complete is None or job.stale:
+            return False
+        if not isinstance(self.recognizer, QuickRecognizer):  # e.g. a recognizer without a short window
+            return False
+        guess = self.recognizer.transcribe_quick(job.pcm, self.quick_window_s)
+        if guess is None or not guess.text or job.stale or not self.complete(guess.text):
+            return False
+        job.transcript, job.complete = guess, True
+        self.stats.quick += 1
+        if self.prepare is not None:
+            job.prepared = self.prepare(guess.text)
+        return True

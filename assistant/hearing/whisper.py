@@ -1,0 +1,222 @@
+"""Speech recognition with faster-whisper (CTranslate2), int8 on the CPU by default."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import re
+import threading
+import time
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from assistant import native_logs
+from assistant.config.schema import AsrConfig
+from assistant.events import SAMPLE_RATE, SAMPLE_WIDTH, Transcript, TranscriptSegment
+from assistant.hearing.models import ModelNotFound, ResolvedModel, resolve_whisper
+from assistant.hearing.rescore import AcousticScorer
+
+log = logging.getLogger(__name__)
+
+
+class Recognizer(Protocol):
+    model_name: str
+
+    def transcribe(self, pcm: bytes, *, vad_filter: bool = False, initial_prompt: str | None = None) -> Transcript:
+        """Transcribe 16 kHz mono int16 PCM (``vad_filter`` skips silence in long recordings)."""
+        ...
+
+
+@runtime_checkable
+class QuickRecognizer(Protocol):
+    def transcribe_quick(self, pcm: bytes, window_s: float = 10.0) -> Transcript | None:
+        """A fast first guess for a short utterance, or None when only a full transcription will do."""
+        ...
+
+
+@functools.cache
+def _model_class() -> Any:
+    """faster-whisper's model, remembering (per thread) the encoder output of the last window it decoded.
+
+    Made on first use: importing faster-whisper (CTranslate2, PyAV) costs a second nobody running
+    ``assistant config check`` should pay.
+    """
+    from faster_whisper import WhisperModel
+
+    native_logs.quiet_ctranslate2()
+    native_logs.quiet_onnxruntime()  # faster-whisper's Silero VAD
+
+    class EncoderKeepingWhisper(WhisperModel):
+        _local = threading.local()
+
+        def encode(self, features: np.ndarray) -> Any:
+            window = getattr(self._local, "window", None)  # mel frames to encode (None: Whisper's 3000)
+            if window is not None:
+                features = features[..., :window]  # what follows the audio there is padding anyway
+            encoded = super().encode(features)
+            self._local.encoded = encoded
+            return encoded
+
+        def encoding_window(self, frames: int | None) -> None:
+            """Encode only the first ``frames`` mel frames of each window on this thread (None: all)."""
+            self._local.window = frames
+
+        def last_encoding(self) -> np.ndarray | None:
+            encoded, self._local.encoded = getattr(self._local, "encoded", None), None
+            return None if encoded is None else np.asarray(encoded)
+
+    return EncoderKeepingWhisper
+
+
+MEL_FRAMES_PER_S = 100
+WHISPER_WINDOW_FRAMES = 3000  # Whisper's fixed 30 s window
+DOUBTFUL_LOGPROB = -0.8  # the hallucination guards drop below -1.0 (hearing_schema.GuardsConfig) ...
+DOUBTFUL_NO_SPEECH = 0.45  # ... and above 0.6
+
+
+def short_window(samples: int, window_s: float) -> int | None:
+    """Mel frames to encode for ``samples`` of 16 kHz audio: the audio plus 1 s, at least ``window_s``
+    (an even number: the encoder halves it); None when that is Whisper's whole window anyway."""
+    frames = max(samples * MEL_FRAMES_PER_S // SAMPLE_RATE + MEL_FRAMES_PER_S, round(window_s * MEL_FRAMES_PER_S))
+    frames += frames % 2
+    return frames if frames < WHISPER_WINDOW_FRAMES else None
+
+
+def token_budget(speech_s: float) -> int:
+    """More tokens than anyone says in ``speech_s`` (4 per second and 10 more): reaching it means a loop."""
+    return int(4 * speech_s) + 10
+
+
+def needs_full_window(decoded: tuple[str, list[Any]], budget: int) -> bool:
+    """Whether a short-window transcript must be redone on the full window: nothing written, a doubtful
+    one (Whisper is less sure of itself on a short window: "Yes." -0.90 -> -1.20, and the guards were
+    calibrated on the full one), or Whisper's loop (the whole budget used, text that compresses too well,
+    words said again: "10 of clubs 10 of clubs")."""
+    text, segments = decoded
+    if not text or sum(len(s.tokens) for s in segments) >= budget:
+        return True
+    if any(s.compression_ratio > 2.4 or s.avg_logprob < DOUBTFUL_LOGPROB or s.no_speech_prob > DOUBTFUL_NO_SPEECH
+           for s in segments):
+        return True
+    words = re.findall(r"[\w']+", text.lower())
+    for n in range(1, 5):
+        for i in range(len(words) - 2 * n + 1):
+            chunk = words[i : i + n]
+            if chunk == words[i + n : i + 2 * n] and (n >= 2 or chunk == words[i + 2 * n : i + 3 * n]):
+                return True  # X X for phrases of 2+ words, X X X for single words ("no no no")
+    return False
+
+
+class WhisperRecognizer:
+    def __init__(self, config: AsrConfig) -> None:
+        self.config = config
+        self.resolved: ResolvedModel = resolve_whisper(config.model, config.cache_dir)
+        self.model_name = config.model
+        started = time.monotonic()
+        try:
+            self._model = _model_class()(
+                self.resolved.location,
+                device=config.device,
+                compute_type=config.compute_type,
+                # CTranslate2's own default is 4 threads, which oversubscribes a 2-core box (measured:
+                # 0.61 s -> 0.43 s per command with 2); use the cores we may actually run on.
+                cpu_threads=config.cpu_threads or len(os.sched_getaffinity(0)),
+                local_files_only=self.resolved.is_local,
+            )
+        except ModelNotFound:
+            raise
+        except Exception as exc:  # CTranslate2/hub errors are long and technical: keep the gist
+            hint = ("" if self.resolved.is_local else
+                    " It is not bundled and could not be downloaded (offline?): use tiny.en or a local folder.")
+            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ModelNotFound(f"cannot load Whisper model {config.model!r}: {first_line}.{hint}") from None
+        self._tokenizer: Any = None
+        log.info("whisper %s (%s) loaded in %.2f s, %s/%s", config.model, self.resolved.kind,
+                 time.monotonic() - started, config.device, config.compute_type)
+
+    def transcribe(self, pcm: bytes, *, vad_filter: bool = False, initial_prompt: str | None = None) -> Transcript:
+        started = time.monotonic()
+        audio = self._with_lead_in(pcm)
+        decoded = self._decode(audio, initial_prompt=initial_prompt, vad_filter=vad_filter)
+        return self._transcript(decoded, started, len(audio))
+
+    def transcribe_quick(self, pcm: bytes, window_s: float = 10.0) -> Transcript | None:
+        """A fast first guess for a short utterance, or None when only the full window will do.
+
+        Whisper's encoder always reads a 30 s window (0.3-0.45 s on 2 cores for a 2 s command); here it
+        reads max(audio + 1 s, ``window_s``) (measured: 0.05 s; the whole call 0.09 s). tiny.en then
+        sometimes loops or hesitates on short audio, and an initial prompt makes it loop far more, so this
+        is greedy, unprompted and capped, and a doubtful result is refused (``needs_full_window``).
+        """
+        started = time.monotonic()
+        audio = self._with_lead_in(pcm)
+        window = short_window(len(audio), window_s)
+        if window is None:
+            return None
+        budget = token_budget(len(pcm) / (SAMPLE_WIDTH * SAMPLE_RATE))
+        decoded = self._decode(audio, window=window, max_new_tokens=budget)
+        if needs_full_window(decoded, budget):
+            log.debug("short encoder window gave %r: the full window decides", decoded[0][:80])
+            return None
+        return self._transcript(decoded, started, len(audio))
+
+    def _with_lead_in(self, pcm: bytes) -> np.ndarray:
+        # Whisper mishears words that start at the very first sample (measured: live-path WER 6.5% -> 5.7%
+        # on the shared set with 0.3 s); a little silence in front costs nothing, times are shifted back.
+        lead = int(self.config.lead_in_ms / 1000 * SAMPLE_RATE) * SAMPLE_WIDTH
+        return np.frombuffer(bytes(lead) + pcm, dtype="<i2").astype(np.float32) / 32768.0
+
+    def _decode(self, audio: np.ndarray, *, initial_prompt: str | None = None, vad_filter: bool = False,
+                window: int | None = None, max_new_tokens: int | None = None) -> tuple[str, list[Any]]:
+        # a short window is decoded once, greedy and capped: if it loops, the full window decides, not a
+        # hotter sample of the same encoding
+        short = {"temperature": 0.0, "max_new_tokens": max_new_tokens, "without_timestamps": True}
+        self._model.encoding_window(window)
+        try:
+            pieces, _info = self._model.transcribe(
+                audio,
+                language=self.config.language,
+                beam_size=self.config.beam_size,
+                vad_filter=vad_filter,
+                # Each utterance stands alone: conditioning on earlier text makes Whisper repeat itself.
+                condition_on_previous_text=False,
+                initial_prompt=initial_prompt,
+                **(short if window is not None else {}),
+            )
+            segments = list(pieces)  # a generator: decoding happens while we iterate
+        finally:
+            self._model.encoding_window(None)
+        return " ".join(s.text.strip() for s in segments if s.text.strip()), segments
+
+    def _transcript(self, decoded: tuple[str, list[Any]], started: float, samples: int) -> Transcript:
+        text, pieces = decoded
+        lead_s = self.config.lead_in_ms / 1000
+        segments = tuple(
+            TranscriptSegment(
+                start=round(max(0.0, s.start - lead_s), 3),
+                end=round(max(0.0, s.end - lead_s), 3),
+                text=s.text.strip(),
+                no_speech_prob=float(s.no_speech_prob),
+                avg_logprob=float(s.avg_logprob),
+                compression_ratio=float(s.compression_ratio),
+            )
+            for s in pieces
+        )
+        return Transcript(text=text, segments=segments, model=self.model_name,
+                          asr_s=time.monotonic() - started, language=self.config.language or "",
+                          scorer=self._scorer(samples))
+
+    def _scorer(self, samples: int) -> AcousticScorer | None:
+        """Rescoring for a one-window utterance (commands are short; dictation needs none)."""
+        encoded = self._model.last_encoding()
+        if encoded is None or samples > self._model.feature_extractor.n_samples:
+            return None
+        if self._tokenizer is None:
+            from faster_whisper.tokenizer import Tokenizer
+
+            self._tokenizer = Tokenizer(self._model.hf_tokenizer, self._model.model.is_multilingual,
+                                        task="transcribe", language=self.config.language or "en")
+        frames = samples // self._model.feature_extractor.hop_length
+        return AcousticScorer(self._model.model, self._tokenizer, encoded, frames)

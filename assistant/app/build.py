@@ -1,22 +1,30 @@
-"""Build the backends the config asks for. The pipeline only ever sees their Protocols."""
+"""The one place that builds stages from a config: at start and on reload alike. The pipeline only ever
+sees their Protocols."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
+from assistant.app.router import build_router as build_commands_router
 from assistant.audio.echo_gate import EchoGate
 from assistant.audio.sinks import AudioSink, NullSink, PyAudioSink, WavSink
 from assistant.audio.sources import AudioSource, Capture, PyAudioSource, StdinSource, WavSource
-from assistant.brain.router import Router
+from assistant.brain.intents import CommandSet, build_matcher
+from assistant.brain.llm_fallback import LlmFallback
 from assistant.config.schema import Config, ConfigError
 from assistant.hearing.listen import build_listener
 from assistant.hearing.speculative import Speculator
+from assistant.hearing.turn_model import TurnModel
 from assistant.hearing.vad import Endpointer
 from assistant.hearing.whisper import Recognizer, WhisperRecognizer
 from assistant.speech.base import SilentSynthesizer, Synthesizer
 from assistant.speech.earcons import Earcons
+from assistant.speech.streaming import Speaker
+from assistant.turn.items import TurnPolicy
 from assistant.turn.pipeline import Pipeline
+from assistant.turn.stages import Stages, TurnTaking
 
 
 def build_source(config: Config) -> AudioSource:
@@ -59,19 +67,6 @@ def build_recognizer(config: Config) -> WhisperRecognizer:
     return WhisperRecognizer(config.asr)
 
 
-def build_router(config: Config, config_path: Path | None = None, *,
-                 speak: Callable[[str], None] | None = None, llm: bool = True, dry_run: bool = False) -> Router:
-    """Skills and user commands (commands.d includes resolve next to ``config_path``), then the LLM."""
-    from assistant.app.router import build_router as build
-    from assistant.brain.llm_fallback import LlmFallback
-
-    fallback = LlmFallback(config) if llm else None
-    router = build(config, speak=speak, fallback=fallback, config_path=config_path, dry_run=dry_run)
-    if fallback is not None:
-        fallback.bind(router)
-    return router
-
-
 def build_speculator(config: Config, recognizer: Recognizer,
                      prompt: Callable[[], str | None] | None = None,
                      complete: Callable[[str], bool] | None = None) -> Speculator | None:
@@ -80,11 +75,7 @@ def build_speculator(config: Config, recognizer: Recognizer,
     latency = config.latency
     if not (latency.speculative or latency.adaptive_end):
         return None
-    turn_model = None
-    if latency.adaptive_end and latency.turn_model:
-        from assistant.hearing.turn_model import TurnModel
-
-        turn_model = TurnModel()
+    turn_model = TurnModel() if latency.adaptive_end and latency.turn_model else None
     return Speculator(recognizer, after_ms=latency.speculative_after_ms, turn_model=turn_model,
                       turn_threshold=latency.turn_threshold,
                       adaptive_min_ms=latency.adaptive_min_ms if latency.adaptive_end else None, prompt=prompt,
@@ -92,20 +83,9 @@ def build_speculator(config: Config, recognizer: Recognizer,
                       quick_window_s=(latency.quick_window_s or None) if latency.adaptive_end else None)
 
 
-def speculator_for(config: Config, recognizer: Recognizer, pipeline: Callable[[], Pipeline]) -> Speculator | None:
-    """A pipeline's speculator: its prompt and its "a whole command?" check follow the pipeline's current
-    listener and router, which a reload replaces."""
-    def complete(text: str) -> bool:
-        return pipeline().router.is_complete_request(pipeline().listener.request_text(text))
-
-    return build_speculator(config, recognizer, prompt=lambda: pipeline().listener.initial_prompt, complete=complete)
-
-
 def build_stop_phrase() -> Callable[[str], bool]:
     """Whether a transcript is one of the stop skill's phrases, matched as the router matches them (even
     when the stop skill is turned off: "stop" always interrupts a reply)."""
-    from assistant.brain.intents import CommandSet, build_matcher
-
     matcher = build_matcher(CommandSet(), ["stop"])
 
     def is_stop(text: str) -> bool:
@@ -121,49 +101,89 @@ def build_endpointer(config: Config, speculator: Speculator | None) -> Endpointe
     return Endpointer(config.vad, end_early=end_early)
 
 
-def build_turn_taking(config: Config, gate: EchoGate | None = None) -> tuple[EchoGate | None,
-                                                                             Callable[[str], bool] | None]:
-    """The echo gate and stop-phrase matcher ``config.turn`` needs. A reload passes the running ``gate``:
-    it is kept, with what it learnt about the room, and takes the new ``barge_in`` settings."""
-    barge_in = config.turn.policy == "barge_in"
-    stop_words = config.turn.policy == "half_duplex" and config.turn.stop_words_while_speaking
+def build_turn_taking(config: Config, gate: EchoGate | None = None) -> TurnTaking:
+    """The echo gate and stop-phrase matcher ``config.turn`` needs. ``gate``, when given, is used as it is
+    (a reload passes the running one when neither the devices nor the barge_in settings changed)."""
+    policy = TurnPolicy(config.turn.policy)
+    barge_in = policy == TurnPolicy.BARGE_IN
+    stop_words = policy == TurnPolicy.HALF_DUPLEX and config.turn.stop_words_while_speaking
     if not (barge_in or stop_words):
-        return None, None
-    if gate is None:
-        gate = EchoGate(config.barge_in)
-    gate.config = config.barge_in
-    return gate, build_stop_phrase() if stop_words else None
+        return TurnTaking(policy)
+    return TurnTaking(policy, gate or EchoGate(config.barge_in), build_stop_phrase() if stop_words else None)
+
+
+@dataclass(frozen=True)
+class Kept:
+    """Parts of the running stages that a new config leaves as they were: a reload keeps them (no model
+    loads twice, the echo gate keeps what it learnt of the room)."""
+
+    recognizer: Recognizer | None = None
+    synthesizer: Synthesizer | None = None
+    fallback: LlmFallback | None = None
+    echo_gate: EchoGate | None = None
+
+
+def kept_parts(old: Config, new: Config, stages: Stages) -> Kept:
+    """What of ``stages`` (built for ``old``) serves ``new`` unchanged."""
+    fallback = stages.fallback if isinstance(stages.fallback, LlmFallback) else None
+    # other devices are another room; the gate in use is never handed another room's memory
+    same_room = (new.audio, new.barge_in, new.service.room) == (old.audio, old.barge_in, old.service.room)
+    return Kept(
+        recognizer=stages.recognizer if new.asr == old.asr else None,
+        synthesizer=stages.speaker.synthesizer if new.tts == old.tts else None,
+        fallback=fallback if (new.llm, new.camera, new.memory, new.router) == (
+            old.llm, old.camera, old.memory, old.router) else None,
+        echo_gate=stages.turn_taking.echo_gate if same_room else None,
+    )
+
+
+def build_stages(config: Config, sink: AudioSink, *, config_path: Path | None = None,
+                 speak: Callable[[str], None] | None = None, kept: Kept = Kept()) -> Stages:
+    """Every stage the config decides, for the pipeline (start) or to swap in whole (reload), taking the
+    ``kept`` parts of the running set as they are. ``speak`` lets skills (a timer going off) talk."""
+    recognizer = kept.recognizer or build_recognizer(config)
+    synthesizer = kept.synthesizer or build_synthesizer(config)
+    fallback = kept.fallback or LlmFallback(config)
+    router = build_commands_router(config, speak=speak, fallback=fallback, config_path=config_path)
+    listener = build_listener(config, vocabulary=router.vocabulary())
+
+    def complete(text: str) -> bool:  # a whole command: the turn may end before the full hangover
+        return router.is_complete_request(listener.request_text(text))
+
+    speculator = build_speculator(config, recognizer, prompt=lambda: listener.initial_prompt, complete=complete)
+
+    def activate(previous: Stages | None) -> None:
+        fallback.bind(router)  # offer this router's commands to the LLM as tools
+        router.start()
+
+    return Stages(
+        endpointer=build_endpointer(config, speculator),
+        recognizer=recognizer,
+        listener=listener,
+        router=router,
+        speaker=Speaker(synthesizer, sink, lookahead=config.speech_out.lookahead,
+                        max_chars=config.speech_out.max_chars),
+        turn_taking=build_turn_taking(config, kept.echo_gate),
+        speculator=speculator,
+        earcons=Earcons(config.earcons, sink),
+        echo_tail_s=config.turn.echo_tail_ms / 1000,
+        fallback=fallback,
+        on_activate=activate,
+    )
+
+
+def build_capture(config: Config, source: AudioSource) -> Capture:
+    # A live device that disappears is reopened; a file or pipe that ends is the end of the stream.
+    reopen = (lambda: build_source(config)) if isinstance(source, PyAudioSource) else None
+    return Capture(source, frame_ms=config.vad.frame_ms, queue_s=config.audio.queue_s, reopen=reopen)
 
 
 def build_pipeline(config: Config, source: AudioSource, sink: AudioSink, *,
-                   config_path: Path | None = None,
-                   recognizer: WhisperRecognizer | None = None,
-                   synthesizer: Synthesizer | None = None) -> Pipeline:
-    # A live device that disappears is reopened; a file or pipe that ends is the end of the stream.
-    reopen = (lambda: build_source(config)) if isinstance(source, PyAudioSource) else None
-    announcer = _Announcer()
-    router = build_router(config, config_path, speak=announcer)
-    listener = build_listener(config, vocabulary=router.vocabulary())
-    recognizer = recognizer or build_recognizer(config)
-    speculator = speculator_for(config, recognizer, lambda: pipeline)
-    echo_gate, stop_phrase = build_turn_taking(config)
-    pipeline = Pipeline(
-        capture=Capture(source, frame_ms=config.vad.frame_ms, queue_s=config.audio.queue_s, reopen=reopen),
-        endpointer=build_endpointer(config, speculator),
-        recognizer=recognizer,
-        router=router,
-        synthesizer=synthesizer or build_synthesizer(config),
-        sink=sink,
-        echo_tail_s=config.turn.echo_tail_ms / 1000,
-        listener=listener,
-        speculator=speculator,
-        echo_gate=echo_gate,
-        policy=config.turn.policy,
-        stop_phrase=stop_phrase,
-        earcons=Earcons(config.earcons, sink),
-        lookahead=config.speech_out.lookahead,
-        max_chars=config.speech_out.max_chars,
-    )
+                   config_path: Path | None = None, kept: Kept = Kept()) -> Pipeline:
+    """A pipeline on its own (simulate, the benchmarks); the daemon puts one together itself, around it."""
+    announcer = Announcer()
+    stages = build_stages(config, sink, config_path=config_path, speak=announcer, kept=kept)
+    pipeline = Pipeline(build_capture(config, source), stages)
     announcer.pipeline = pipeline
     return pipeline
 
@@ -171,13 +191,12 @@ def build_pipeline(config: Config, source: AudioSource, sink: AudioSink, *,
 def warm_up(pipeline: Pipeline) -> None:
     """Load what would otherwise load on first use (the LLM) and prime it, so the first turn is as fast
     as the rest: the daemon does this before READY=1, simulate and the benchmarks before audio starts."""
-    fallback = getattr(pipeline.router, "fallback", None)
-    load = getattr(fallback, "load", None)
-    if callable(load):
-        load(warm=True)
+    fallback = pipeline.stages.fallback
+    if isinstance(fallback, LlmFallback):
+        fallback.load(warm=True)
 
 
-class _Announcer:
+class Announcer:
     """Lets skills (a timer going off) speak through the pipeline, which is built after the router."""
 
     pipeline: Pipeline | None = None

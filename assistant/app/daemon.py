@@ -14,9 +14,11 @@ import os
 import signal
 import threading
 import time
+from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
+from assistant.app.build import build_capture, build_sink, build_source, build_stages, kept_parts, warm_up
 from assistant.audio.echo_gate import EchoGate
 from assistant.config.schema import Config, ConfigError, load
 from assistant.events import TurnReport
@@ -28,11 +30,21 @@ from assistant.service.reloads import Reloads
 from assistant.service.room import RoomMemory, room_key
 from assistant.service.sdnotify import Notifier
 from assistant.turn.pipeline import Pipeline
+from assistant.turn.stages import Stages
 
 log = logging.getLogger("assistant.app.daemon")
 
 CAPTURE_STALL_S = 15.0  # no audio (nor a reopen attempt) for this long: the capture thread is stuck
 TURN_WEDGED_S = 300.0  # one turn busy for this long: a stage hangs; let systemd restart us
+SWAP_WAIT_S = 10.0  # a reload answers once the new stages are in use, or after this long (a long turn)
+
+
+@dataclass(frozen=True)
+class Room:
+    """Where what one echo gate learns of the room is kept."""
+
+    memory: RoomMemory
+    gate: EchoGate
 
 
 class Daemon:
@@ -43,7 +55,7 @@ class Daemon:
         self.config, self.config_path = load(args.config)
         self.pipeline: Pipeline | None = None
         self.history: History | None = None
-        self.room: RoomMemory | None = None  # the echo gate's learnt room, over restarts
+        self.room: Room | None = None  # the echo gate's learnt room, over restarts
         self.control: ControlServer | None = None
         self._stop = threading.Event()
         self.reloads = Reloads(self.reload)
@@ -52,28 +64,15 @@ class Daemon:
     # ---- start -----------------------------------------------------------------------------------
 
     def build(self) -> Pipeline:
-        from assistant.app.build import (
-            build_pipeline,
-            build_recognizer,
-            build_sink,
-            build_source,
-            build_synthesizer,
-            warm_up,
-        )
-
         config = self.config
         log.info("config: %s", self.config_path or "built-in defaults")
         # Models first (slow), then the devices: the mic opens only when we can answer right away.
         self.notifier.status("loading models")
-        recognizer = build_recognizer(config)
-        synthesizer = build_synthesizer(config)
         sink = build_sink(config)
-        source = build_source(config)
-        pipeline = build_pipeline(config, source, sink, config_path=self.config_path, recognizer=recognizer,
-                                  synthesizer=synthesizer)
-        pipeline.on_turn = self._on_turn
-        self.room = RoomMemory.from_config(config.service.room, room_key(config.audio))
-        self._take_room(pipeline.echo_gate)
+        stages = build_stages(config, sink, config_path=self.config_path, speak=self._announce)
+        capture = build_capture(config, build_source(config))
+        pipeline = Pipeline(capture, stages, on_turn=self._on_turn)
+        self.room = self._room_for(config, stages)
         self.notifier.status("loading the language model")
         warm_up(pipeline)  # the LLM loads now, not on the first question
         self.pipeline = pipeline
@@ -94,7 +93,7 @@ class Daemon:
         signal.signal(signal.SIGHUP, lambda signum, frame: self.reloads.signal())
         threading.Thread(target=self.reloads.run, args=(self._stop,), name="reload", daemon=True).start()
         threading.Thread(target=self._watchdog, name="watchdog", daemon=True).start()
-        log.info("listening on %s, replying through %s", pipeline.capture.source.name, pipeline.sink.name)
+        log.info("listening on %s, replying through %s", pipeline.capture.source.name, pipeline.stages.sink.name)
         self.notifier.ready("listening")
         try:
             pipeline.run()
@@ -113,7 +112,7 @@ class Daemon:
         self.pipeline.capture.stop()
         self.pipeline.capture.source.close()
         self.pipeline.capture.join(2.0)  # no thread may sit in a read while the interpreter exits
-        self.pipeline.sink.close()
+        self.pipeline.stages.sink.close()
         self._keep_room()
         if self.history is not None:
             self.history.close()
@@ -140,20 +139,36 @@ class Daemon:
         self._keep_room()
         self.notifier.status(self.status_line())
 
-    def _take_room(self, gate: EchoGate | None) -> None:
-        """Give a new echo gate what was learnt of this room before the restart."""
-        if gate is None or self.room is None:
-            return
-        taken = gate.learn_room(self.room.load())
+    def _room_for(self, config: Config, stages: Stages) -> Room | None:
+        """The file that keeps what this set's echo gate learns of the room; a new gate is given what was
+        learnt there before (over restarts, and over reloads that change the gate)."""
+        gate = stages.turn_taking.echo_gate
+        if gate is None:
+            return None
+        memory = RoomMemory.from_config(config.service.room, room_key(config.audio))
+        if memory is None:  # service.room.enabled: false
+            return None
+        running = self.room
+        if running is not None and running.gate is gate and running.memory.path == memory.path:
+            return running  # the same gate in the same room
+        taken = gate.learn_room(memory.load())  # the gate is not in use yet: only this thread touches it
         if taken:
             log.info("echo gate: took %d frames of this room from %s (our voice's leftover %.1f dB%s)", taken,
-                     self.room.path, gate.leak_db, "" if gate.learnt else ", too few to use yet")
+                     memory.path, gate.leak_db, "" if gate.learnt else ", too few to use yet")
+        return Room(memory, gate)
 
     def _keep_room(self) -> None:
-        """Save what the echo gate learnt (after each turn: a crash or SIGKILL loses at most one reply's)."""
-        gate = self.pipeline.echo_gate if self.pipeline is not None else None
-        if gate is not None and self.room is not None:
-            self.room.save(gate.room)
+        """Save what the echo gate learnt (after each turn: a crash or SIGKILL loses at most one reply's).
+        Only the gate the room belongs to is saved there: after a reload to other devices, the old gate's
+        last turn must not land in the new room's file."""
+        room, pipeline = self.room, self.pipeline
+        if room is not None and pipeline is not None and pipeline.stages.turn_taking.echo_gate is room.gate:
+            room.memory.save(room.gate.room)
+
+    def _announce(self, text: str) -> None:
+        """Skills (a timer going off) speak through the pipeline, in turn with everything else."""
+        if self.pipeline is not None:
+            self.pipeline.submit_text(text, route=False)
 
     def status_line(self) -> str:
         state = self.pipeline.state if self.pipeline else "starting"
@@ -219,61 +234,30 @@ class Daemon:
             self.notifier.ready(self.status_line())
 
     def _apply(self, new: Config) -> list[str]:
-        """Swap in what changed; the mic stays open unless the audio settings changed."""
-        from assistant.app.build import (
-            build_endpointer,
-            build_recognizer,
-            build_router,
-            build_sink,
-            build_source,
-            build_synthesizer,
-            build_turn_taking,
-            speculator_for,
-        )
-        from assistant.hearing.listen import build_listener
-        from assistant.speech.earcons import Earcons
-
+        """Build a whole new set of stages for ``new`` off the audio thread, keeping the parts it leaves
+        unchanged, and hand it to the pipeline, which takes it up between turns. The mic stays open
+        unless the audio settings changed. A failure here leaves the running set untouched."""
         pipeline, old = self.pipeline, self.config
         assert pipeline is not None
         changed = [name for name in type(new).model_fields if getattr(new, name) != getattr(old, name)]
-        # build everything first, so a failure leaves the running pipeline untouched
-        recognizer = build_recognizer(new) if new.asr != old.asr else None
-        synthesizer = build_synthesizer(new) if new.tts != old.tts else None
-        def announce(text: str) -> None:
-            pipeline.submit_text(text, route=False)
-
-        router = build_router(new, self.config_path, speak=announce)
-        sink = build_sink(new) if new.audio != old.audio else None
-        if recognizer is not None:
-            pipeline.recognizer = recognizer
-            if pipeline.speculator is not None:
-                pipeline.speculator.recognizer = recognizer
-        if new.latency != old.latency:  # speculation and adaptive end settings: a new speculator
-            replaced = pipeline.speculator
-            pipeline.speculator = speculator_for(new, pipeline.recognizer, lambda: pipeline)
-            if replaced is not None:
-                replaced.close()  # a turn already ended is recognised again in full, nothing is lost
-        old_sink = pipeline.sink
-        pipeline.replace_output(synthesizer, sink)
-        pipeline.close()  # the old router's timer thread; the new one reloads the timers file
-        pipeline.router = router
-        pipeline.listener = build_listener(new, vocabulary=router.vocabulary())
-        if new.vad != old.vad or new.latency != old.latency:
-            pipeline.replace_endpointer(build_endpointer(new, pipeline.speculator))
-        pipeline.echo_tail_s = new.turn.echo_tail_ms / 1000
-        self._keep_room()  # under the old devices and path, before the gate may be replaced
-        if sink is not None or new.service.room != old.service.room:
-            self.room = RoomMemory.from_config(new.service.room, room_key(new.audio))
-        if sink is not None or new.turn != old.turn or new.barge_in != old.barge_in or new.earcons != old.earcons:
-            # other devices are another room: a new gate, given what was learnt of that one before
-            echo_gate, stop_phrase = build_turn_taking(new, pipeline.echo_gate if sink is None else None)
-            if echo_gate is not pipeline.echo_gate:
-                self._take_room(echo_gate)
-            pipeline.replace_turn_taking(new.turn.policy, echo_gate, stop_phrase,
-                                         Earcons(new.earcons, sink or pipeline.sink))
-        if sink is not None:
-            old_sink.close()
+        running = pipeline.stages
+        new_devices = new.audio != old.audio
+        sink = build_sink(new) if new_devices else running.sink
+        try:
+            stages = build_stages(new, sink, config_path=self.config_path, speak=self._announce,
+                                  kept=kept_parts(old, new, running))
+            room = self._room_for(new, stages)
+        except Exception:
+            if new_devices:
+                sink.close()
+            raise
+        self._keep_room()  # what the running gate learnt, before a new one may replace it
+        taken = pipeline.swap(stages)
+        if new_devices:
             pipeline.capture.switch_source(lambda: build_source(new))
+        if not taken.wait(SWAP_WAIT_S):
+            log.info("reload: the new settings take over once the current turn ends")
+        self.room = room
         return changed
 
 
@@ -298,7 +282,7 @@ class DaemonControl:
             "config": str(daemon.config_path or "built-in defaults"),
             "model": daemon.config.asr.model,
             "device": pipeline.capture.source.name,
-            "output": pipeline.sink.name,
+            "output": pipeline.stages.sink.name,
             "muted": pipeline.muted,
             "healthy": healthy if healthy else why,
             "turns": pipeline.stats.turns,

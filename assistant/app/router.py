@@ -14,7 +14,7 @@ from assistant.config.schema import Config, ConfigError
 
 def build_router(config: Config, *, speak: Callable[[str], None] | None = None, fallback: Fallback | None = None,
                  config_path: Path | None = None, dry_run: bool = False) -> Router:
-    """A router for this config. With ``speak``, due timers are announced through it from a background thread.
+    """A router for this config. With ``speak``, due timers are announced through it (from router.start() on).
 
     Raises ConfigError if the commands have problems (see :func:`assistant.brain.check.check_commands`).
     """
@@ -35,9 +35,7 @@ def build_router(config: Config, *, speak: Callable[[str], None] | None = None, 
             if speak is not None:
                 speak(announcement(timer))
 
-        timers = TimerStore(path, announce)
-        if speak is not None:
-            timers.start()
+        timers = TimerStore(path, announce)  # announcing from router.start(), once the router is in use
     state = SkillState(volume=config.tts.volume, volume_step=skills_section.volume_step)
     skills = Skills(state, timers)
     return Router(config.router, matcher=matcher, commands=commands, skills=skills, fallback=fallback,

@@ -47,7 +47,7 @@ def stage_latencies(report: TurnReport) -> dict[str, float]:
 
 
 def run_one(config: Config, recording: Recording, recognizer: Any, synthesizer: Any) -> UtteranceResult:
-    from assistant.app.build import build_pipeline, warm_up
+    from assistant.app.build import Kept, build_pipeline, warm_up
     from assistant.audio.sinks import NullSink
     from assistant.audio.sources import WavSource
 
@@ -55,7 +55,7 @@ def run_one(config: Config, recording: Recording, recognizer: Any, synthesizer: 
                        tail_silence_s=config.vad.hangover_ms / 1000 + 1.0)
     sink = NullSink(realtime=True)
     turns: list[TurnReport] = []
-    pipeline = build_pipeline(config, source, sink, recognizer=recognizer, synthesizer=synthesizer)
+    pipeline = build_pipeline(config, source, sink, kept=Kept(recognizer=recognizer, synthesizer=synthesizer))
     pipeline.on_turn = turns.append
     warm_up(pipeline)  # as the daemon does before READY: no model loads inside a measured turn
     started = cpu_seconds()

@@ -80,12 +80,13 @@ class Router:
     def fallback(self) -> Fallback | None:
         return self._fallback
 
+    def start(self) -> None:
+        """Start announcing timers (through the ``speak`` the router was built with)."""
+        self._skills.start()
+
     def close(self) -> None:
-        """Stop the timer thread (timers stay saved for the next start) and release the LLM."""
+        """Stop the timer thread (timers stay saved for the next start). The LLM is its builder's to close."""
         self._skills.close()
-        close = getattr(self._fallback, "close", None)
-        if callable(close):
-            close()
 
     @property
     def matcher(self) -> IntentMatcher:

@@ -107,6 +107,11 @@ class Skills:
             "volume.down": lambda s: self._volume(-1),
         }
 
+    def start(self) -> None:
+        """Start announcing timers as they come due."""
+        if self._timers is not None:
+            self._timers.start()
+
     def close(self) -> None:
         if self._timers is not None:
             self._timers.close()

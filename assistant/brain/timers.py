@@ -61,8 +61,11 @@ class TimerStore:
         os.replace(partial, self._path)  # atomic: a crash never leaves half a file
 
     def start(self) -> None:
+        """Announce due timers from now on. The file is read again: a store this one replaces (a reload)
+        may have changed it since this one was made."""
         with self._lock:
             if self._thread is None:
+                self._timers = self._load()
                 self._stopping = False
                 self._thread = threading.Thread(target=self._run, name="timers", daemon=True)
                 self._thread.start()

@@ -25,23 +25,28 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _ask(args: argparse.Namespace) -> int:
     """The full router: commands and skills first, then the LLM (with ``--image``, it looks at it)."""
-    from assistant.app.build import build_router
+    from assistant.app.router import build_router
+    from assistant.brain.llm_fallback import LlmFallback
     from assistant.cli.core import setup_logging
     from assistant.cli.main import print_json
 
     config, path = load(args.config)
     setup_logging(args, config)
     image = read_image_arg(args)
-    router = build_router(config, path, llm=not args.no_llm, dry_run=args.dry_run)
+    fallback = None if args.no_llm else LlmFallback(config)
+    router = build_router(config, fallback=fallback, config_path=path, dry_run=args.dry_run)
     try:
-        if router.fallback is not None and hasattr(router.fallback, "next_image"):
-            router.fallback.next_image = image
+        if fallback is not None:
+            fallback.bind(router)  # the LLM may choose one of the configured commands
+            fallback.next_image = image
         reply = router.route(args.text)
         if args.yes and reply.action and reply.action.get("type") == "await_confirmation":
             reply = router.route("yes")
         text = reply.spoken_text()  # an LLM answer streams; collect it
     finally:
         router.close()
+        if fallback is not None:
+            fallback.close()
     llm = reply.extra.get("llm") or None
     intent, slots, action, handled_by = reply.intent, reply.slots, reply.action, reply.handled_by
     if llm and llm.get("command"):  # the LLM chose a configured command

@@ -1,10 +1,11 @@
-"""What the pipeline's turn queue and its counters carry, and what it asks of a router (assistant/pipeline.py)."""
+"""The turn's vocabulary: what its queue and counters carry, its states and policies, what it asks of a router."""
 
 from __future__ import annotations
 
+import enum
 import threading
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Protocol
 
 from assistant.events import Reply, SentenceScorer, TurnReport
 from assistant.speech.earcons import Kind
@@ -17,6 +18,14 @@ class Router(Protocol):
 
     def is_complete_request(self, text: str) -> bool:
         """Whether ``text`` is exactly a whole command (adaptive end of turn need not wait)."""
+        ...
+
+    def start(self) -> None:
+        """Begin what runs in the background (announcing timers), once the router is in use."""
+        ...
+
+    def close(self) -> None:
+        """Stop it again."""
         ...
 
 
@@ -47,4 +56,18 @@ class Cue:
     kind: Kind
 
 
-TurnPolicy = Literal["half_duplex", "barge_in"]
+class TurnPolicy(enum.StrEnum):
+    """What the user's voice over our reply does (config: turn.policy)."""
+
+    HALF_DUPLEX = "half_duplex"  # ignored, except a stop phrase (turn.stop_words_while_speaking)
+    BARGE_IN = "barge_in"  # cuts the reply and is answered
+
+
+class TurnState(enum.StrEnum):
+    """What the assistant is doing, as `assistant status` and the systemd status line show it."""
+
+    STARTING = "starting"
+    LISTENING = "listening"
+    THINKING = "thinking"
+    SPEAKING = "speaking"
+    STOPPED = "stopped"

@@ -31,21 +31,14 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from assistant.audio.echo_gate import EchoGate
-from assistant.audio.sinks import AudioSink
 from assistant.audio.sources import Capture
 from assistant.events import AudioFrame, SentenceScorer, TurnReport, Utterance
-from assistant.hearing.listen import Listener
 from assistant.hearing.rescore import scorer_for_request
-from assistant.hearing.speculative import Speculator
-from assistant.hearing.vad import Endpointer
-from assistant.hearing.whisper import Recognizer
-from assistant.speech.base import Synthesizer
-from assistant.speech.earcons import Earcons, Kind
-from assistant.speech.streaming import Speaker
+from assistant.speech.earcons import Kind
 from assistant.speech.text import split_sentences
 from assistant.turn.barge_in import BargeInWatch
-from assistant.turn.items import Cue, PipelineStats, Router, TextJob, TurnPolicy
+from assistant.turn.items import Cue, PipelineStats, TextJob, TurnPolicy, TurnState
+from assistant.turn.stages import Stages
 from assistant.turn.stop_words import StopCheck, StopWordListener
 
 log = logging.getLogger(__name__)
@@ -56,52 +49,28 @@ def ms(seconds: float) -> float:
 
 
 class Pipeline:
-    def __init__(
-        self,
-        *,
-        capture: Capture,
-        endpointer: Endpointer,
-        recognizer: Recognizer,
-        router: Router,
-        synthesizer: Synthesizer,
-        sink: AudioSink,
-        echo_tail_s: float = 0.3,
-        on_turn: Callable[[TurnReport], None] | None = None,
-        listener: Listener | None = None,
-        speculator: Speculator | None = None,
-        echo_gate: EchoGate | None = None,
-        policy: TurnPolicy = "half_duplex",
-        stop_phrase: Callable[[str], bool] | None = None,
-        earcons: Earcons | None = None,
-        lookahead: int = 2,
-        max_chars: int = 4000,
-    ) -> None:
+    """Capture and one set of stages (see turn/stages.py), run as the listen loop and the turn worker."""
+
+    def __init__(self, capture: Capture, stages: Stages, *,
+                 on_turn: Callable[[TurnReport], None] | None = None) -> None:
         self.capture = capture
-        self.endpointer = endpointer
-        self.recognizer = recognizer
-        self.router = router
-        self.synthesizer = synthesizer
-        self.sink = sink
-        self.echo_tail_s = echo_tail_s
         self.on_turn = on_turn
-        self.speculator = speculator  # transcribes during the hangover (None: recognise after it)
-        self.speaker = Speaker(synthesizer, sink, lookahead=lookahead, max_chars=max_chars,
-                               gain=lambda: self.volume)
-        self._use_turn_taking(policy, echo_gate, stop_phrase, earcons)
-        self._new_turn_taking: tuple[TurnPolicy, EchoGate | None, Callable[[str], bool] | None,
-                                     Earcons | None] | None = None
-        self._stop_check = StopCheck()  # transcribes what was heard over our voice, off the listen thread
-        self._barged_in = threading.Event()
-        self._barge_in_watch = BargeInWatch()  # a barge-in that no words follow teaches the gate our voice
-        self._reply_id = 0  # which reply is playing: a late "stop" must not cut the next one
-        self.listener = listener or Listener()  # guards, wake phrase, follow-up and push-to-talk windows
         self.stats = PipelineStats()
         self.volume = 1.0  # the assistant's own output level (skills turn it up and down)
         self.muted = False  # mic frames are read (nothing piles up) but not listened to
         self.turn_started_at: float | None = None  # watchdog: a turn busy for too long is wedged
-        self._new_endpointer: Endpointer | None = None
-        self.state = "starting"
+        self.state = TurnState.STARTING
         self._utterances: queue.Queue[Utterance | TextJob | Cue | None] = queue.Queue()
+        # A new set of stages waits here until no utterance is being heard or answered (see _take_up).
+        self._pending: tuple[Stages, threading.Event] | None = None
+        self._pending_lock = threading.Lock()
+        self._turn_lock = threading.Lock()  # held by the worker for each item: no swap mid-turn
+        self._utterances_in_flight = 0  # queued or being answered; only the listen thread adds
+        self._in_flight_lock = threading.Lock()
+        self._stop_check = StopCheck()  # transcribes what was heard over our voice, off the listen thread
+        self._barged_in = threading.Event()
+        self._barge_in_watch = BargeInWatch()  # a barge-in that no words follow teaches the gate our voice
+        self._reply_id = 0  # which reply is playing: a late "stop" must not cut the next one
         self._speaking = threading.Event()
         # Frames captured in [_deaf_from, _deaf_until) may hold our own voice (half-duplex gate).
         self._deaf_from = float("inf")
@@ -109,6 +78,9 @@ class Pipeline:
         self._gate_window = float("nan")  # the _deaf_from the echo gate's mic history belongs to
         self._stopping = threading.Event()
         self._worker = threading.Thread(target=self._work, name="turns", daemon=True)
+        self.stages = stages
+        self._stop_words: StopWordListener | None = None
+        self._use(stages, previous=None)
 
     # ---- lifecycle -------------------------------------------------------------------------------
 
@@ -116,63 +88,77 @@ class Pipeline:
         """Listen until the source ends or stop() is called, then finish the queued turns."""
         self.capture.start()
         self._worker.start()
-        self.state = "listening"
+        self.state = TurnState.LISTENING
         try:
             self._listen()
         finally:
             self._utterances.put(None)
             self._worker.join()
-            self.state = "stopped"
+            self.state = TurnState.STOPPED
 
     def stop(self, cut_reply: bool = True) -> None:
         self._stopping.set()
         self.capture.stop()
         if cut_reply:
-            self.speaker.cancel()
+            self.stages.speaker.cancel()
 
     def close(self) -> None:
-        """Release what the stages hold (the router's timer thread, ...); devices belong to the caller."""
-        close = getattr(self.router, "close", None)
-        if callable(close):
-            close()
+        """Release what the stages hold (the router's timer thread, the LLM, ...); devices are the caller's."""
+        with self._pending_lock:
+            pending, self._pending = self._pending, None
+        if pending is not None:
+            pending[0].retire(self.stages)
+        self.stages.retire()
 
-    def replace_output(self, synthesizer: Synthesizer | None = None, sink: AudioSink | None = None) -> None:
-        """New voice and/or speaker from a reload; takes effect from the next reply."""
-        if synthesizer is not None:
-            self.synthesizer = self.speaker.synthesizer = synthesizer
-        if sink is not None:
-            self.sink = self.speaker.sink = sink
-            if self.earcons is not None:
-                self.earcons.sink = sink
+    # ---- swapping the stages (a reload) ----------------------------------------------------------
 
-    def replace_turn_taking(self, policy: TurnPolicy, echo_gate: EchoGate | None,
-                            stop_phrase: Callable[[str], bool] | None, earcons: Earcons | None) -> None:
-        """New turn-taking settings from a reload, taken up before the next turn or cue (never during a
-        reply: the gate must hear a reply from its first sample)."""
-        self._new_turn_taking = (policy, echo_gate, stop_phrase, earcons)
+    def swap(self, stages: Stages) -> threading.Event:
+        """Use ``stages`` from the next turn boundary on; the event is set once they are in use. A set
+        still waiting is dropped for the newer one."""
+        taken = threading.Event()
+        with self._pending_lock:
+            replaced, self._pending = self._pending, (stages, taken)
+        if replaced is not None:
+            replaced[0].retire(stages)
+            replaced[1].set()  # superseded: the newer set will carry its settings
+        return taken
 
-    def _use_turn_taking(self, policy: TurnPolicy, echo_gate: EchoGate | None,
-                         stop_phrase: Callable[[str], bool] | None, earcons: Earcons | None) -> None:
-        self.echo_gate = echo_gate  # tells the user's voice from our echo (barge-in, stop words)
-        self.policy = policy
-        # half duplex: is this transcript a stop phrase? (None: nothing said over our voice is heard)
-        self.stop_phrase = stop_phrase
-        self._stop_words = (StopWordListener(echo_gate) if echo_gate is not None and stop_phrase is not None
-                            and policy == "half_duplex" else None)
-        tap = echo_gate.add_reference if echo_gate is not None else None  # what we play, for the gate
-        self.earcons = earcons
-        if earcons is not None:
-            earcons.on_audio = tap
-        self.speaker.on_audio = tap
+    def _take_up(self) -> None:
+        """On the listen thread: swap in a pending set when nothing is in flight. The endpointer is idle
+        (no utterance half heard), nothing of ours is playing or echoing, no utterance waits or is being
+        answered, and the worker is between items (it holds _turn_lock for each)."""
+        if self._pending is None or self.stages.endpointer.in_speech or self._speaking.is_set():
+            return
+        if time.monotonic() < self._deaf_until or self._utterances_in_flight:
+            return
+        if not self._turn_lock.acquire(blocking=False):
+            return
+        try:
+            with self._pending_lock:
+                pending, self._pending = self._pending, None
+            if pending is None:
+                return
+            stages, taken = pending
+            previous, self.stages = self.stages, stages
+            previous.retire(stages)  # first: its timers stop before the new router's start
+            self._use(stages, previous)
+        finally:
+            self._turn_lock.release()
+        taken.set()
 
-    def replace_endpointer(self, endpointer: Endpointer) -> None:
-        """Use new VAD settings from the next frame on (called from another thread by a reload)."""
-        self._new_endpointer = endpointer
+    def _use(self, stages: Stages, previous: Stages | None) -> None:
+        stages.speaker.gain = lambda: self.volume
+        stages.activate(previous)
+        taking = stages.turn_taking
+        self._stop_words = (StopWordListener(taking.echo_gate) if taking.echo_gate is not None
+                            and taking.stop_phrase is not None and taking.policy == TurnPolicy.HALF_DUPLEX
+                            else None)
+        self._gate_window = float("nan")  # a new gate has heard none of the mic history
 
     def push_to_talk(self) -> None:
         """The next utterance is a request, wake phrase or not."""
         log.info("push-to-talk: listening")
-        self.listener.push_to_talk(time.monotonic())
+        self.stages.listener.push_to_talk(time.monotonic())
         self._utterances.put(Cue("listening"))  # the worker plays it (after a reply that is playing)
 
     def deaf_at(self, captured_at: float) -> bool:
@@ -192,91 +178,102 @@ class Pipeline:
 
     def _listen(self) -> None:
         while not self._stopping.is_set():
+            self._take_up()  # a reloaded set of stages, between turns
             try:
                 frame = self.capture.frames.get(timeout=0.5)
             except queue.Empty:
                 continue
             if frame is None:
                 break
-            if self._new_endpointer is not None:  # swapped in by a reload; only this thread feeds it
-                self.endpointer, self._new_endpointer = self._new_endpointer, None
+            stages = self.stages
+            endpointer, gate = stages.endpointer, stages.turn_taking.echo_gate
             if self.muted:
-                if self.endpointer.in_speech:
-                    self.endpointer.reset()
+                if endpointer.in_speech:
+                    endpointer.reset()
                 continue
             if self.deaf_at(frame.captured_at):
-                self._while_speaking(frame)
+                self._while_speaking(frame, stages)
                 continue
             if self._stop_words is not None and self._stop_words.collecting:
-                self._check_for_stop(self._stop_words.flush())  # our sound ended while they spoke
-            if self._barged_in.is_set() and self.echo_gate is not None and self.echo_gate.echo_may_arrive(frame):
-                frame = self.echo_gate.clean(frame)  # the last of our cut voice is still coming back
-            utterance = self.endpointer.feed(frame)
-            self._barge_in_watch.observe(self.endpointer, utterance)
-            if self.speculator is not None:
-                self.speculator.observe(frame, self.endpointer)
+                self._check_for_stop(self._stop_words.flush(), stages)  # our sound ended while they spoke
+            if self._barged_in.is_set() and gate is not None and gate.echo_may_arrive(frame):
+                frame = gate.clean(frame)  # the last of our cut voice is still coming back
+            utterance = endpointer.feed(frame)
+            self._barge_in_watch.observe(endpointer, utterance)
+            if stages.speculator is not None:
+                stages.speculator.observe(frame, endpointer)
             if utterance is not None:
-                self._utterances.put(utterance)
+                self._queue_utterance(utterance)
         if not self._stopping.is_set():  # end of stream: a recording may end mid-utterance
-            tail = self.endpointer.flush()
+            tail = self.stages.endpointer.flush()
             if tail is not None:
-                self._utterances.put(tail)
+                self._queue_utterance(tail)
 
-    def _while_speaking(self, frame: AudioFrame) -> None:
+    def _queue_utterance(self, utterance: Utterance) -> None:
+        with self._in_flight_lock:
+            self._utterances_in_flight += 1
+        self._utterances.put(utterance)
+
+    def _while_speaking(self, frame: AudioFrame, stages: Stages) -> None:
         """A frame that may hold our own sound: never for the endpointer, but the echo gate may find the
         user's voice in it (barge-in; in half duplex, a possible "stop")."""
-        if self.echo_gate is not None and self._gate_window != self._deaf_from:
+        gate = stages.turn_taking.echo_gate
+        if gate is not None and self._gate_window != self._deaf_from:
             self._gate_window = self._deaf_from  # a new stretch of our sound: the old mic history is stale
-            self.echo_gate.reset()
+            gate.reset()
             if self._stop_words is not None:
                 self._stop_words.reset()
-        if self.policy == "barge_in" and self.echo_gate is not None and self.echo_gate.feed(frame):
-            self._barge_in()
+        if stages.turn_taking.policy == TurnPolicy.BARGE_IN and gate is not None and gate.feed(frame):
+            self._barge_in(stages)
             return
         if self._stop_words is not None:
             heard = self._stop_words.feed(frame)
             if heard is not None:
-                self._check_for_stop(heard)
+                self._check_for_stop(heard, stages)
         self.stats.ignored_while_speaking += 1
-        if self.endpointer.in_speech:
-            self.endpointer.reset()  # what it heard so far overlaps our own voice
+        if stages.endpointer.in_speech:
+            stages.endpointer.reset()  # what it heard so far overlaps our own voice
 
-    def _check_for_stop(self, crops: tuple[bytes, ...] | None) -> None:
+    def _check_for_stop(self, crops: tuple[bytes, ...] | None, stages: Stages) -> None:
         """Transcribe speech heard over our voice off the listen thread; cut the reply if it says stop."""
-        if not crops or self.stop_phrase is None:
+        stop_phrase = stages.turn_taking.stop_phrase
+        if not crops or stop_phrase is None:
             return
         reply_id = self._reply_id
-        if self._stop_check.start(crops, self.recognizer, self.listener.guards, self.stop_phrase,
-                                  self.listener.config.wake_phrases, lambda heard: self._stop_heard(heard, reply_id)):
+        listener = stages.listener
+        if self._stop_check.start(crops, stages.recognizer, listener.guards, stop_phrase,
+                                  listener.config.wake_phrases, lambda heard: self._stop_heard(heard, reply_id)):
             self.stats.stop_checks += 1
 
     def _stop_heard(self, heard: str, reply_id: int) -> None:
-        """A stop phrase over the reply: cut it (as the stop skill does), if it is still the one playing."""
+        """A stop phrase over the reply: cut it (as the stop skill does), if it is still the one playing.
+        A reply playing means the worker holds its stages: they cannot change under us."""
         if reply_id != self._reply_id or not self._speaking.is_set():
             log.info("heard %r while speaking, but that reply has already ended", heard)
             return
         log.info("stop heard while speaking: cut the reply (%r)", heard)
         self.stats.stops_while_speaking += 1
-        self._apply({"type": "stop"})
+        self._apply({"type": "stop"}, self.stages)
 
-    def _barge_in(self) -> None:
+    def _barge_in(self, stages: Stages) -> None:
         """The user talks over the reply: cut it, listen again at once, and start their utterance."""
-        assert self.echo_gate is not None
+        gate, endpointer = stages.turn_taking.echo_gate, stages.endpointer
+        assert gate is not None
         log.info("barge-in: user speech over the reply (%.0f dB above what our voice leaves here: %.0f dB of "
-                 "its echo)", self.echo_gate.last_residual_db, self.echo_gate.leak_db)
+                 "its echo)", gate.last_residual_db, gate.leak_db)
         self._barged_in.set()
-        handed_s = self.speaker.cancel()
-        self.echo_gate.stop_reference(time.monotonic(), handed_s)
+        handed_s = stages.speaker.cancel()
+        gate.stop_reference(time.monotonic(), handed_s)
         self._deaf_from, self._deaf_until = float("inf"), 0.0
-        self.endpointer.reset()
+        endpointer.reset()
         # no words follow, or our own: our voice after all
-        self._barge_in_watch.started(self.echo_gate, self.endpointer, playing=self.speaker.playing_text)
-        for earlier in self.echo_gate.frames_since_onset():  # echo-reduced start of what they said
-            utterance = self.endpointer.feed(earlier)
-            self._barge_in_watch.observe(self.endpointer, utterance)
+        self._barge_in_watch.started(gate, endpointer, playing=stages.speaker.playing_text)
+        for earlier in gate.frames_since_onset():  # echo-reduced start of what they said
+            utterance = endpointer.feed(earlier)
+            self._barge_in_watch.observe(endpointer, utterance)
             if utterance is not None:
-                self._utterances.put(utterance)
-        self.echo_gate.reset(keep_mic=True)  # to go on cleaning the echo that is still arriving
+                self._queue_utterance(utterance)
+        gate.reset(keep_mic=True)  # to go on cleaning the echo that is still arriving
 
     # ---- one turn at a time (worker thread) ------------------------------------------------------
 
@@ -295,29 +292,29 @@ class Pipeline:
             item = self._utterances.get()
             if item is None:
                 return
-            staged, self._new_turn_taking = self._new_turn_taking, None
-            if staged is not None:  # from a reload; nothing of ours is playing now
-                self._use_turn_taking(*staged)
-            if self._stopping.is_set():
-                if isinstance(item, TextJob):
-                    item.done.set()
-                continue
-            if isinstance(item, Cue):
-                self._earcon(item.kind)
-                continue
             try:
-                self._take_turn(item)
-            finally:  # a typed request's answer goes back only now: its asker then finds it in the history
+                with self._turn_lock:  # the stages stay those of this item's start until it is done
+                    self._do(item, self.stages)
+            finally:
+                if isinstance(item, Utterance):
+                    with self._in_flight_lock:
+                        self._utterances_in_flight -= 1
+                # a typed request's answer goes back only now: its asker then finds it in the history
                 if isinstance(item, TextJob):
                     item.done.set()
 
-    def _take_turn(self, item: Utterance | TextJob) -> None:
+    def _do(self, item: Utterance | TextJob | Cue, stages: Stages) -> None:
+        if self._stopping.is_set():
+            return
+        if isinstance(item, Cue):
+            self._earcon(item.kind, stages)
+            return
         self.turn_started_at = time.monotonic()
         try:
             if isinstance(item, TextJob):
-                report = item.report = self.handle_text(item.text, route=item.route)
+                report = item.report = self.handle_text(item.text, route=item.route, stages=stages)
             else:
-                report = self.handle(item)
+                report = self.handle(item, stages)
         finally:
             self.turn_started_at = None
         self.stats.turns += 1
@@ -328,76 +325,80 @@ class Pipeline:
             except Exception:  # logging, history, saving the room: none of it may stop the turns
                 log.exception("after the turn")
 
-    def handle(self, utterance: Utterance) -> TurnReport:
+    def handle(self, utterance: Utterance, stages: Stages | None = None) -> TurnReport:
         """Recognise, route and answer one utterance. Never raises: failures end up in the report."""
+        stages = stages or self.stages
+        listener = stages.listener
         report = TurnReport(speech_start=utterance.start_s, speech_end=utterance.end_s)
         report.latency_ms["endpoint"] = ms(utterance.ended_at - utterance.speech_end_at)
         try:
-            self.state = "thinking"
-            not_speech = self.listener.confirm_speech(utterance)  # second-stage VAD: no Whisper for noise
+            self.state = TurnState.THINKING
+            not_speech = listener.confirm_speech(utterance)  # second-stage VAD: no Whisper for noise
             if not_speech is not None:
                 report.dropped = not_speech
                 self._barge_in_watch.judged(utterance, words=False)
                 return report
-            self._earcon("thinking")
+            self._earcon("thinking", stages)
             transcript = None
-            speculation = self.speculator.take(utterance) if self.speculator is not None else None
+            speculation = stages.speculator.take(utterance) if stages.speculator is not None else None
             if speculation is not None:  # recognised during the hangover, from this very audio
                 transcript = speculation.transcript
                 report.latency_ms["speculation_lead"] = ms(utterance.ended_at - speculation.started_at)
             if transcript is None:
-                transcript = self.recognizer.transcribe(utterance.pcm, initial_prompt=self.listener.initial_prompt)
+                transcript = stages.recognizer.transcribe(utterance.pcm, initial_prompt=listener.initial_prompt)
             report.latency_ms["asr"] = ms(transcript.asr_s)
             report.latency_ms["transcript"] = ms(time.monotonic() - utterance.speech_end_at)
             report.transcript = transcript.text
             if self._barge_in_watch.our_words(utterance, transcript.text):
                 report.dropped = "our own words: the barge-in heard our reply, not a user"
                 return report
-            decision = self.listener.accept(transcript, utterance, time.monotonic())
+            decision = listener.accept(transcript, utterance, time.monotonic())
             self._barge_in_watch.judged(utterance, words=not decision.noise)
             if decision.request is None:  # hallucination, no wake phrase, wake phrase alone, ...
                 report.dropped = decision.reason
                 if decision.wake_only:
-                    self._earcon("listening")  # "go ahead": the next utterance needs no wake phrase
+                    self._earcon("listening", stages)  # "go ahead": the next utterance needs no wake phrase
                 return report
-            self._answer(decision.request, report, since=utterance.speech_end_at,
+            self._answer(decision.request, report, stages, since=utterance.speech_end_at,
                          scorer=scorer_for_request(transcript, decision.request))
-            if self.listener.on_reply_finished(time.monotonic()):  # a follow-up window opened
-                self._earcon("listening")
+            if listener.on_reply_finished(time.monotonic()):  # a follow-up window opened
+                self._earcon("listening", stages)
         except Exception as exc:  # one bad turn must not end the daemon
-            self._failed(report, exc)
+            self._failed(report, exc, stages)
         finally:
-            self.state = "listening"
+            self.state = TurnState.LISTENING
         return report
 
-    def handle_text(self, text: str, *, route: bool = True) -> TurnReport:
+    def handle_text(self, text: str, *, route: bool = True, stages: Stages | None = None) -> TurnReport:
         """A typed request or an announcement: the same path as speech, minus the ear."""
+        stages = stages or self.stages
         report = TurnReport(speech_start=0.0, speech_end=0.0, transcript=text if route else "")
         try:
             if route:
-                self._answer(text, report, since=time.monotonic())
+                self._answer(text, report, stages, since=time.monotonic())
             else:
                 report.reply, report.handled_by = text, "announcement"
-                self.say(split_sentences(text), time.monotonic(), report)
+                self.say(split_sentences(text), stages, time.monotonic(), report)
         except Exception as exc:
-            self._failed(report, exc)
+            self._failed(report, exc, stages)
         finally:
-            self.state = "listening"
+            self.state = TurnState.LISTENING
         return report
 
-    def _failed(self, report: TurnReport, exc: Exception) -> None:
+    def _failed(self, report: TurnReport, exc: Exception, stages: Stages) -> None:
         self.stats.errors += 1
         report.error = f"{type(exc).__name__}: {exc}"
         log.exception("turn failed")
         with contextlib.suppress(Exception):  # tell the user, if the voice itself still works
-            self._earcon("error")
-            self.say(["Sorry, something went wrong."])
+            self._earcon("error", stages)
+            self.say(["Sorry, something went wrong."], stages)
 
-    def _answer(self, text: str, report: TurnReport, since: float, scorer: SentenceScorer | None = None) -> None:
-        reply = self.router.route(text, scorer)
+    def _answer(self, text: str, report: TurnReport, stages: Stages, since: float,
+                scorer: SentenceScorer | None = None) -> None:
+        reply = stages.router.route(text, scorer)
         report.latency_ms["reply_text"] = ms(time.monotonic() - since)
         report.handled_by, report.intent = reply.handled_by, reply.intent
-        self._apply(reply.action)
+        self._apply(reply.action, stages)
         spoken: list[str] = []
 
         def sentences() -> Iterator[str]:
@@ -411,7 +412,7 @@ class Pipeline:
                     yield sentence
 
         try:
-            self.say(sentences(), since, report)
+            self.say(sentences(), stages, since, report)
         finally:
             report.reply = " ".join(spoken)
         llm = reply.extra.get("llm")
@@ -423,9 +424,9 @@ class Pipeline:
             command = llm.get("command")
             if command:  # it chose a configured command (validated and run by the router)
                 report.handled_by, report.intent = "command", command.get("intent")
-                self._apply(command.get("action"))
+                self._apply(command.get("action"), stages)
 
-    def _apply(self, action: dict[str, Any] | None) -> None:
+    def _apply(self, action: dict[str, Any] | None, stages: Stages) -> None:
         """Effects of a reply on the assistant itself (the router documents the action types)."""
         if not action:
             return
@@ -433,24 +434,25 @@ class Pipeline:
         if kind == "volume" and isinstance(action.get("level"), int | float):
             self.volume = min(1.0, max(0.0, float(action["level"])))
         elif kind == "stop":
-            self.speaker.cancel()
+            stages.speaker.cancel()
 
-    def _earcon(self, kind: Kind) -> None:
+    def _earcon(self, kind: Kind, stages: Stages) -> None:
         """Play one earcon, if configured, behind the half-duplex gate like speech: the mic must not take
         our own tone for the start of an utterance."""
-        if self.earcons is None or not self.earcons.enabled(kind):
+        earcons = stages.earcons
+        if earcons is None or not earcons.enabled(kind):
             return
         try:
-            with self._own_sound():
-                self.earcons.play(kind)
+            with self._own_sound(stages):
+                earcons.play(kind)
         except Exception as exc:  # a tone is a nicety: the turn goes on without it
             log.warning("%s earcon failed: %s: %s", kind, type(exc).__name__, exc)
 
     @contextlib.contextmanager
-    def _own_sound(self) -> Iterator[None]:
+    def _own_sound(self, stages: Stages) -> Iterator[None]:
         """While we play (and ``echo_tail_s`` after), mic frames may hold our own sound: the listen loop
         keeps them from the endpointer (see _while_speaking)."""
-        if not self.sink.audible:  # only sound played into a room can come back through the mic
+        if not stages.sink.audible:  # only sound played into a room can come back through the mic
             yield
             return
         self._barged_in.clear()
@@ -462,20 +464,19 @@ class Pipeline:
             yield
         finally:
             if not self._barged_in.is_set():  # after a barge-in we are listening already
-                self._deaf_until = time.monotonic() + self.echo_tail_s
+                self._deaf_until = time.monotonic() + stages.echo_tail_s
 
-    def say(self, sentences: Iterator[str] | list[str], since: float | None = None,
+    def say(self, sentences: Iterator[str] | list[str], stages: Stages, since: float | None = None,
             report: TurnReport | None = None) -> None:
         """Synthesize and play sentence by sentence: the first plays while later ones wait their turn."""
-        self.state = "speaking"
+        self.state = TurnState.SPEAKING
         self._reply_id += 1
         self._speaking.set()
         try:
-            with self._own_sound():
-                # the next sentence is synthesized while this one plays (tts/streaming.py)
-                timeline = self.speaker.say(s for s in sentences if not self._stopping.is_set())
+            with self._own_sound(stages):
+                # the next sentence is synthesized while this one plays (speech/streaming.py)
+                timeline = stages.speaker.say(s for s in sentences if not self._stopping.is_set())
             if report is not None and since is not None and timeline.first_sample is not None:
                 report.latency_ms.setdefault("reply_audio", ms(timeline.first_sample - since))
         finally:
             self._speaking.clear()
-

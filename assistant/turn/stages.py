@@ -1,0 +1,80 @@
+"""The stages a config decides, as one typed set: built together (app/build.py), swapped whole.
+
+A reload builds a new ``Stages`` off the audio thread; the pipeline takes it up between turns (when no
+utterance is being heard or answered), so every turn runs on one whole set, old or new. Parts a reload
+did not change (the Whisper model, the voice, the sink, the LLM, the echo gate) are shared by both
+sets; ``retire`` closes only what the new set no longer uses.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from assistant.audio.echo_gate import EchoGate
+from assistant.audio.sinks import AudioSink
+from assistant.hearing.listen import Listener
+from assistant.hearing.speculative import Speculator
+from assistant.hearing.vad import Endpointer
+from assistant.hearing.whisper import Recognizer
+from assistant.speech.earcons import Earcons
+from assistant.speech.streaming import Speaker
+from assistant.turn.items import Router, TurnPolicy
+
+log = logging.getLogger(__name__)
+
+
+class Closable(Protocol):
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class TurnTaking:
+    """How the user's voice over ours is told apart (echo gate) and acted on (policy, stop phrases)."""
+
+    policy: TurnPolicy = TurnPolicy.HALF_DUPLEX
+    echo_gate: EchoGate | None = None  # tells the user's voice from our echo (barge-in, stop words)
+    stop_phrase: Callable[[str], bool] | None = None  # half duplex: is this transcript a stop phrase?
+
+
+@dataclass(frozen=True)
+class Stages:
+    endpointer: Endpointer
+    recognizer: Recognizer
+    listener: Listener  # guards, wake phrase, follow-up and push-to-talk windows
+    router: Router
+    speaker: Speaker  # synthesizer + sink, sentence by sentence
+    turn_taking: TurnTaking = TurnTaking()
+    speculator: Speculator | None = None  # transcribes during the hangover (None: recognise after it)
+    earcons: Earcons | None = None
+    echo_tail_s: float = 0.3  # after we stop playing, mic frames may still hold our sound this long
+    fallback: Closable | None = None  # the LLM behind the router, owned here (a reload may share it)
+    # Run once this set is taken up, on the thread that takes it (starts timer announcements, binds the
+    # LLM's tools to this router).
+    on_activate: Callable[[Stages | None], None] | None = None
+
+    @property
+    def sink(self) -> AudioSink:
+        return self.speaker.sink
+
+    def activate(self, previous: Stages | None) -> None:
+        """Wire this set in: the echo gate hears what our voice plays, and what depends on it starts."""
+        tap = self.turn_taking.echo_gate.add_reference if self.turn_taking.echo_gate is not None else None
+        self.speaker.on_audio = tap
+        if self.earcons is not None:
+            self.earcons.on_audio = tap
+        if self.on_activate is not None:
+            self.on_activate(previous)
+
+    def retire(self, successor: Stages | None = None) -> None:
+        """Close what ``successor`` does not share (with None: everything but the sink, which belongs to
+        whoever opened it, like the microphone)."""
+        self.router.close()
+        if self.speculator is not None and (successor is None or self.speculator is not successor.speculator):
+            self.speculator.close()
+        if self.fallback is not None and (successor is None or self.fallback is not successor.fallback):
+            self.fallback.close()
+        if successor is not None and self.sink is not successor.sink:
+            self.sink.close()

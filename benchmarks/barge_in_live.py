@@ -1,4 +1,4 @@
-"""Live barge-in through a private PulseAudio server: the scene of tests/test_barge_in_pipeline.py, repeated.
+"""Live barge-in through a private PulseAudio server: the scene of tests/scenarios/test_barge_in_pipeline.py, repeated.
 
 The assistant reads an announcement into the virtual speaker, which a 60 ms loopback returns into the
 virtual mic at full level (a room); 2 s in, a real recording is played into the mic over it. Per run: when
@@ -30,10 +30,9 @@ def main() -> int:
     parser.add_argument("--recording", type=Path, default=ROOT / "tests" / "data" / "turn_on_the_living_room_lamp.wav")
     args = parser.parse_args()
 
-    from vaudio import VirtualAudio
-
     from assistant.app.build import build_recognizer
     from assistant.config.schema import validate
+    from support.vaudio import VirtualAudio
 
     config = validate({"turn": {"policy": "barge_in"}, "llm": {"backend": "none"}})
     recognizer = build_recognizer(config)  # once: every run builds a new pipeline around it
@@ -52,11 +51,10 @@ def main() -> int:
 
 
 def run_once(server: Any, config: Any, recognizer: Any, recording: Path, run: int) -> float | None:
-    from barge_in_scene import talk_over_the_reply
-
     from assistant.app.build import build_pipeline
     from assistant.audio.sinks import PyAudioSink
     from assistant.audio.sources import PyAudioSource
+    from support.barge_in_scene import talk_over_the_reply
 
     sink = PyAudioSink(None)
     pipeline = build_pipeline(config, PyAudioSource(None), sink, recognizer=recognizer)

@@ -208,7 +208,7 @@ def main() -> int:
     server = None
     if args.vmic:
         sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-        from vaudio import VirtualAudio  # the tests' private PulseAudio server
+        from support.vaudio import VirtualAudio  # the tests' private PulseAudio server
 
         server = VirtualAudio(folder / "pulse").start()
     manager = Manager(str(folder / "notify"))

@@ -1,0 +1,159 @@
+"""Where the pipeline plays its earcons, and that each plays behind the half-duplex gate (a frame captured
+while one plays is kept from the endpointer), on a sink that records what it is given. No audio devices."""
+
+from __future__ import annotations
+
+import threading
+import time
+import wave
+from pathlib import Path
+
+import pytest
+
+from assistant.app.build import build_turn_taking
+from assistant.audio.sources import Capture, WavSource
+from assistant.config.hearing import ListenConfig
+from assistant.config.schema import VadConfig, validate
+from assistant.config.speech import EarconsConfig
+from assistant.events import AudioFrame, TurnReport, Utterance
+from assistant.hearing.listen import Listener
+from assistant.hearing.vad import Endpointer
+from assistant.speech.earcons import Earcons
+from assistant.turn.pipeline import Pipeline
+from support.fakes import Answers, Heard, RoomSink, Voice
+
+
+def silence_wav(path: Path, seconds: float = 0.3) -> Path:
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(16000)
+        wav.writeframes(bytes(int(seconds * 16000) * 2))
+    return path
+
+
+def make(tmp_path: Path, heard: str, listen: ListenConfig, earcons: EarconsConfig) -> tuple[Pipeline, RoomSink]:
+    sink = RoomSink()
+    pipeline = Pipeline(capture=Capture(WavSource(silence_wav(tmp_path / "silence.wav"))),
+                        endpointer=Endpointer(VadConfig()), recognizer=Heard(heard), router=Answers(),
+                        synthesizer=Voice(), sink=sink, listener=Listener(listen),
+                        earcons=Earcons(earcons, sink), echo_tail_s=ECHO_TAIL_S)
+    sink.pipeline = pipeline
+    return pipeline, sink
+
+
+def utterance() -> Utterance:
+    now = time.monotonic()
+    return Utterance(pcm=bytes(32000), start_s=0.0, end_s=1.0, voiced_s=1.0, ended_at=now, speech_end_at=now)
+
+
+def what_played(pipeline: Pipeline, sink: RoomSink) -> list[str]:
+    """The sounds in order, by name; every one of them played while the mic was gated."""
+    assert pipeline.earcons is not None
+    names = {pipeline.earcons.pcm(kind): kind for kind in ("listening", "thinking", "error")}
+    assert all(gated for _, gated in sink.played), "a sound played while the mic was listening"
+    return [names.get(pcm, "speech") for pcm, _ in sink.played]
+
+
+ECHO_TAIL_S = 30.0  # long, so the checks below never race the clock
+WAKE = ListenConfig(mode="wake_phrase", wake_phrases=["hey computer"])
+ALL = EarconsConfig(listening=True, thinking=True, error=True)
+NONE = EarconsConfig(listening=False, thinking=False, error=False)
+
+
+def test_a_wake_phrase_alone_is_answered_with_the_listening_earcon(tmp_path: Path) -> None:
+    pipeline, sink = make(tmp_path, "Hey computer.", WAKE, ALL)
+    report = pipeline.handle(utterance())
+    assert report.dropped is not None and report.dropped.startswith("wake phrase only")
+    assert what_played(pipeline, sink) == ["thinking", "listening"]
+    # the gate stays closed for the echo tail after the tone, then the user is heard again
+    assert pipeline.deaf_at(time.monotonic())
+    assert not pipeline.deaf_at(time.monotonic() + ECHO_TAIL_S + 1)
+
+
+def test_a_request_with_the_wake_phrase_gets_no_listening_earcon(tmp_path: Path) -> None:
+    pipeline, sink = make(tmp_path, "Hey computer, what time is it?", WAKE, ALL)
+    report = pipeline.handle(utterance())
+    assert report.reply == "It's noon."
+    assert what_played(pipeline, sink) == ["thinking", "speech"]
+
+
+def test_the_follow_up_window_opens_with_the_listening_earcon(tmp_path: Path) -> None:
+    follow_up = ListenConfig(mode="wake_phrase", wake_phrases=["hey computer"], follow_up_s=5.0)
+    pipeline, sink = make(tmp_path, "Hey computer, what time is it?", follow_up, ALL)
+    pipeline.handle(utterance())
+    assert what_played(pipeline, sink) == ["thinking", "speech", "listening"]
+
+
+def test_push_to_talk_plays_the_listening_earcon_from_the_turn_worker(tmp_path: Path) -> None:
+    pipeline, sink = make(tmp_path, "", ListenConfig(mode="push_to_talk"), ALL)
+    pipeline.push_to_talk()
+    pipeline.run()  # the silent recording ends at once; the queued cue is played before the worker exits
+    assert what_played(pipeline, sink) == ["listening"]
+    assert pipeline.stats.turns == 0  # a cue is not a turn
+
+
+@pytest.mark.parametrize("listening", [False, True])
+def test_the_listening_earcon_is_optional(tmp_path: Path, listening: bool) -> None:
+    pipeline, sink = make(tmp_path, "Hey computer.", WAKE, EarconsConfig(listening=listening, thinking=False))
+    pipeline.handle(utterance())
+    assert what_played(pipeline, sink) == (["listening"] if listening else [])
+
+
+def test_a_reload_changes_turn_taking_before_the_next_turn_never_during_one(tmp_path: Path) -> None:
+    """``turn:``, ``barge_in:`` and ``earcons:`` from a reload are taken up by the turn worker before its
+    next item: a gate swapped in mid-reply would miss the start of our voice and take it for a user."""
+    pipeline, sink = make(tmp_path, "", ListenConfig(), ALL)
+    assert pipeline.policy == "half_duplex" and pipeline.echo_gate is None
+    gate, stop_phrase = build_turn_taking(validate({"turn": {"policy": "barge_in"}}))
+    assert gate is not None and stop_phrase is None
+    quiet = Earcons(NONE, sink)
+    pipeline.replace_turn_taking("barge_in", gate, stop_phrase, quiet)
+    assert pipeline.policy == "half_duplex" and pipeline.earcons is not quiet  # staged, not yet taken up
+    job = pipeline.submit_text("Here is the news.", route=False)
+    pipeline.run()  # the silent recording ends at once; the queued reply is spoken before the worker exits
+    assert job.done.is_set()
+    assert pipeline.policy == "barge_in" and pipeline.echo_gate is gate and pipeline.earcons is quiet
+    assert pipeline.speaker.on_audio == gate.add_reference and quiet.on_audio == gate.add_reference
+    assert what_played(pipeline, sink) == ["speech"]
+    # it heard the reply played (a frame from the reply's end may hold its echo; stamped by the wall clock, a
+    # stall on a loaded machine would have let the echo window pass)
+    assert gate.echo_may_arrive(AudioFrame(bytes(960), 0.0, gate._ref_end))
+    # a reload that keeps barge-in keeps the gate (and what it learnt of the room), with the new settings
+    kept, _ = build_turn_taking(validate({"turn": {"policy": "barge_in"}, "barge_in": {"margin_db": 9}}), gate)
+    assert kept is gate and gate.config.margin_db == 9
+
+
+def test_a_failing_turn_listener_does_not_stop_the_turns(tmp_path: Path) -> None:
+    """The daemon logs, records and saves the learnt room after each turn: none of that may end the worker."""
+    pipeline, _ = make(tmp_path, "", ListenConfig(), NONE)
+    seen: list[str] = []
+
+    def broken(report: TurnReport) -> None:
+        seen.append(report.reply)
+        raise OSError("disk full")
+
+    pipeline.on_turn = broken
+    jobs = [pipeline.submit_text(text, route=False) for text in ("One.", "Two.")]
+    pipeline.run()
+    assert all(job.done.is_set() for job in jobs) and seen == ["One.", "Two."]
+
+
+def test_a_typed_request_is_answered_after_the_turn_is_recorded(tmp_path: Path) -> None:
+    """`assistant ask` gets its answer only once the daemon has recorded the turn: a SIGKILL right after the
+    answer (CI did exactly that) must find it in the history."""
+    pipeline, _ = make(tmp_path, "", ListenConfig(), NONE)
+    recorded: list[str] = []
+    seen_by_asker: list[list[str]] = []
+
+    def slow_record(report: TurnReport) -> None:
+        time.sleep(0.3)  # a slow disk under the history database
+        recorded.append(report.reply)
+
+    pipeline.on_turn = slow_record
+    job = pipeline.submit_text("Noted.", route=False)
+    asker = threading.Thread(target=lambda: job.done.wait(30) and seen_by_asker.append(list(recorded)))
+    asker.start()
+    pipeline.run()
+    asker.join(30)
+    assert seen_by_asker == [["Noted."]]

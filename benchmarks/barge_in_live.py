@@ -51,13 +51,13 @@ def main() -> int:
 
 
 def run_once(server: Any, config: Any, recognizer: Any, recording: Path, run: int) -> float | None:
-    from assistant.app.build import build_pipeline
+    from assistant.app.build import Kept, build_pipeline
     from assistant.audio.sinks import PyAudioSink
     from assistant.audio.sources import PyAudioSource
     from support.barge_in_scene import talk_over_the_reply
 
     sink = PyAudioSink(None)
-    pipeline = build_pipeline(config, PyAudioSource(None), sink, recognizer=recognizer)
+    pipeline = build_pipeline(config, PyAudioSource(None), sink, kept=Kept(recognizer=recognizer))
     cut: list[float] = []
     cut_reply = pipeline._barge_in  # timed, not changed
 

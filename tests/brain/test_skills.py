@@ -87,6 +87,8 @@ def test_timer_that_fell_due_while_down_is_announced_at_start(tmp_path: Path) ->
         done.set()
 
     router = build_router(config, speak=speak)
+    assert not done.wait(0.2)  # announcing starts when the router is put in use, not when it is built
+    router.start()
     try:
         assert done.wait(5)
     finally:

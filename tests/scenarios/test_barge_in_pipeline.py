@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from assistant.app.build import build_pipeline
+from assistant.app.build import Kept, build_pipeline
 from assistant.audio.sinks import PyAudioSink
 from assistant.audio.sources import PyAudioSource
 from assistant.config.schema import validate
@@ -22,7 +22,7 @@ def test_speech_over_the_reply_cuts_it_and_is_answered(vaudio: VirtualAudio, roo
                                                        tmp_path: Path, recognizer) -> None:
     config = validate({"turn": {"policy": "barge_in"}, "llm": {"backend": "none"}})
     source, sink = PyAudioSource(None), PyAudioSink(None)
-    pipeline = build_pipeline(config, source, sink, recognizer=recognizer)
+    pipeline = build_pipeline(config, source, sink, kept=Kept(recognizer=recognizer))
     turns: list[TurnReport] = []
     pipeline.on_turn = turns.append
     runner = threading.Thread(target=pipeline.run, daemon=True)

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.app.build import build_pipeline
+from assistant.app.build import Kept, build_pipeline
 from assistant.audio.sinks import PyAudioSink
 from assistant.audio.sources import PyAudioSource
 from assistant.config.schema import validate
@@ -59,7 +59,7 @@ def room(vaudio: VirtualAudio, room_echo: None, tmp_path: Path, recognizer,  # t
     config = validate({"llm": {"backend": "none"}, **overrides})
     assert config.turn.policy == "half_duplex" and config.turn.stop_words_while_speaking  # the defaults
     sink = PyAudioSink(None)
-    pipeline = build_pipeline(config, PyAudioSource(None), sink, recognizer=recognizer)
+    pipeline = build_pipeline(config, PyAudioSource(None), sink, kept=Kept(recognizer=recognizer))
     turns: list[TurnReport] = []
     pipeline.on_turn = turns.append
     played = tmp_path / "played.wav"
@@ -80,7 +80,7 @@ def room(vaudio: VirtualAudio, room_echo: None, tmp_path: Path, recognizer,  # t
 
 def speak_and_say_over(room: Room, vaudio: VirtualAudio, reply: str, clip: Path | None) -> TextJob:
     """The assistant says ``reply``; two seconds in, ``clip`` is played into the mic. Waits for the end."""
-    playing = when_playing(room.pipeline.speaker.sink)
+    playing = when_playing(room.pipeline.stages.sink)
     job = room.pipeline.submit_text(reply, route=False)
     playing.wait(30)
     time.sleep(2.0)  # into the second sentence
@@ -97,7 +97,7 @@ def wait_until_idle(room: Room, timeout: float = 60) -> None:
     """Nothing heard is pending: no utterance being collected, queued or answered, every turn reported."""
     pipeline = room.pipeline
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and (pipeline.endpointer.in_speech or pipeline.busy
+    while time.monotonic() < deadline and (pipeline.stages.endpointer.in_speech or pipeline.busy
                                            or pipeline.turn_started_at is not None
                                            or len(room.turns) < pipeline.stats.turns):
         time.sleep(0.05)

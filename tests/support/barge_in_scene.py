@@ -22,7 +22,7 @@ def talk_over_the_reply(pipeline: Pipeline, play_user: Callable[[], None], answe
     wait for the announcement to end and until ``answered()`` (at most ``wait_s`` each). The announcement's
     job, and the monotonic time the user's recording started playing."""
     time.sleep(0.5)
-    playing = when_playing(pipeline.speaker.sink)
+    playing = when_playing(pipeline.stages.sink)
     job = pipeline.submit_text(ANNOUNCEMENT, route=False)
     playing.wait(wait_s)
     time.sleep(2.0)  # into the second sentence

@@ -30,6 +30,12 @@ class Answers:
     def is_complete_request(self, text: str) -> bool:
         return False
 
+    def start(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
 
 class Voice:
     name = "fake"

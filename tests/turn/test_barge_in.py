@@ -15,8 +15,11 @@ from assistant.config.schema import VadConfig
 from assistant.events import SAMPLE_RATE, AudioFrame, TurnReport, Utterance
 from assistant.hearing.listen import Listener
 from assistant.hearing.vad import Endpointer
+from assistant.speech.streaming import Speaker
 from assistant.turn.barge_in import NO_SPEECH_S, BargeInWatch, echoes_reply
+from assistant.turn.items import TurnPolicy
 from assistant.turn.pipeline import Pipeline
+from assistant.turn.stages import Stages, TurnTaking
 from support.fakes import Answers, Heard, RoomSink, Voice
 from support.wav import read_wav, write_wav
 
@@ -146,9 +149,10 @@ def test_the_pipeline_tells_the_gate_what_became_of_its_barge_in(tmp_path: Path,
                     rate)  # 0.5 s, the words, 2 s
     sink = RoomSink()
     gate = EchoGate()
-    pipeline = Pipeline(capture=Capture(WavSource(mic, realtime=True)), endpointer=Endpointer(VadConfig()),
-                        recognizer=Heard(heard), router=Answers(), synthesizer=Voice(), sink=sink,
-                        listener=Listener(ListenConfig()), echo_tail_s=30.0, echo_gate=gate, policy="barge_in")
+    stages = Stages(endpointer=Endpointer(VadConfig()), recognizer=Heard(heard), router=Answers(),
+                    speaker=Speaker(Voice(), sink), listener=Listener(ListenConfig()), echo_tail_s=30.0,
+                    turn_taking=TurnTaking(TurnPolicy.BARGE_IN, gate))
+    pipeline = Pipeline(Capture(WavSource(mic, realtime=True)), stages)
     sink.pipeline = pipeline
     reports: list[TurnReport] = []
     pipeline.on_turn = reports.append

@@ -19,8 +19,13 @@ from assistant.events import AudioFrame, TurnReport, Utterance
 from assistant.hearing.listen import Listener
 from assistant.hearing.vad import Endpointer
 from assistant.speech.earcons import Earcons
+from assistant.speech.streaming import Speaker
+from assistant.turn.items import TurnPolicy
 from assistant.turn.pipeline import Pipeline
+from assistant.turn.stages import Stages, TurnTaking
 from support.fakes import Answers, Heard, RoomSink, Voice
+
+ECHO_TAIL_S = 30.0  # long, so the checks below never race the clock
 
 
 def silence_wav(path: Path, seconds: float = 0.3) -> Path:
@@ -32,12 +37,17 @@ def silence_wav(path: Path, seconds: float = 0.3) -> Path:
     return path
 
 
+def stages(heard: str, listen: ListenConfig, earcons: EarconsConfig, sink: RoomSink,
+           turn_taking: TurnTaking | None = None, echo_tail_s: float = ECHO_TAIL_S) -> Stages:
+    return Stages(endpointer=Endpointer(VadConfig()), recognizer=Heard(heard), router=Answers(),
+                  speaker=Speaker(Voice(), sink), listener=Listener(listen), turn_taking=turn_taking or TurnTaking(),
+                  earcons=Earcons(earcons, sink), echo_tail_s=echo_tail_s)
+
+
 def make(tmp_path: Path, heard: str, listen: ListenConfig, earcons: EarconsConfig) -> tuple[Pipeline, RoomSink]:
     sink = RoomSink()
-    pipeline = Pipeline(capture=Capture(WavSource(silence_wav(tmp_path / "silence.wav"))),
-                        endpointer=Endpointer(VadConfig()), recognizer=Heard(heard), router=Answers(),
-                        synthesizer=Voice(), sink=sink, listener=Listener(listen),
-                        earcons=Earcons(earcons, sink), echo_tail_s=ECHO_TAIL_S)
+    pipeline = Pipeline(Capture(WavSource(silence_wav(tmp_path / "silence.wav"))),
+                        stages(heard, listen, earcons, sink))
     sink.pipeline = pipeline
     return pipeline, sink
 
@@ -49,13 +59,13 @@ def utterance() -> Utterance:
 
 def what_played(pipeline: Pipeline, sink: RoomSink) -> list[str]:
     """The sounds in order, by name; every one of them played while the mic was gated."""
-    assert pipeline.earcons is not None
-    names = {pipeline.earcons.pcm(kind): kind for kind in ("listening", "thinking", "error")}
+    earcons = pipeline.stages.earcons
+    assert earcons is not None
+    names = {earcons.pcm(kind): kind for kind in ("listening", "thinking", "error")}
     assert all(gated for _, gated in sink.played), "a sound played while the mic was listening"
     return [names.get(pcm, "speech") for pcm, _ in sink.played]
 
 
-ECHO_TAIL_S = 30.0  # long, so the checks below never race the clock
 WAKE = ListenConfig(mode="wake_phrase", wake_phrases=["hey computer"])
 ALL = EarconsConfig(listening=True, thinking=True, error=True)
 NONE = EarconsConfig(listening=False, thinking=False, error=False)
@@ -101,27 +111,39 @@ def test_the_listening_earcon_is_optional(tmp_path: Path, listening: bool) -> No
 
 
 def test_a_reload_changes_turn_taking_before_the_next_turn_never_during_one(tmp_path: Path) -> None:
-    """``turn:``, ``barge_in:`` and ``earcons:`` from a reload are taken up by the turn worker before its
-    next item: a gate swapped in mid-reply would miss the start of our voice and take it for a user."""
-    pipeline, sink = make(tmp_path, "", ListenConfig(), ALL)
-    assert pipeline.policy == "half_duplex" and pipeline.echo_gate is None
-    gate, stop_phrase = build_turn_taking(validate({"turn": {"policy": "barge_in"}}))
-    assert gate is not None and stop_phrase is None
-    quiet = Earcons(NONE, sink)
-    pipeline.replace_turn_taking("barge_in", gate, stop_phrase, quiet)
-    assert pipeline.policy == "half_duplex" and pipeline.earcons is not quiet  # staged, not yet taken up
-    job = pipeline.submit_text("Here is the news.", route=False)
-    pipeline.run()  # the silent recording ends at once; the queued reply is spoken before the worker exits
-    assert job.done.is_set()
-    assert pipeline.policy == "barge_in" and pipeline.echo_gate is gate and pipeline.earcons is quiet
-    assert pipeline.speaker.on_audio == gate.add_reference and quiet.on_audio == gate.add_reference
-    assert what_played(pipeline, sink) == ["speech"]
-    # it heard the reply played (a frame from the reply's end may hold its echo; stamped by the wall clock, a
-    # stall on a loaded machine would have let the echo window pass)
+    """``turn:``, ``barge_in:`` and ``earcons:`` from a reload come in a new set of stages, taken up between
+    turns: a gate swapped in mid-reply would miss the start of our voice and take it for a user."""
+    sink = RoomSink()
+    # not before our echo has died away either: the new gate must not take the end of ours for a user
+    first = stages("", ListenConfig(), ALL, sink, echo_tail_s=0.2)
+    # silence in real time: the listen loop runs while the replies play, and between them
+    pipeline = Pipeline(Capture(WavSource(silence_wav(tmp_path / "silence.wav", 3.0), realtime=True)), first)
+    sink.pipeline = pipeline
+    assert first.turn_taking.policy == TurnPolicy.HALF_DUPLEX and first.turn_taking.echo_gate is None
+    taking = build_turn_taking(validate({"turn": {"policy": "barge_in"}}))
+    gate = taking.echo_gate
+    assert gate is not None and taking.stop_phrase is None
+    second = stages("", ListenConfig(), NONE, sink, taking)
+    running = threading.Thread(target=pipeline.run)
+    running.start()
+    try:
+        taken = pipeline.swap(second)
+        assert pipeline.stages is first and not taken.is_set()  # waiting, not yet taken up
+        news = pipeline.submit_text("Here is the news.", route=False)
+        assert news.done.wait(5) and taken.wait(5) and pipeline.stages is second
+        assert gate._ref_end == 0.0  # the reply belonged to the first set: this gate never heard it
+        weather = pipeline.submit_text("Here is the weather.", route=False)
+        assert weather.done.wait(5)
+    finally:
+        pipeline.stop()
+        running.join(10)
+    assert second.speaker.on_audio == gate.add_reference and second.earcons is not None
+    assert second.earcons.on_audio == gate.add_reference
+    assert what_played(pipeline, sink) == ["speech", "speech"]
+    # it heard the second reply played (a frame from the reply's end may hold its echo)
     assert gate.echo_may_arrive(AudioFrame(bytes(960), 0.0, gate._ref_end))
-    # a reload that keeps barge-in keeps the gate (and what it learnt of the room), with the new settings
-    kept, _ = build_turn_taking(validate({"turn": {"policy": "barge_in"}, "barge_in": {"margin_db": 9}}), gate)
-    assert kept is gate and gate.config.margin_db == 9
+    # a reload that keeps the devices and the barge_in settings keeps the gate, and what it learnt of the room
+    assert build_turn_taking(validate({"turn": {"policy": "barge_in"}}), gate).echo_gate is gate
 
 
 def test_a_failing_turn_listener_does_not_stop_the_turns(tmp_path: Path) -> None:

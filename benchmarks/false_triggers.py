@@ -25,14 +25,14 @@ from typing import Any
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from assistant.bench.hearing import NON_SPEECH, endpoint, read_manifest
+from assistant.bench.hearing import NON_SPEECH, endpoint
+from assistant.bench.stats import DEFAULT_MANIFEST, read_manifest
 from assistant.config.hearing import GuardsConfig, ListenConfig
 from assistant.config.schema import Config
 from assistant.hearing.biasing import build_initial_prompt
 from assistant.hearing.listen import Listener, prompt_for
 from assistant.hearing.whisper import WhisperRecognizer
 
-DEFAULT_MANIFEST = Path(__file__).resolve().parents[2] / "shared" / "speech" / "manifest.tsv"
 TYPICAL_VOCABULARY = ["hey computer", "computer", "Lumière lamp", "Spotify", "Home Assistant", "living room",
                       "kitchen", "set a timer", "what time is it", "turn on", "turn off", "next track"]
 WAKE_CLIPS = {"openwakeword/alexa_test.wav": "alexa", "openwakeword/hey_mycroft_test.wav": "hey mycroft",
@@ -93,9 +93,9 @@ def main() -> int:
     print(f"{'file':<58}{'category':<20}{'utts':>5}" + "".join(f"{n:>10}" for n in names) + "   (plain / prompted)")
     totals = {(n, p): 0 for n in names for p in ("plain", "prompted")}
     for row in read_manifest(args.manifest, NON_SPEECH):
-        entry: dict[str, Any] = {"file": str(row.file.relative_to(args.manifest.parent)), "category": row.category}
+        entry: dict[str, Any] = {"file": str(row.path.relative_to(args.manifest.parent)), "category": row.category}
         for label, pass_prompt in (("plain", None), ("prompted", prompt)):
-            entry[label] = judge(config, recognizer, row.file, pass_prompt)
+            entry[label] = judge(config, recognizer, row.path, pass_prompt)
         counts = {}
         for n in names:
             for label in ("plain", "prompted"):

@@ -26,7 +26,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import wave
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ import numpy as np
 import yaml
 
 from assistant.app.router import build_router
+from assistant.audio.sources import read_wav_pcm
 from assistant.config.commands import CommandsConfig, SkillsConfig
 from assistant.config.schema import Config, expand_env
 
@@ -111,9 +111,7 @@ class Case:
 
 
 def read_wav(path: Path) -> np.ndarray:
-    with wave.open(str(path)) as w:
-        assert w.getframerate() == 16000 and w.getnchannels() == 1 and w.getsampwidth() == 2, path
-        return np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16).astype(np.float32) / 32768
+    return np.frombuffer(read_wav_pcm(path), dtype=np.int16).astype(np.float32) / 32768
 
 
 def synthesise(text: str, voice: str, tmp: Path) -> np.ndarray:

@@ -41,6 +41,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from assistant.audio.sources import read_wav_pcm
 from assistant.service.control import ControlClient, ControlError
 
 WATCHDOG_USEC = 30_000_000
@@ -95,13 +96,6 @@ class Manager:
                         self.reloads += 1
                     elif key == "STATUS":
                         self.status = value
-
-
-def read_pcm16k(path: Path) -> bytes:
-    with wave.open(str(path)) as w:
-        if (w.getframerate(), w.getnchannels(), w.getsampwidth()) != (16_000, 1, 2):
-            raise SystemExit(f"{path}: need 16 kHz mono 16-bit PCM")
-        return w.readframes(w.getnframes())
 
 
 def playlist(clips: list[bytes], every_s: float) -> bytes:
@@ -202,7 +196,7 @@ def main() -> int:
 
     import psutil  # dev dependency; only this benchmark needs it
 
-    cycle = playlist([read_pcm16k(path) for path in args.speech], args.every)
+    cycle = playlist([read_wav_pcm(path) for path in args.speech], args.every)
     folder = Path(tempfile.mkdtemp(prefix="soak"))
     config, socket_path, history = write_config(folder, args.model, args.vmic)
     server = None

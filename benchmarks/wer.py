@@ -28,14 +28,15 @@ from typing import Any
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from assistant.bench.hearing import PRIMARY, Scorer, live, read_manifest, read_pcm
+from assistant.audio.sources import read_wav_pcm
+from assistant.bench.hearing import PRIMARY, Scorer, live
+from assistant.bench.stats import DEFAULT_MANIFEST, read_manifest
 from assistant.config.schema import Config
 from assistant.events import SAMPLE_RATE, SAMPLE_WIDTH, Transcript
 from assistant.hearing.biasing import build_initial_prompt
 from assistant.hearing.listen import Listener
 from assistant.hearing.whisper import WhisperRecognizer
 
-DEFAULT_MANIFEST = Path(__file__).resolve().parents[2] / "shared" / "speech" / "manifest.tsv"
 # What a user's config typically contributes: wake phrases, device names, command phrases, slot values.
 TYPICAL_VOCABULARY = ["hey computer", "computer", "Lumière lamp", "Spotify", "Home Assistant", "living room",
                       "kitchen", "bedroom", "set a timer", "what time is it", "turn on", "turn off",
@@ -79,15 +80,15 @@ def main() -> int:
     files: list[dict[str, Any]] = []
     started = time.monotonic()
     for row in rows:
-        result: dict[str, Any] = {"file": str(row.file.relative_to(args.manifest.parent)),
+        result: dict[str, Any] = {"file": str(row.path.relative_to(args.manifest.parent)),
                                   "category": row.category, "reference": row.reference}
-        hyps = {"offline": recognizer.transcribe(read_pcm(row.file)).text}
+        hyps = {"offline": recognizer.transcribe(read_wav_pcm(row.path)).text}
         for name, pass_prompt in (("live", None), ("padded", None), ("biased", prompt)):
             if name not in passes:
                 continue
             requests, segments = [], []
             pass_recognizer = padded if name == "padded" else recognizer
-            for heard in live(row.file, config, pass_recognizer, prompt=pass_prompt, realtime=args.realtime,
+            for heard in live(row.path, config, pass_recognizer, prompt=pass_prompt, realtime=args.realtime,
                               confirm=listener.confirm_speech):
                 decision = listener.accept(heard.transcript, heard.utterance, heard.utterance.ended_at)
                 segments += [{"no_speech_prob": round(s.no_speech_prob, 3), "avg_logprob": round(s.avg_logprob, 3),

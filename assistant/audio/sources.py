@@ -101,6 +101,18 @@ class WavSource:
         self._wav.close()
 
 
+def read_wav_pcm(path: str | Path) -> bytes:
+    """A whole WAV file as 16 kHz mono int16, converted as the daemon's WavSource converts it."""
+    source = WavSource(path)
+    try:
+        chunks = []
+        while (chunk := source.read()) is not None:
+            chunks.append(chunk)
+    finally:
+        source.close()
+    return b"".join(chunks)
+
+
 class StdinSource:
     """Raw signed 16-bit little-endian mono PCM on standard input, at ``rate``.
 

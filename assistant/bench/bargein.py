@@ -18,7 +18,6 @@ daemon when no words follow).
 
 from __future__ import annotations
 
-import wave
 from typing import Any
 
 import numpy as np
@@ -26,6 +25,7 @@ import numpy as np
 from assistant.audio.echo_gate import EchoGate
 from assistant.audio.resample import resample
 from assistant.audio.sinks import BLOCK_MS
+from assistant.audio.sources import read_wav_pcm
 from assistant.bench.stats import Recording, summary
 from assistant.config.schema import VadConfig
 from assistant.config.speech import BargeInConfig
@@ -45,9 +45,7 @@ FRAME = 480
 
 
 def read_16k(path: str) -> np.ndarray:
-    with wave.open(path, "rb") as wav:
-        pcm = resample(wav.readframes(wav.getnframes()), wav.getframerate(), SAMPLE_RATE)
-    return np.frombuffer(pcm, dtype="<i2").astype(np.float64)
+    return np.frombuffer(read_wav_pcm(path), dtype="<i2").astype(np.float64)
 
 
 def gate_decision(gate: EchoGate, reply: bytes, rate: int, mic: np.ndarray, t0: float = 1000.0) -> float | None:

@@ -9,51 +9,20 @@ are consumed (same frames, same decisions, no waiting).
 
 from __future__ import annotations
 
-import csv
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.audio.sources import Capture, WavSource
 from assistant.config.schema import Config
 from assistant.events import Transcript, Utterance
+from assistant.hearing.distance import edit_distance
 from assistant.hearing.vad import Endpointer
 from assistant.hearing.whisper import Recognizer
 
 PRIMARY = ("asr_read_clean", "asr_read_archival", "asr_command", "wakeword_plus_command")
 NON_SPEECH = ("nonspeech", "nonspeech_music", "mixed_speech_music")
-
-
-@dataclass(frozen=True, slots=True)
-class Row:
-    file: Path
-    category: str
-    reference: str
-    duration_s: float
-
-
-def read_manifest(path: Path, categories: Iterable[str] | None = None) -> list[Row]:
-    wanted = set(categories) if categories is not None else None
-    rows: list[Row] = []
-    with path.open(encoding="utf-8", newline="") as f:
-        for record in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE):
-            if wanted is None or record["category"] in wanted:
-                rows.append(Row(path.parent / record["file"], record["category"],
-                                record["reference_transcript"], float(record["duration_s"] or 0)))
-    return rows
-
-
-def read_pcm(path: Path) -> bytes:
-    """A whole WAV file as 16 kHz mono int16 (resampled and down-mixed like the daemon's source)."""
-    source = WavSource(path)
-    try:
-        chunks = []
-        while (chunk := source.read()) is not None:
-            chunks.append(chunk)
-    finally:
-        source.close()
-    return b"".join(chunks)
 
 
 def endpoint(path: Path, config: Config, *, realtime: bool = False) -> list[Utterance]:
@@ -114,8 +83,6 @@ class Scorer:
 
     def errors(self, reference: str, hypothesis: str) -> tuple[int, int]:
         """(substitutions + deletions + insertions, reference words)."""
-        from assistant.bench.stats import edit_distance
-
         ref = self.words(reference)
         return edit_distance(ref, self.words(hypothesis)), len(ref)
 

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import statistics
 import time
-import wave
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from assistant.audio.resample import resample
+from assistant.audio.sources import read_wav_pcm
 from assistant.bench.stats import Recording, word_errors
-from assistant.events import SAMPLE_RATE
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,9 +37,7 @@ VARIANTS = (
 
 
 def _audio(recording: Recording) -> np.ndarray:
-    with wave.open(str(recording.path), "rb") as wav:
-        pcm = resample(wav.readframes(wav.getnframes()), wav.getframerate(), SAMPLE_RATE)
-    return np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
+    return np.frombuffer(read_wav_pcm(recording.path), dtype="<i2").astype(np.float32) / 32768.0
 
 
 def run(model_path: str, recordings: list[Recording], variants: tuple[Variant, ...] = VARIANTS) -> list[dict[str, Any]]:

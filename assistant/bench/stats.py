@@ -12,6 +12,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from assistant.hearing.distance import edit_distance
+
 DEFAULT_MANIFEST = Path(__file__).resolve().parents[2].parent / "shared" / "speech" / "manifest.tsv"
 COMMAND_CATEGORIES = ("asr_command", "wakeword_plus_command")
 _NUMBERS = {"0": "zero", "1": "one", "2": "two", "3": "three", "4": "four", "5": "five", "6": "six",
@@ -40,17 +42,6 @@ def read_manifest(path: Path, categories: Iterable[str] | None = None) -> list[R
 def words(text: str) -> list[str]:
     text = text.lower().replace("'s", " is")
     return [_NUMBERS.get(w, w) for w in re.sub(r"[^a-z0-9' ]+", " ", text).split()]
-
-
-def edit_distance(ref: Sequence[str], hyp: Sequence[str]) -> int:
-    """Substitutions + deletions + insertions turning ``ref`` into ``hyp`` (word-level Levenshtein)."""
-    previous = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        current = [i] + [0] * len(hyp)
-        for j, h in enumerate(hyp, 1):
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (r != h))
-        previous = current
-    return previous[-1]
 
 
 def word_errors(reference: str, hypothesis: str) -> tuple[int, int]:

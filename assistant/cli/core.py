@@ -75,25 +75,15 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 # ---- transcribe / segments -------------------------------------------------------------------------
 
-def _read_wav_pcm(path: str) -> bytes:
-    from assistant.audio.sources import WavSource
-
-    source = WavSource(path)
-    chunks = []
-    while (chunk := source.read()) is not None:
-        chunks.append(chunk)
-    source.close()
-    return b"".join(chunks)
-
-
 def cmd_transcribe(args: argparse.Namespace) -> int:
     from assistant.app.build import build_recognizer
+    from assistant.audio.sources import read_wav_pcm
 
     config = _load(args)
     setup_logging(args, config)
     if args.model:
         config.asr.model = args.model
-    pcm = _read_wav_pcm(args.wav)
+    pcm = read_wav_pcm(args.wav)
     recognizer = build_recognizer(config)
     transcript = recognizer.transcribe(pcm, vad_filter=True)
     if args.json:
@@ -109,12 +99,13 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
 
 
 def cmd_segments(args: argparse.Namespace) -> int:
+    from assistant.audio.sources import read_wav_pcm
     from assistant.events import SAMPLE_RATE, SAMPLE_WIDTH, AudioFrame
     from assistant.hearing.vad import segments
 
     config = _load(args)
     setup_logging(args, config)
-    pcm = _read_wav_pcm(args.wav)
+    pcm = read_wav_pcm(args.wav)
     frame_bytes = SAMPLE_RATE * config.vad.frame_ms // 1000 * SAMPLE_WIDTH
     frames = [AudioFrame(pcm[i : i + frame_bytes], i / SAMPLE_WIDTH / SAMPLE_RATE, 0.0)
               for i in range(0, len(pcm) - frame_bytes + 1, frame_bytes)]

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from assistant.config.hearing import GuardsConfig, ListenConfig
 from assistant.events import Transcript, Utterance
+from assistant.hearing.distance import edit_distance
 from assistant.hearing.guards import Guards
 from assistant.hearing.silero import SileroVad
 
@@ -48,16 +49,6 @@ def _fold(word: str) -> str:
 def words(text: str) -> list[str]:
     """Lower-case words without accents or punctuation: "Hey, Lumière!" -> ["hey", "lumiere"]."""
     return [_fold(m.group()) for m in _WORD.finditer(text)]
-
-
-def edit_distance(a: str, b: str) -> int:
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i]
-        for j, cb in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        previous = current
-    return previous[-1]
 
 
 @dataclass(frozen=True, slots=True)

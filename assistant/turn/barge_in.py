@@ -20,11 +20,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
 
 from assistant.audio.echo_gate import EchoGate
 from assistant.brain.text import normalise
 from assistant.events import Utterance
+from assistant.hearing.distance import edits_to_find
 from assistant.hearing.vad import Endpointer
 
 log = logging.getLogger(__name__)
@@ -36,17 +36,6 @@ OWN_WORDS_MIN = 3
 # ... with at most this share of them different (Whisper mishears our echo a little; a user who rephrases
 # what we said, "is the front door locked" over "the front door is locked", differs in 2 of 5)
 OWN_WORDS_ERRORS = 0.25
-
-
-def edits_to_find(needle: Sequence[str], haystack: Sequence[str]) -> int:
-    """Fewest word edits that turn ``needle`` into some stretch of ``haystack`` (free start and end in it)."""
-    previous = [0] * (len(haystack) + 1)  # matching may start anywhere in the haystack
-    for i, word in enumerate(needle, 1):
-        current = [i]
-        for j, other in enumerate(haystack, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (word != other)))
-        previous = current
-    return min(previous)  # and end anywhere
 
 
 # Whisper writes "it's" where espeak said "it is" (and a possessive "'s" becomes "is" on both sides alike)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.bench.hearing import read_pcm
+from assistant.audio.sources import read_wav_pcm
 from assistant.brain.acoustic import candidates, choose, clauses
 from assistant.brain.intents import CommandSet, build_matcher
 from assistant.brain.matcher import UNREAD, IntentMatcher
@@ -41,7 +41,7 @@ def lamp_router() -> Router:
 
 
 def test_a_misheard_room_is_chosen_by_the_audio(data_dir: Path, recognizer: WhisperRecognizer) -> None:
-    transcript = recognizer.transcribe(read_pcm(data_dir / "turn_on_the_living_room_lamp.wav"))
+    transcript = recognizer.transcribe(read_wav_pcm(data_dir / "turn_on_the_living_room_lamp.wav"))
     assert transcript.scorer is not None
     router = lamp_router()
     garbled = "Burn in the giving broom clamp."  # what a noisy room makes of it
@@ -56,7 +56,7 @@ def test_a_misheard_room_is_chosen_by_the_audio(data_dir: Path, recognizer: Whis
 
 
 def test_speech_that_is_no_command_is_not_made_into_one(data_dir: Path, recognizer: WhisperRecognizer) -> None:
-    transcript = recognizer.transcribe(read_pcm(data_dir / "whatstheweatherlike.wav"))
+    transcript = recognizer.transcribe(read_wav_pcm(data_dir / "whatstheweatherlike.wav"))
     assert transcript.text.lower().startswith("what's the weather like") and transcript.scorer is not None
     commands = CommandSet(commands=[Command.model_validate(
         {"name": "heater", "templates": ["what's the heater like"], "action": {"type": "say", "reply": "Warm."}})])
@@ -69,7 +69,7 @@ def test_speech_that_is_no_command_is_not_made_into_one(data_dir: Path, recogniz
 
 
 def test_rescoring_can_be_switched_off(data_dir: Path, recognizer: WhisperRecognizer) -> None:
-    transcript = recognizer.transcribe(read_pcm(data_dir / "turn_on_the_living_room_lamp.wav"))
+    transcript = recognizer.transcribe(read_wav_pcm(data_dir / "turn_on_the_living_room_lamp.wav"))
     router = lamp_router()
     router._acoustic = False
     assert router.route("Burn in the giving broom clamp.", transcript.scorer).handled_by == "fallback"
@@ -80,7 +80,7 @@ def test_rescoring_can_be_switched_off(data_dir: Path, recognizer: WhisperRecogn
 
 
 def test_long_recordings_get_no_scorer(data_dir: Path, recognizer: WhisperRecognizer) -> None:
-    long_pcm = read_pcm(data_dir / "jfk.wav") * 4  # 44 s: more than one Whisper window
+    long_pcm = read_wav_pcm(data_dir / "jfk.wav") * 4  # 44 s: more than one Whisper window
     assert recognizer.transcribe(long_pcm).scorer is None
 
 
@@ -133,7 +133,7 @@ def test_prompt_runs_of_short_prompts(prompt: str | None) -> None:
 
 def test_whisper_made_to_start_with_the_command_words_reads_the_rest(data_dir: Path,
                                                                      recognizer: WhisperRecognizer) -> None:
-    transcript = recognizer.transcribe(read_pcm(data_dir / "turn_on_the_living_room_lamp.wav"))
+    transcript = recognizer.transcribe(read_wav_pcm(data_dir / "turn_on_the_living_room_lamp.wav"))
     assert transcript.scorer is not None
     assert "living room lamp" in transcript.scorer.continuation("Turn on the").lower()
 

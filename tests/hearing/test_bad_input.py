@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from assistant.audio.resample import resample
-from assistant.bench.hearing import endpoint, read_pcm
+from assistant.audio.sources import read_wav_pcm
+from assistant.bench.hearing import endpoint
 from assistant.config.schema import Config
 from assistant.events import Transcript, Utterance
 from assistant.hearing.listen import Decision, Listener, words
@@ -30,7 +31,7 @@ def hear(path: Path, recognizer: WhisperRecognizer, listener: Listener) -> list[
 
 
 def speech(data_dir: Path) -> np.ndarray:
-    return np.frombuffer(read_pcm(data_dir / "whatstheweatherlike.wav"), dtype="<i2")
+    return np.frombuffer(read_wav_pcm(data_dir / "whatstheweatherlike.wav"), dtype="<i2")
 
 
 def test_empty_recording(tmp_path: Path) -> None:
@@ -45,7 +46,7 @@ def test_empty_recording(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_twenty_minutes_of_music_costs_no_asr(tmp_path: Path, data_dir: Path) -> None:
-    song = np.frombuffer(read_pcm(data_dir / "music_song_with_vocals_lets_go_fishin.wav"), dtype="<i2")
+    song = np.frombuffer(read_wav_pcm(data_dir / "music_song_with_vocals_lets_go_fishin.wav"), dtype="<i2")
     path = write_wav(tmp_path / "long.wav", np.tile(song, int(np.ceil(20 * 60 * 16000 / len(song))))[: 20 * 60 * 16000])
     utterances = endpoint(path, Config())
     # webrtcvad takes the song for one long speech: cut at max_utterance_s, so memory stays bounded...

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.bench.hearing import read_pcm
+from assistant.audio.sources import read_wav_pcm
 from assistant.config.hearing import ListenConfig
 from assistant.config.schema import Config
 from assistant.hearing.biasing import MAX_PROMPT_CHARS, build_initial_prompt, vocabulary_terms
@@ -48,7 +48,7 @@ def test_wake_phrases_join_the_prompt_in_wake_mode_only() -> None:
 )
 def test_biasing_fixes_a_misrecognised_name(name: str, term: str, rare_word: str, data_dir: Path,
                                            recognizer: WhisperRecognizer) -> None:
-    pcm = read_pcm(data_dir / name)
+    pcm = read_wav_pcm(data_dir / name)
     plain = recognizer.transcribe(pcm).text
     assert rare_word not in words(plain), plain  # the model alone gets the name wrong...
     prompt = build_listener(Config(), vocabulary=["Lumière lamp", term, "Spotify"]).initial_prompt
@@ -61,5 +61,5 @@ def test_biasing_does_not_change_ordinary_speech(data_dir: Path, recognizer: Whi
     prompt = build_initial_prompt(["Hester Prynne", "Lumière lamp", "Spotify", "kitchen", "set a timer"])
     for name, expected in [("whatstheweatherlike.wav", "what's the weather like"),
                            ("turn_on_the_living_room_lamp.wav", "turn on the living room lamp")]:
-        text = recognizer.transcribe(read_pcm(data_dir / name), initial_prompt=prompt).text
+        text = recognizer.transcribe(read_wav_pcm(data_dir / name), initial_prompt=prompt).text
         assert words(text) == words(expected), text

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from assistant.config.hearing import ListenConfig
 from assistant.config.schema import Config
 from assistant.events import Transcript, TranscriptSegment, Utterance
-from assistant.hearing.listen import Listener, build_listener, edit_distance, match_wake, words
+from assistant.hearing.distance import edit_distance
+from assistant.hearing.listen import Listener, build_listener, match_wake, words
 
 PHRASES = ["hey computer", "computer", "hey mycroft", "alexa"]
 

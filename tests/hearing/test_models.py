@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.bench.hearing import read_pcm
+from assistant.audio.sources import read_wav_pcm
 from assistant.config.schema import AsrConfig
 from assistant.hearing import models as bundled
 from assistant.hearing.listen import words
@@ -65,5 +65,5 @@ def test_an_unwritable_cache_is_a_clear_error(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_base_transcribes(base_dir: Path, data_dir: Path) -> None:
     recognizer = WhisperRecognizer(AsrConfig(model=str(base_dir)))
-    text = recognizer.transcribe(read_pcm(data_dir / "whatstheweatherlike.wav")).text
+    text = recognizer.transcribe(read_wav_pcm(data_dir / "whatstheweatherlike.wav")).text
     assert words(text) == ["whats", "the", "weather", "like"]

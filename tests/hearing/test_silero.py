@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.bench.hearing import endpoint, read_pcm
+from assistant.audio.sources import read_wav_pcm
+from assistant.bench.hearing import endpoint
 from assistant.config.hearing import GuardsConfig
 from assistant.config.schema import Config
 from assistant.hearing.listen import Listener
@@ -16,8 +17,8 @@ from assistant.hearing.silero import SileroVad
 
 def test_speech_has_speech_and_music_has_almost_none(data_dir: Path) -> None:
     vad = SileroVad()
-    speech = read_pcm(data_dir / "jfk.wav")
-    song = read_pcm(data_dir / "music_song_with_vocals_lets_go_fishin.wav")
+    speech = read_wav_pcm(data_dir / "jfk.wav")
+    song = read_wav_pcm(data_dir / "music_song_with_vocals_lets_go_fishin.wav")
     assert vad.speech_seconds(speech) > 5.0  # of 11 s, with pauses between phrases
     assert vad.speech_seconds(song) < 2.0  # of 15 s of sung vocals over a band
     assert vad.speech_seconds(b"") == 0.0

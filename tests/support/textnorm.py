@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from assistant.bench.stats import edit_distance
+from assistant.hearing.distance import edit_distance
 
 _NUMBERS = {"0": "zero", "1": "one", "2": "two", "3": "three", "4": "four", "5": "five", "6": "six",
             "7": "seven", "8": "eight", "9": "nine", "10": "ten"}

@@ -158,7 +158,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     bench = subparsers.add_parser("bench", help="measure latency, idle cost, speech output and barge-in")
     sub = bench.add_subparsers(dest="bench_command", metavar="WHAT", required=True)
 

@@ -48,7 +48,7 @@ def _model_class() -> Any:
     native_logs.quiet_ctranslate2()
     native_logs.quiet_onnxruntime()  # faster-whisper's Silero VAD
 
-    class EncoderKeepingWhisper(WhisperModel):
+    class EncoderKeepingWhisper(WhisperModel):  # type: ignore[misc]  # faster-whisper ships no types
         _local = threading.local()
 
         def encode(self, features: np.ndarray) -> Any:

@@ -113,7 +113,7 @@ class JsonFormatter(logging.Formatter):
         return f"<{_priority(record.levelno)}>{line}" if self.priority_prefix else line
 
 
-class _Handler(logging.StreamHandler):
+class _Handler(logging.StreamHandler[TextIO]):
     """Marks the handler setup_logging installed, so calling it again replaces rather than duplicates."""
 
 

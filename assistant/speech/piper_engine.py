@@ -87,7 +87,7 @@ class PiperSynthesizer:
 
     def _speaker_id(self, wanted: str) -> int | None:
         lowered = wanted.lower()
-        speakers = {name.lower(): number for name, number in self._voice.config.speaker_id_map.items()}
+        speakers = {str(name).lower(): int(number) for name, number in self._voice.config.speaker_id_map.items()}
         if len(speakers) > 1:
             if lowered in speakers:
                 return speakers[lowered]

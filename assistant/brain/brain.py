@@ -22,6 +22,7 @@ from assistant.brain.llm.prompts import normalise_tools
 from assistant.brain.llm.sentences import sentences
 from assistant.brain.memory import Memory
 from assistant.config.llm import CameraConfig, LlmConfig, MemoryConfig
+from assistant.config.schema import Config
 from assistant.events import Reply
 
 log = logging.getLogger(__name__)
@@ -356,15 +357,13 @@ class Brain:
         self.llm.close()
 
 
-def build_brain(config: Any, *, strict: bool = False, camera: Camera | None = None) -> Brain | None:
+def build_brain(config: Config, *, strict: bool = False, camera: Camera | None = None) -> Brain | None:
     """The brain the root config describes; None for ``llm.backend: none``.
 
     A model that fails to load is logged and every turn apologises (the daemon keeps running), unless
     ``strict``: then the LlmError is raised (for `llm-check` and other one-shot commands).
     """
-    llm_config: LlmConfig = getattr(config, "llm", None) or LlmConfig()
-    camera_config: CameraConfig = getattr(config, "camera", None) or CameraConfig()
-    memory_config: MemoryConfig = getattr(config, "memory", None) or MemoryConfig()
+    llm_config, camera_config, memory_config = config.llm, config.camera, config.memory
     backend = effective_backend(llm_config)
     if backend == "none":
         return None

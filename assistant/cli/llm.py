@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from assistant.cli.main import UserError, print_json
-from assistant.config.schema import load
+from assistant.config.llm import LlmConfig, MemoryConfig
+from assistant.config.schema import Config, load
 
 DEFAULT_PROMPT = "What is the capital of France?"
 
@@ -23,7 +24,7 @@ def add_llm_args(parser: argparse.ArgumentParser) -> None:
 def read_image_arg(args: argparse.Namespace) -> bytes | None:
     """The bytes of ``--image``, or None; a missing/unreadable file is a UserError (a corrupt one is the
     brain's business: it answers with an apology)."""
-    path = getattr(args, "image", None)
+    path = args.image
     if not path:
         return None
     try:
@@ -38,18 +39,14 @@ def _logging(args: argparse.Namespace, config: Any) -> None:
     setup_logging(args, config)
 
 
-def _with_overrides(config: Any, args: argparse.Namespace) -> Any:
-    """The config's brain sections with --backend/--model/--base-url applied (for trying a model quickly)."""
-    from types import SimpleNamespace
-
-    from assistant.config.llm import CameraConfig, LlmConfig, MemoryConfig
-
-    llm: LlmConfig = getattr(config, "llm", None) or LlmConfig()
+def _with_overrides(config: Config, args: argparse.Namespace) -> Config:
+    """The config with --backend/--model/--base-url (and --no-memory) applied, for trying a model quickly."""
+    llm = config.llm
     update = {k: v for k, v in {"backend": args.backend, "model": args.model, "base_url": args.base_url}.items() if v}
     if update:
         llm = LlmConfig.model_validate(llm.model_dump() | update)
-    memory = MemoryConfig(enabled=False) if args.no_memory else getattr(config, "memory", None) or MemoryConfig()
-    return SimpleNamespace(llm=llm, camera=getattr(config, "camera", None) or CameraConfig(), memory=memory)
+    memory = MemoryConfig(enabled=False) if args.no_memory else config.memory
+    return config.model_copy(update={"llm": llm, "memory": memory})
 
 
 def _llm_check(args: argparse.Namespace) -> int:
@@ -89,12 +86,10 @@ def _llm_check(args: argparse.Namespace) -> int:
 
 def _camera_snap(args: argparse.Namespace) -> int:
     from assistant.brain.camera import CameraError, open_camera, prepare_image
-    from assistant.config.llm import CameraConfig, LlmConfig
 
     config, _ = load(args.config)
     _logging(args, config)
-    camera_config: CameraConfig = getattr(config, "camera", None) or CameraConfig()
-    llm_config: LlmConfig = getattr(config, "llm", None) or LlmConfig()
+    camera_config, llm_config = config.camera, config.llm
     camera = open_camera(camera_config)
     if camera is None:
         raise UserError("camera.source is none: set it to a device index, /dev/video path, URL, file or folder")

@@ -22,9 +22,8 @@ SLOW_TIMEOUT_S = 180.0  # ask/say/reload wait for the LLM and TTS
 
 
 def _service_config(args: argparse.Namespace) -> ServiceConfig:
-    config, _ = load(getattr(args, "config", None))
-    section = getattr(config, "service", None)  # present once the root Config has `service: ServiceConfig`
-    return section if isinstance(section, ServiceConfig) else ServiceConfig()
+    config, _ = load(args.config)
+    return config.service
 
 
 def _socket_path(args: argparse.Namespace) -> Path:

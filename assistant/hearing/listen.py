@@ -22,7 +22,7 @@ import threading
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from assistant.config.hearing import GuardsConfig, ListenConfig
 from assistant.events import Transcript, Utterance
@@ -216,11 +216,6 @@ class Listener:
             self._push_from, self._push_until = now, now + self.config.push_to_talk_window_s
 
 
-def _section(config: Any, name: str, default: Any) -> Any:
-    # Tolerates a Config without the hearing sections (before they are wired into config.py).
-    return getattr(config, name, None) or default
-
-
 def prompt_for(listen: ListenConfig, hotwords: Iterable[str] = (), vocabulary: Iterable[str] = ()) -> str | None:
     """Whisper's initial prompt: wake phrases (if used) first, then configured hotwords, then the vocabulary.
 
@@ -238,11 +233,5 @@ def prompt_for(listen: ListenConfig, hotwords: Iterable[str] = (), vocabulary: I
 
 def build_listener(config: Config, *, vocabulary: Iterable[str] = ()) -> Listener:
     """The Listener the config asks for; ``vocabulary`` (command phrases, slot values) biases Whisper."""
-    listen: ListenConfig = _section(config, "listen", ListenConfig())
-    guards: GuardsConfig = _section(config, "guards", GuardsConfig())
-    asr = getattr(config, "asr", None)
-    engine = str(getattr(getattr(config, "vad", None), "engine", "webrtc"))
-    prompt = None
-    if getattr(asr, "bias_vocabulary", True):
-        prompt = prompt_for(listen, getattr(asr, "hotwords", None) or (), vocabulary)
-    return Listener(listen, guards, engine=engine, initial_prompt=prompt)
+    prompt = prompt_for(config.listen, config.asr.hotwords, vocabulary) if config.asr.bias_vocabulary else None
+    return Listener(config.listen, config.guards, engine=config.vad.engine, initial_prompt=prompt)

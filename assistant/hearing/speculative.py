@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 
 class EndpointerView(Protocol):
-    """What the speculator reads from the endpointer (plus ``current_pcm()``, see ``pcm_so_far``)."""
+    """What the speculator reads from the endpointer."""
 
     @property
     def in_speech(self) -> bool: ...
@@ -36,15 +36,12 @@ class EndpointerView(Protocol):
     @property
     def trailing_silence_ms(self) -> int: ...
 
+    def current_pcm(self) -> bytes: ...
+
 
 def pcm_so_far(endpointer: EndpointerView) -> bytes:
     """The utterance audio collected so far (pre-roll included): exactly the prefix its Utterance will have."""
-    accessor = getattr(endpointer, "current_pcm", None)
-    if accessor is not None:
-        return bytes(accessor())
-    # Until Endpointer.current_pcm() lands (see the vad.py diff), read the frames it collects.
-    frames = getattr(endpointer, "_frames", [])
-    return b"".join(f.pcm for f in frames)
+    return endpointer.current_pcm()
 
 
 class TurnScorer(Protocol):

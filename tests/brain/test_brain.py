@@ -12,7 +12,6 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -20,6 +19,7 @@ import pytest
 from assistant.brain.brain import CANNOT_DO, CANNOT_SEE, FORGOT_ALL, FORGOT_LAST, Brain, build_brain
 from assistant.brain.llm.base import LLM, ChatMessage, Completion, LlmError, ToolCall
 from assistant.config.llm import LlmConfig, MemoryConfig
+from assistant.config.schema import Config
 from assistant.events import Reply
 
 TOOLS = [
@@ -185,8 +185,8 @@ def test_images_for_a_text_only_model_are_declined_honestly(tmp_path: Path) -> N
 
 
 def test_build_brain_none_and_default_backend(tmp_path: Path) -> None:
-    assert build_brain(SimpleNamespace(llm=LlmConfig(backend="none"))) is None
-    missing = SimpleNamespace(llm=LlmConfig(backend="llamacpp", model=str(tmp_path / "nope.gguf")),
-                              memory=MemoryConfig(path=str(tmp_path)))
+    assert build_brain(Config(llm=LlmConfig(backend="none"))) is None
+    missing = Config(llm=LlmConfig(backend="llamacpp", model=str(tmp_path / "nope.gguf")),
+                     memory=MemoryConfig(path=str(tmp_path)))
     with pytest.raises(LlmError, match=r"does not exist|needs llama-cpp-python"):
         build_brain(missing, strict=True)

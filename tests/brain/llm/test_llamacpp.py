@@ -6,7 +6,6 @@ import argparse
 import json
 import logging
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -17,6 +16,7 @@ from assistant.brain.llm.factory import effective_backend
 from assistant.brain.llm.llamacpp import LlamaCppLLM
 from assistant.cli.llm import register
 from assistant.config.llm import LlmConfig, MemoryConfig
+from assistant.config.schema import Config
 from support.llm import cache_dir
 
 pytestmark = pytest.mark.slow
@@ -69,8 +69,7 @@ def test_a_too_short_timeout_apologises_and_frees_the_model(gemma: LlamaCppLLM, 
 
 
 def test_a_missing_gguf_is_a_clear_error_and_an_apology(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    config = SimpleNamespace(llm=gemma_config(model=str(tmp_path / "absent.gguf")),
-                             memory=MemoryConfig(path=str(tmp_path)))
+    config = Config(llm=gemma_config(model=str(tmp_path / "absent.gguf")), memory=MemoryConfig(path=str(tmp_path)))
     with pytest.raises(LlmError, match=r"absent\.gguf does not exist"):
         build_brain(config, strict=True)
     with caplog.at_level(logging.ERROR):

@@ -5,20 +5,21 @@
         speculation's transcript) -> Listener.accept (guards, wake phrase) -> Router (skills, commands,
         LLM) --Reply--> Speaker (next sentence synthesized while this one plays) --PCM--> AudioSink
 
-    While we play (a reply or an earcon, plus ``echo_tail_s``), frames skip the endpointer:
+    While we play (a reply or an earcon, plus ``echo_tail_s``: OwnSound), frames skip the endpointer and go
+    to OverOurVoice:
         barge_in:    EchoGate finds the user's voice over ours -> cut the reply, their words -> Endpointer
                      (no words follow: BargeInWatch tells the gate it was our own voice)
         half_duplex: EchoGate -> StopWordListener (<= 1.5 s) -> "stop-words" thread: Recognizer ->
                      a stop phrase? -> cut the reply (like the stop skill); anything else is ignored
 
-Capture only reads and queues, so audio keeps flowing while the worker thinks or speaks. The listen
-loop owns the endpointer and the half-duplex gate: frames captured while the assistant makes a sound
-never reach the endpointer, so it cannot answer itself. "Stop" still works in half duplex: the echo gate
-(which knows what we played) tells the user's voice from our echo, and only a stop phrase is acted on;
-no turn starts from it. One turn runs at a time; utterances, text jobs (control socket, a timer) and
-earcon cues (push-to-talk) wait in one queue, so the worker is the only thread that plays anything.
-Earcons: "thinking" when an utterance goes to recognition, "listening" when the next utterance needs no
-wake phrase (a wake phrase said alone, push-to-talk, a follow-up window), "error" when a turn fails.
+Capture only reads and queues, so audio keeps flowing while the worker thinks or speaks. One turn runs at
+a time; utterances, text jobs (control socket, a timer) and earcon cues (push-to-talk) wait in one queue,
+so the worker is the only thread that plays anything. Earcons: "thinking" when an utterance goes to
+recognition, "listening" when the next utterance needs no wake phrase (a wake phrase said alone,
+push-to-talk, a follow-up window), "error" when a turn fails.
+
+The stages (turn/stages.py) are one config's whole set. A reload hands a new set to ``swap``; the listen
+loop takes it up in one step between turns (see ``_take_up``), and each turn runs on the set it began with.
 """
 
 from __future__ import annotations
@@ -32,14 +33,15 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from assistant.audio.sources import Capture
-from assistant.events import AudioFrame, SentenceScorer, TurnReport, Utterance
+from assistant.events import SentenceScorer, TurnReport, Utterance
 from assistant.hearing.rescore import scorer_for_request
 from assistant.speech.earcons import Kind
 from assistant.speech.text import split_sentences
 from assistant.turn.barge_in import BargeInWatch
-from assistant.turn.items import Cue, PipelineStats, TextJob, TurnPolicy, TurnState
+from assistant.turn.items import Cue, PipelineStats, TextJob, TurnState
+from assistant.turn.over_our_voice import OverOurVoice
+from assistant.turn.own_sound import OwnSound
 from assistant.turn.stages import Stages
-from assistant.turn.stop_words import StopCheck, StopWordListener
 
 log = logging.getLogger(__name__)
 
@@ -67,19 +69,12 @@ class Pipeline:
         self._turn_lock = threading.Lock()  # held by the worker for each item: no swap mid-turn
         self._utterances_in_flight = 0  # queued or being answered; only the listen thread adds
         self._in_flight_lock = threading.Lock()
-        self._stop_check = StopCheck()  # transcribes what was heard over our voice, off the listen thread
-        self._barged_in = threading.Event()
         self._barge_in_watch = BargeInWatch()  # a barge-in that no words follow teaches the gate our voice
-        self._reply_id = 0  # which reply is playing: a late "stop" must not cut the next one
-        self._speaking = threading.Event()
-        # Frames captured in [_deaf_from, _deaf_until) may hold our own voice (half-duplex gate).
-        self._deaf_from = float("inf")
-        self._deaf_until = 0.0
-        self._gate_window = float("nan")  # the _deaf_from the echo gate's mic history belongs to
+        self._own = OwnSound()  # when mic frames may hold our own sound (the half-duplex gate)
+        self._over_our_voice = OverOurVoice(self._own, self.stats, self._barge_in_watch, self._queue_utterance)
         self._stopping = threading.Event()
         self._worker = threading.Thread(target=self._work, name="turns", daemon=True)
         self.stages = stages
-        self._stop_words: StopWordListener | None = None
         self._use(stages, previous=None)
 
     # ---- lifecycle -------------------------------------------------------------------------------
@@ -127,9 +122,9 @@ class Pipeline:
         """On the listen thread: swap in a pending set when nothing is in flight. The endpointer is idle
         (no utterance half heard), nothing of ours is playing or echoing, no utterance waits or is being
         answered, and the worker is between items (it holds _turn_lock for each)."""
-        if self._pending is None or self.stages.endpointer.in_speech or self._speaking.is_set():
+        if self._pending is None or self.stages.endpointer.in_speech or self._utterances_in_flight:
             return
-        if time.monotonic() < self._deaf_until or self._utterances_in_flight:
+        if not self._own.quiet(time.monotonic()):
             return
         if not self._turn_lock.acquire(blocking=False):
             return
@@ -149,11 +144,7 @@ class Pipeline:
     def _use(self, stages: Stages, previous: Stages | None) -> None:
         stages.speaker.gain = lambda: self.volume
         stages.activate(previous)
-        taking = stages.turn_taking
-        self._stop_words = (StopWordListener(taking.echo_gate) if taking.echo_gate is not None
-                            and taking.stop_phrase is not None and taking.policy == TurnPolicy.HALF_DUPLEX
-                            else None)
-        self._gate_window = float("nan")  # a new gate has heard none of the mic history
+        self._over_our_voice.use(stages)
 
     def push_to_talk(self) -> None:
         """The next utterance is a request, wake phrase or not."""
@@ -163,16 +154,16 @@ class Pipeline:
 
     def deaf_at(self, captured_at: float) -> bool:
         """Whether a frame captured then is kept from the endpointer (it may hold our own sound)."""
-        return self._deaf_from <= captured_at < self._deaf_until
+        return self._own.deaf_at(captured_at)
 
     @property
     def busy(self) -> bool:
-        return self._speaking.is_set() or not self._utterances.empty()
+        return self._own.speaking or not self._utterances.empty()
 
     @property
     def checking_for_stop(self) -> bool:
         """Speech heard over the reply is being transcribed, to see if it says "stop" (half duplex)."""
-        return self._stop_check.running
+        return self._over_our_voice.checking_for_stop
 
     # ---- listening (main thread) -------------------------------------------------------------------
 
@@ -192,11 +183,10 @@ class Pipeline:
                     endpointer.reset()
                 continue
             if self.deaf_at(frame.captured_at):
-                self._while_speaking(frame, stages)
+                self._over_our_voice.feed(frame, stages)
                 continue
-            if self._stop_words is not None and self._stop_words.collecting:
-                self._check_for_stop(self._stop_words.flush(), stages)  # our sound ended while they spoke
-            if self._barged_in.is_set() and gate is not None and gate.echo_may_arrive(frame):
+            self._over_our_voice.ended(stages)
+            if self._own.barged_in and gate is not None and gate.echo_may_arrive(frame):
                 frame = gate.clean(frame)  # the last of our cut voice is still coming back
             utterance = endpointer.feed(frame)
             self._barge_in_watch.observe(endpointer, utterance)
@@ -213,67 +203,6 @@ class Pipeline:
         with self._in_flight_lock:
             self._utterances_in_flight += 1
         self._utterances.put(utterance)
-
-    def _while_speaking(self, frame: AudioFrame, stages: Stages) -> None:
-        """A frame that may hold our own sound: never for the endpointer, but the echo gate may find the
-        user's voice in it (barge-in; in half duplex, a possible "stop")."""
-        gate = stages.turn_taking.echo_gate
-        if gate is not None and self._gate_window != self._deaf_from:
-            self._gate_window = self._deaf_from  # a new stretch of our sound: the old mic history is stale
-            gate.reset()
-            if self._stop_words is not None:
-                self._stop_words.reset()
-        if stages.turn_taking.policy == TurnPolicy.BARGE_IN and gate is not None and gate.feed(frame):
-            self._barge_in(stages)
-            return
-        if self._stop_words is not None:
-            heard = self._stop_words.feed(frame)
-            if heard is not None:
-                self._check_for_stop(heard, stages)
-        self.stats.ignored_while_speaking += 1
-        if stages.endpointer.in_speech:
-            stages.endpointer.reset()  # what it heard so far overlaps our own voice
-
-    def _check_for_stop(self, crops: tuple[bytes, ...] | None, stages: Stages) -> None:
-        """Transcribe speech heard over our voice off the listen thread; cut the reply if it says stop."""
-        stop_phrase = stages.turn_taking.stop_phrase
-        if not crops or stop_phrase is None:
-            return
-        reply_id = self._reply_id
-        listener = stages.listener
-        if self._stop_check.start(crops, stages.recognizer, listener.guards, stop_phrase,
-                                  listener.config.wake_phrases, lambda heard: self._stop_heard(heard, reply_id)):
-            self.stats.stop_checks += 1
-
-    def _stop_heard(self, heard: str, reply_id: int) -> None:
-        """A stop phrase over the reply: cut it (as the stop skill does), if it is still the one playing.
-        A reply playing means the worker holds its stages: they cannot change under us."""
-        if reply_id != self._reply_id or not self._speaking.is_set():
-            log.info("heard %r while speaking, but that reply has already ended", heard)
-            return
-        log.info("stop heard while speaking: cut the reply (%r)", heard)
-        self.stats.stops_while_speaking += 1
-        self._apply({"type": "stop"}, self.stages)
-
-    def _barge_in(self, stages: Stages) -> None:
-        """The user talks over the reply: cut it, listen again at once, and start their utterance."""
-        gate, endpointer = stages.turn_taking.echo_gate, stages.endpointer
-        assert gate is not None
-        log.info("barge-in: user speech over the reply (%.0f dB above what our voice leaves here: %.0f dB of "
-                 "its echo)", gate.last_residual_db, gate.leak_db)
-        self._barged_in.set()
-        handed_s = stages.speaker.cancel()
-        gate.stop_reference(time.monotonic(), handed_s)
-        self._deaf_from, self._deaf_until = float("inf"), 0.0
-        endpointer.reset()
-        # no words follow, or our own: our voice after all
-        self._barge_in_watch.started(gate, endpointer, playing=stages.speaker.playing_text)
-        for earlier in gate.frames_since_onset():  # echo-reduced start of what they said
-            utterance = endpointer.feed(earlier)
-            self._barge_in_watch.observe(endpointer, utterance)
-            if utterance is not None:
-                self._queue_utterance(utterance)
-        gate.reset(keep_mic=True)  # to go on cleaning the echo that is still arriving
 
     # ---- one turn at a time (worker thread) ------------------------------------------------------
 
@@ -451,32 +380,19 @@ class Pipeline:
     @contextlib.contextmanager
     def _own_sound(self, stages: Stages) -> Iterator[None]:
         """While we play (and ``echo_tail_s`` after), mic frames may hold our own sound: the listen loop
-        keeps them from the endpointer (see _while_speaking)."""
-        if not stages.sink.audible:  # only sound played into a room can come back through the mic
+        keeps them from the endpointer (see _while_speaking). Only a sink heard in the room counts."""
+        if not stages.sink.audible:
             yield
             return
-        self._barged_in.clear()
-        now = time.monotonic()
-        if now >= self._deaf_until:  # a new stretch; one that starts within the last one's tail extends it
-            self._deaf_from = now
-        self._deaf_until = float("inf")
-        try:
+        with self._own.playing(stages.echo_tail_s):
             yield
-        finally:
-            if not self._barged_in.is_set():  # after a barge-in we are listening already
-                self._deaf_until = time.monotonic() + stages.echo_tail_s
 
     def say(self, sentences: Iterator[str] | list[str], stages: Stages, since: float | None = None,
             report: TurnReport | None = None) -> None:
         """Synthesize and play sentence by sentence: the first plays while later ones wait their turn."""
         self.state = TurnState.SPEAKING
-        self._reply_id += 1
-        self._speaking.set()
-        try:
-            with self._own_sound(stages):
-                # the next sentence is synthesized while this one plays (speech/streaming.py)
-                timeline = stages.speaker.say(s for s in sentences if not self._stopping.is_set())
-            if report is not None and since is not None and timeline.first_sample is not None:
-                report.latency_ms.setdefault("reply_audio", ms(timeline.first_sample - since))
-        finally:
-            self._speaking.clear()
+        with self._own.reply(), self._own_sound(stages):
+            # the next sentence is synthesized while this one plays (speech/streaming.py)
+            timeline = stages.speaker.say(s for s in sentences if not self._stopping.is_set())
+        if report is not None and since is not None and timeline.first_sample is not None:
+            report.latency_ms.setdefault("reply_audio", ms(timeline.first_sample - since))

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from assistant.brain.check import check_commands
 from assistant.config.schema import Config
 from assistant.hearing.models import ModelNotFound, resolve_whisper
+from assistant.speech.base import SynthesisError
+from assistant.speech.piper_engine import piper_voice_files
 
 
 def deep_check(config: Config, path: Path | None) -> list[str]:
@@ -16,9 +19,6 @@ def deep_check(config: Config, path: Path | None) -> list[str]:
     except ModelNotFound as exc:
         problems.append(f"asr.model: {exc}")
     if config.tts.engine == "piper":
-        from assistant.speech.base import SynthesisError
-        from assistant.speech.piper_engine import piper_voice_files
-
         try:
             piper_voice_files(config.tts.piper_model)
         except SynthesisError as exc:
@@ -31,7 +31,6 @@ def deep_check(config: Config, path: Path | None) -> list[str]:
             problems.append(f"audio.input_wav: {audio.input_wav} does not exist")
     if audio.sink == "wav" and not audio.output_wav:
         problems.append("audio.output_wav: required when audio.sink is 'wav'")
-    from assistant.brain.check import check_commands  # builds the matcher: only when checking
 
     problems += check_commands(config, path)
     return problems

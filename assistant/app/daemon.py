@@ -19,6 +19,7 @@ from types import FrameType
 from typing import Any
 
 from assistant.app.build import build_capture, build_sink, build_source, build_stages, kept_parts, warm_up
+from assistant.app.checks import deep_check
 from assistant.audio.echo_gate import EchoGate
 from assistant.config.schema import Config, ConfigError, load
 from assistant.events import TurnReport
@@ -212,7 +213,6 @@ class Daemon:
         try:
             try:
                 new, path = load(self.args.config)
-                from assistant.app.checks import deep_check
 
                 problems = deep_check(new, path)
                 if problems:

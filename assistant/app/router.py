@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from assistant.brain.check import check_commands
 from assistant.brain.intents import build_matcher, gather
 from assistant.brain.router import Fallback, Router
 from assistant.brain.skills import Skills, SkillState, announcement
@@ -18,7 +19,6 @@ def build_router(config: Config, *, speak: Callable[[str], None] | None = None, 
 
     Raises ConfigError if the commands have problems (see :func:`assistant.brain.check.check_commands`).
     """
-    from assistant.brain.check import check_commands  # imports the matcher; only needed here
 
     problems = check_commands(config, config_path, check_programs=False)
     if problems:

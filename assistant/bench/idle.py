@@ -10,6 +10,8 @@ import threading
 import time
 from typing import Any
 
+from assistant.app.build import build_pipeline
+from assistant.audio.sinks import NullSink
 from assistant.bench.stats import cpu_seconds
 from assistant.config.schema import Config
 from assistant.events import SAMPLE_RATE, SAMPLE_WIDTH
@@ -61,8 +63,6 @@ def watch_pid(pid: int, seconds: float) -> dict[str, Any]:
 def run_in_process(config: Config, seconds: float) -> dict[str, Any]:
     import psutil
 
-    from assistant.app.build import build_pipeline
-    from assistant.audio.sinks import NullSink
 
     warmup = 3.0
     pipeline = build_pipeline(config, SilentSource(seconds + warmup, config.audio.buffer_ms), NullSink(realtime=True))

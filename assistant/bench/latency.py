@@ -17,6 +17,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from assistant.app.build import Kept, build_pipeline, build_recognizer, build_synthesizer, warm_up
+from assistant.audio.sinks import NullSink
+from assistant.audio.sources import WavSource
 from assistant.bench.stats import Recording, cpu_seconds, fmt, peak_rss_mib, summary, word_errors
 from assistant.config.schema import Config
 from assistant.events import TurnReport
@@ -47,10 +50,6 @@ def stage_latencies(report: TurnReport) -> dict[str, float]:
 
 
 def run_one(config: Config, recording: Recording, recognizer: Any, synthesizer: Any) -> UtteranceResult:
-    from assistant.app.build import Kept, build_pipeline, warm_up
-    from assistant.audio.sinks import NullSink
-    from assistant.audio.sources import WavSource
-
     source = WavSource(recording.path, realtime=True, chunk_ms=config.audio.buffer_ms,
                        tail_silence_s=config.vad.hangover_ms / 1000 + 1.0)
     sink = NullSink(realtime=True)
@@ -77,8 +76,6 @@ def run_one(config: Config, recording: Recording, recognizer: Any, synthesizer: 
 
 
 def run(config: Config, recordings: list[Recording]) -> dict[str, Any]:
-    from assistant.app.build import build_recognizer, build_synthesizer
-
     load_started = time.monotonic()
     recognizer = build_recognizer(config)
     synthesizer = build_synthesizer(config)

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from assistant.brain.brain import build_brain
 from assistant.events import Reply
 
 if TYPE_CHECKING:
@@ -42,8 +43,6 @@ class LlmFallback:
         """The brain, built on first use; ``warm`` also pre-processes the fixed part of its prompt."""
         with self._lock:
             if not self._loaded:
-                from assistant.brain.brain import build_brain
-
                 self._brain = build_brain(self._config)
                 self._loaded = True
                 if self._brain is not None and self._router is not None:

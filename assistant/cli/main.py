@@ -21,6 +21,8 @@ from assistant.config.schema import EX_CONFIG, ConfigError
 log = logging.getLogger("assistant")
 
 # Modules that add subcommands: each exposes register(subparsers: argparse._SubParsersAction) -> None.
+# Their handlers import what they run (the pipeline, models, the audio stack) when called: importing all of
+# it costs ~0.5 s, which `assistant --help`, `config check` and `status` (polled by status bars) need not pay.
 _EXTENSIONS: tuple[str, ...] = (
     "assistant.cli.core", "assistant.cli.commands", "assistant.cli.llm", "assistant.cli.service",
     "assistant.cli.bench",

@@ -6,6 +6,7 @@ programs on disk, ambiguous templates) live in :mod:`assistant.brain.check`.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
@@ -138,7 +139,6 @@ class CommandsConfig(StrictModel):
     @field_validator("slots")
     @classmethod
     def _slot_names(cls, value: dict[str, Any]) -> dict[str, Any]:
-        import re
 
         for name in value:
             if not re.match(SLOT_NAME, name):

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from assistant.config.hearing import GuardsConfig, ListenConfig
 from assistant.events import Transcript, Utterance
+from assistant.hearing.biasing import build_initial_prompt
 from assistant.hearing.distance import edit_distance
 from assistant.hearing.guards import Guards
 from assistant.hearing.silero import SileroVad
@@ -223,7 +224,6 @@ def prompt_for(listen: ListenConfig, hotwords: Iterable[str] = (), vocabulary: I
     prompt can be taken as already said and left out ("Hey Mycroft, Computer." turned "Computer, what's
     the weather like?" into "What's the weather like?"): wake phrases go first, other terms after them.
     """
-    from assistant.hearing.biasing import build_initial_prompt
 
     # Whisper spells names as the prompt does, and capitalised names work better ("Hey Mycroft"
     # is heard as such; "hey mycroft" as "He mightcroft"): title-case the all-lower-case phrases.

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from importlib import metadata
+from pathlib import Path
 
 from packaging.markers import Marker
 from packaging.requirements import Requirement
@@ -73,3 +76,11 @@ def test_the_lock_covers_every_dependency_the_project_declares() -> None:
         if name not in pins or pins[name] not in requirement.specifier:
             missing.append(str(requirement))
     assert not missing, f"declared in pyproject.toml but not satisfied by the lock: {missing}"
+
+
+def test_the_installed_command_starts() -> None:
+    """The `assistant` script pip made from pyproject's entry point (the README runs it, not python -m)."""
+    script = Path(sys.executable).with_name("assistant")
+    result = subprocess.run([str(script), "--version"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("assistant ")

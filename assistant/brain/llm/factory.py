@@ -6,6 +6,9 @@ import importlib.util
 import logging
 
 from assistant.brain.llm.base import LLM, LlmError
+from assistant.brain.llm.hf import TransformersLLM
+from assistant.brain.llm.llamacpp import LlamaCppLLM
+from assistant.brain.llm.openai_compat import OpenAICompatLLM
 from assistant.brain.llm.weights import bundled
 from assistant.config.llm import LlmConfig
 
@@ -40,20 +43,14 @@ def build_llm(config: LlmConfig) -> LLM | None:
     if backend == "none":
         return None
     if backend == "llamacpp":
-        from assistant.brain.llm.llamacpp import LlamaCppLLM
-
         return LlamaCppLLM(config)
     if backend == "transformers":
         try:
-            from assistant.brain.llm.hf import TransformersLLM
-
             return TransformersLLM(config)
         except ImportError as exc:
             raise LlmError(
                 f"the transformers backend needs the llm extra ({exc}); run `pip install 'assistant[llm]'`"
             ) from None
     if backend == "openai":
-        from assistant.brain.llm.openai_compat import OpenAICompatLLM
-
         return OpenAICompatLLM(config)
     raise LlmError(f"unknown llm.backend {backend!r}")

@@ -63,6 +63,9 @@ class Speculation:
     finished_at: float | None = None
 
 
+CLOSE_WAIT_S = 60.0  # longest a transcription in progress is waited for at close (a 20 s utterance)
+
+
 @dataclass
 class SpeculatorStats:
     started: int = 0
@@ -163,6 +166,12 @@ class Speculator:
             job.done.set()
         self._closed = True
         self._wake.set()
+        # Wait for a transcription in progress: the interpreter must not exit (nor the model be freed)
+        # under a thread that is inside CTranslate2 (a long utterance of loud noise crashed `simulate`).
+        if self._thread is not threading.current_thread():
+            self._thread.join(CLOSE_WAIT_S)
+            if self._thread.is_alive():
+                log.warning("speculative recognition still running %.0f s after close", CLOSE_WAIT_S)
 
     # ---- worker thread ------------------------------------------------------------------------------
 

@@ -15,6 +15,14 @@ SAMPLE_RATE = 16_000  # every frame inside the pipeline is 16 kHz mono int16
 SAMPLE_WIDTH = 2
 
 
+def valid_text(text: str, max_chars: int | None = None) -> str:
+    """Text from an edge (a socket, a network peer, a model) made safe for every stage after it: lone UTF-16
+    surrogates (which JSON can carry but UTF-8 cannot encode) become U+FFFD, NUL characters go, and the
+    length is bounded."""
+    text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace").replace("\0", "")
+    return text if max_chars is None else text[:max_chars]
+
+
 @dataclass(frozen=True, slots=True)
 class AudioFrame:
     """One VAD-sized chunk of 16 kHz mono int16 PCM."""

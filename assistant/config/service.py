@@ -51,10 +51,11 @@ class ControlConfig(StrictModel):
         default=65_536, ge=256, le=16 * 1024 * 1024, description="longest accepted request line, in bytes"
     )
     idle_timeout_s: float = Field(
-        default=10.0, gt=0, le=3600, description="close a connection that sends nothing for this long"
+        default=10.0, gt=0, le=3600,
+        description="a request line must arrive whole within this long, or the connection closes",
     )
     max_connections: int = Field(
-        default=8, ge=1, le=256, description="connections served at the same time; more are refused"
+        default=256, ge=1, le=1024, description="connections open at the same time (idle or busy); more are refused"
     )
 
 

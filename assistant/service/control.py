@@ -18,24 +18,28 @@ import errno
 import json
 import logging
 import os
+import queue
+import selectors
 import socket
 import stat
 import struct
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from assistant.config.service import ControlConfig, control_socket_path
+from assistant.events import valid_text
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_REQUEST_BYTES = 65_536
+_SLOT_GRACE_S = 0.5  # how long a connection accepted while all slots are taken waits for one
+MAX_TEXT_CHARS = 4000  # longest text `say`/`ask` take (the speaker cuts replies at speech_out.max_chars)
 _UCRED = struct.Struct("3i")  # struct ucred {pid_t pid; uid_t uid; gid_t gid;}
 
-
-_SLOT_GRACE_S = 0.5  # how long a new connection waits for a slot that is being freed
 
 class ControlHandler(Protocol):
     """What the daemon provides. Methods may be called concurrently from connection threads."""
@@ -79,10 +83,13 @@ def peer_allowed(peer_uid: int, own_uid: int) -> bool:
 
 
 def _text_param(request: dict[str, Any]) -> str:
+    """The request's text, made valid (JSON may carry lone surrogates, which nothing after us can store)."""
     text = request.get("text")
     if not isinstance(text, str) or not text.strip():
         raise ControlError("'text' must be a non-empty string", "bad_request")
-    return text.strip()
+    if len(text) > MAX_TEXT_CHARS:
+        raise ControlError(f"'text' is longer than {MAX_TEXT_CHARS} characters", "bad_request")
+    return valid_text(text).strip()
 
 
 def _commands(handler: ControlHandler) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
@@ -133,14 +140,21 @@ class ControlServer:
         *,
         max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
         idle_timeout_s: float = 10.0,
-        max_connections: int = 8,
+        max_connections: int = 256,
     ) -> None:
         self.path = Path(path)
         self._commands = _commands(handler)
         self.max_request_bytes = max_request_bytes
         self.idle_timeout_s = idle_timeout_s
-        self._slots = threading.BoundedSemaphore(max_connections)
+        self.max_connections = max_connections
         self._uid = os.geteuid()
+        self._selector: selectors.BaseSelector | None = None
+        self._reading: set[_Connection] = set()  # waiting for a request line (the loop's)
+        self._answering: set[_Connection] = set()  # a request being answered on its own thread
+        self._waiting: list[_Connection] = []  # accepted while full: a slot may be freeing
+        self._answered: queue.Queue[_Connection] = queue.Queue()  # handed back to the loop
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
         self._sock: socket.socket | None = None
         self._inode: tuple[int, int] | None = None
         self._thread: threading.Thread | None = None
@@ -161,7 +175,8 @@ class ControlServer:
             # connect(2) needs write permission, and the usual umask already withholds it from others
             # between bind and this chmod; the peer-credential check covers any umask anyway.
             os.chmod(self.path, 0o600)
-            sock.listen(16)
+            sock.listen(1024)  # a burst of clients waits for accept() instead of failing to connect (EAGAIN)
+            sock.setblocking(False)
         except OSError as exc:
             sock.close()
             raise ControlError(f"cannot serve the control socket at {self.path}: {exc.strerror or exc}") from exc
@@ -169,21 +184,25 @@ class ControlServer:
         self._inode = (st.st_dev, st.st_ino)
         self._sock = sock
         self._stopping.clear()
-        self._thread = threading.Thread(target=self._accept_loop, name="control-accept", daemon=True)
+        self._selector = selectors.DefaultSelector()
+        self._thread = threading.Thread(target=self._loop, name="control", daemon=True)
         self._thread.start()
         log.debug("control socket listening at %s", self.path)
         return self
 
     def stop(self) -> None:
         self._stopping.set()
-        sock, self._sock = self._sock, None
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)  # wakes accept() in the server thread on Linux
-            sock.close()
+        with contextlib.suppress(OSError):
+            self._wake_w.send(b"x")
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+        sock, self._sock = self._sock, None
+        if sock is not None:
+            sock.close()
+        if self._selector is not None:
+            self._selector.close()
+            self._selector = None
         self._unlink_if_ours()
 
     def __enter__(self) -> ControlServer:
@@ -234,78 +253,159 @@ class ControlServer:
         self._inode = None
 
     # -- serving ----------------------------------------------------------------------------------------
-    def _accept_loop(self) -> None:
-        while not self._stopping.is_set():
-            sock = self._sock
-            if sock is None:
-                return
-            try:
-                conn, _ = sock.accept()
-            except OSError as exc:
-                if self._stopping.is_set():
-                    return
-                if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
-                    log.warning("control socket: accept failed: %s", exc)
-                    self._stopping.wait(0.1)  # don't spin while out of descriptors
-                continue
-            self._admit(conn)
+    # One thread (``_loop``) accepts, checks peers and reads request lines for every connection, with a
+    # deadline per line that trickled bytes do not extend; a complete line is answered on a thread of its
+    # own (``ask`` may take minutes; ``status`` must not wait behind it), after which the connection comes
+    # back to the loop for its next request. Idle and slow clients cost a file descriptor, not a thread.
 
-    def _admit(self, conn: socket.socket) -> None:
-        conn.settimeout(self.idle_timeout_s)
+    def _loop(self) -> None:
+        sock, selector = self._sock, self._selector
+        assert sock is not None and selector is not None
+        selector.register(sock, selectors.EVENT_READ, None)
+        selector.register(self._wake_r, selectors.EVENT_READ, None)
+        while not self._stopping.is_set():
+            now = time.monotonic()
+            deadline = min((c.deadline for c in (*self._reading, *self._waiting)), default=now + 1.0)
+            for key, _ in selector.select(max(0.0, min(deadline - now, 1.0))):
+                if key.fileobj is sock:
+                    self._accept(sock)
+                elif key.fileobj is self._wake_r:
+                    with contextlib.suppress(BlockingIOError):
+                        self._wake_r.recv(4096)
+                else:
+                    self._read(key.data)
+            self._take_back_answered()
+            now = time.monotonic()
+            self._expire(now)
+            self._admit_waiting(now)
+        for conn in [*self._reading, *self._answering, *self._waiting]:
+            conn.close()
+
+    def _accept(self, sock: socket.socket) -> None:
         try:
-            peer = peer_credentials(conn)
+            raw, _ = sock.accept()
+        except BlockingIOError:
+            return
+        except OSError as exc:
+            if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                log.warning("control socket: accept failed: %s", exc)
+                self._stopping.wait(0.1)  # don't spin while out of descriptors
+            return
+        try:
+            peer = peer_credentials(raw)
         except OSError as exc:
             log.warning("control socket: cannot read peer credentials: %s", exc)
-            conn.close()
+            raw.close()
             return
         if not peer_allowed(peer.uid, self._uid):
             log.warning("control socket: refused pid %d uid %d (only uid %d and root may connect)",
                         peer.pid, peer.uid, self._uid)
-            self._send_and_close(conn, _error("forbidden", f"permission denied: uid {peer.uid} may not control "
-                                                           "this assistant"))
+            _refuse(raw, _error("forbidden", f"permission denied: uid {peer.uid} may not control this assistant"))
             return
-        # A client that has its answer hangs up at once, but the thread that served it may not have seen the
-        # hang-up yet on a busy machine: wait a moment for its slot before calling the server busy.
-        if not self._slots.acquire(timeout=_SLOT_GRACE_S):
-            self._send_and_close(conn, _error("busy", "too many control connections; try again"))
+        conn = _Connection(raw, peer.pid, time.monotonic() + _SLOT_GRACE_S)
+        if self._full:
+            # A client that has its answer hangs up at once, but the loop may not have seen that hang-up
+            # yet: wait a moment for its slot before calling the server busy.
+            if len(self._waiting) >= self.max_connections:
+                _refuse(raw, _error("busy", "too many control connections; try again"))
+            else:
+                self._waiting.append(conn)
             return
-        threading.Thread(target=self._serve, args=(conn,), name=f"control-{peer.pid}", daemon=True).start()
+        self._open(conn)
 
-    def _send_and_close(self, conn: socket.socket, reply: dict[str, Any]) -> None:
-        with contextlib.suppress(OSError):
-            conn.sendall(_encode(reply))
-        conn.close()
+    @property
+    def _full(self) -> bool:
+        return len(self._reading) + len(self._answering) >= self.max_connections
 
-    def _serve(self, conn: socket.socket) -> None:
+    def _open(self, conn: _Connection) -> None:
+        conn.sock.setblocking(False)
+        conn.deadline = time.monotonic() + self.idle_timeout_s
+        self._reading.add(conn)
+        assert self._selector is not None
+        self._selector.register(conn.sock, selectors.EVENT_READ, conn)
+
+    def _admit_waiting(self, now: float) -> None:
+        while self._waiting and not self._full:
+            self._open(self._waiting.pop(0))
+        for conn in [c for c in self._waiting if c.deadline <= now]:
+            self._waiting.remove(conn)
+            _refuse(conn.sock, _error("busy", "too many control connections; try again"))
+
+    def _read(self, conn: _Connection) -> None:
         try:
-            buffer = b""
-            while not self._stopping.is_set():
-                newline = buffer.find(b"\n")
-                if newline < 0:
-                    if len(buffer) > self.max_request_bytes:
-                        conn.sendall(_encode(_error("too_large", f"request longer than {self.max_request_bytes} "
-                                                                 "bytes")))
-                        return  # the rest of the line can't be parsed in step with the client: hang up
-                    try:
-                        chunk = conn.recv(65_536)
-                    except TimeoutError:
-                        conn.sendall(_encode(_error("timeout", f"no request within {self.idle_timeout_s:g} s")))
-                        return
-                    if not chunk:
-                        return
-                    buffer += chunk
-                    continue
-                line, buffer = buffer[:newline], buffer[newline + 1 :]
-                if len(line) > self.max_request_bytes:
-                    conn.sendall(_encode(_error("too_large", f"request longer than {self.max_request_bytes} bytes")))
-                    return
-                if line.strip():
-                    conn.sendall(_encode(self.dispatch(line)))
+            chunk = conn.sock.recv(65_536)
+        except BlockingIOError:
+            return
+        except OSError:
+            chunk = b""
+        if not chunk:
+            self._drop(conn)
+            return
+        conn.buffer += chunk
+        self._next_request(conn)
+
+    def _next_request(self, conn: _Connection) -> None:
+        """Answer the next complete line in ``conn``'s buffer, if there is one."""
+        while True:
+            newline = conn.buffer.find(b"\n")
+            if newline < 0:
+                if len(conn.buffer) > self.max_request_bytes:  # the rest can't be parsed in step: hang up
+                    self._drop(conn, _error("too_large", f"request longer than {self.max_request_bytes} bytes"))
+                return
+            line, conn.buffer = conn.buffer[:newline], conn.buffer[newline + 1 :]
+            if len(line) > self.max_request_bytes:
+                self._drop(conn, _error("too_large", f"request longer than {self.max_request_bytes} bytes"))
+                return
+            if line.strip():
+                break
+        assert self._selector is not None
+        self._selector.unregister(conn.sock)
+        self._reading.discard(conn)
+        self._answering.add(conn)
+        threading.Thread(target=self._answer, args=(conn, line), name=f"control-{conn.pid}", daemon=True).start()
+
+    def _answer(self, conn: _Connection, line: bytes) -> None:
+        reply = _encode(self.dispatch(line))
+        try:
+            conn.sock.settimeout(self.idle_timeout_s)  # a client that never reads its reply is let go
+            conn.sock.sendall(reply)
+            conn.sock.setblocking(False)
         except OSError as exc:
             log.debug("control connection closed: %s", exc)
-        finally:
+            conn.failed = True
+        self._answered.put(conn)
+        with contextlib.suppress(OSError):
+            self._wake_w.send(b"x")
+
+    def _take_back_answered(self) -> None:
+        while True:
+            try:
+                conn = self._answered.get_nowait()
+            except queue.Empty:
+                return
+            self._answering.discard(conn)
+            if conn.failed or self._stopping.is_set():
+                conn.close()
+                continue
+            conn.deadline = time.monotonic() + self.idle_timeout_s  # the next request's own deadline
+            self._reading.add(conn)
+            assert self._selector is not None
+            self._selector.register(conn.sock, selectors.EVENT_READ, conn)
+            self._next_request(conn)  # a pipelined request may be waiting in the buffer already
+
+    def _expire(self, now: float) -> None:
+        for conn in [c for c in self._reading if c.deadline <= now]:
+            message = "no request" if not conn.buffer else "request not finished"
+            self._drop(conn, _error("timeout", f"{message} within {self.idle_timeout_s:g} s"))
+
+    def _drop(self, conn: _Connection, reply: dict[str, Any] | None = None) -> None:
+        assert self._selector is not None
+        self._selector.unregister(conn.sock)
+        self._reading.discard(conn)
+        if reply is not None:
+            _refuse(conn.sock, reply)
+        else:
             conn.close()
-            self._slots.release()
 
     def dispatch(self, line: bytes) -> dict[str, Any]:
         """One request line in, one reply object out. Never raises."""
@@ -334,7 +434,28 @@ class ControlServer:
 
 
 def _encode(reply: dict[str, Any]) -> bytes:
-    return (json.dumps(reply, ensure_ascii=False, default=str) + "\n").encode("utf-8")
+    # valid_text: a lone surrogate anywhere in a reply (a transcript, a handler's result) must not cost it
+    return (valid_text(json.dumps(reply, ensure_ascii=False, default=str)) + "\n").encode("utf-8")
+
+
+def _refuse(sock: socket.socket, reply: dict[str, Any]) -> None:
+    """Send a one-line error without waiting on the client, and hang up."""
+    with contextlib.suppress(OSError):
+        sock.setblocking(False)
+        sock.send(_encode(reply))
+    sock.close()
+
+
+@dataclass(eq=False)
+class _Connection:
+    sock: socket.socket
+    pid: int
+    deadline: float  # the request line being read must be whole by then
+    buffer: bytes = b""
+    failed: bool = False
+
+    def close(self) -> None:
+        self.sock.close()
 
 
 class ControlClient:

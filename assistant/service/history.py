@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.config.service import HistoryConfig, history_candidates
-from assistant.events import TurnReport
+from assistant.events import TurnReport, valid_text
 
 SCHEMA_VERSION = 1
 PRUNE_EVERY = 100
@@ -152,14 +152,17 @@ class History:
         """Store one turn (committed when this returns); returns its row id."""
         if self.readonly:
             raise HistoryError("this history was opened read-only")
+        def text(value: str | None) -> str | None:  # SQLite stores UTF-8: a lone surrogate can't be
+            return None if value is None else valid_text(value)
+
         row = (
             time.time() if ts is None else ts,
-            report.transcript,
-            report.reply,
-            report.handled_by,
-            report.intent,
-            report.dropped,
-            report.error,
+            text(report.transcript),
+            text(report.reply),
+            text(report.handled_by),
+            text(report.intent),
+            text(report.dropped),
+            text(report.error),
             report.speech_start,
             report.speech_end,
             json.dumps({k: round(v, 1) for k, v in report.latency_ms.items()}),

@@ -7,6 +7,8 @@ import json
 import os
 import socket
 import stat
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -421,3 +423,72 @@ def test_back_to_back_requests_are_never_turned_away(sockdir: Path, handler: Fak
             assert client.request("ping")["pong"]
     finally:
         server.stop()
+
+
+# -- hostile clients ------------------------------------------------------------------------------------
+def test_a_lone_surrogate_is_replaced_at_the_boundary(server: ControlServer, handler: FakeHandler) -> None:
+    """JSON can carry half of a UTF-16 pair; nothing after the socket (history, status) could store it."""
+    reply = ControlClient(server.path).raw(b'{"cmd": "say", "text": "hello \\ud800 there"}')
+    assert reply["ok"], reply
+    assert handler.calls[-1] == ("say", "hello \ufffd there")
+    too_long = ControlServer(server.path.with_name("long.sock"), handler).start()  # takes 64 KiB lines
+    try:
+        reply = ControlClient(too_long.path).raw(b'{"cmd": "ask", "text": "' + b"x" * 5000 + b'"}')
+        assert reply["code"] == "bad_request" and "longer than 4000 characters" in reply["error"]
+    finally:
+        too_long.stop()
+
+
+def test_status_is_answered_whatever_it_carries(sockdir: Path, handler: FakeHandler) -> None:
+    handler.status = lambda: {"state": "listening", "last": "half a pair \ud83d"}  # type: ignore[method-assign]
+    with ControlServer(sockdir / "control.sock", handler) as server:
+        for _ in range(3):  # and again: one odd reply must not break the next
+            assert ControlClient(server.path).request("status")["last"] == "half a pair \ufffd"
+
+
+def test_trickling_and_idle_clients_cannot_keep_status_from_anyone(sockdir: Path, handler: FakeHandler) -> None:
+    """200 clients that connect and say nothing, and 8 that send a byte every 0.2 s (each byte would once
+    have restarted the idle timer): status is answered within a second throughout, and the tricklers are
+    cut off once their request line has taken longer than the limit."""
+    server = ControlServer(sockdir / "control.sock", handler, idle_timeout_s=2.0).start()
+    idle = [connect(server.path) for _ in range(200)]
+    tricklers = [connect(server.path) for _ in range(8)]
+    try:
+        started = time.monotonic()
+        cut_off: set[int] = set()
+        while time.monotonic() - started < 3.5:
+            for n, sock in enumerate(tricklers):
+                if n not in cut_off:
+                    try:
+                        sock.sendall(b" ")
+                    except OSError:
+                        cut_off.add(n)
+            asked = time.monotonic()
+            assert ControlClient(server.path, timeout_s=5).request("status")["state"] == "listening"
+            assert time.monotonic() - asked < 1.0
+            time.sleep(0.2)
+        for sock in tricklers:  # each got a one-line reason before the hang-up
+            sock.settimeout(2)
+            reply = read_reply(sock)
+            assert reply["code"] == "timeout" and "not finished within 2 s" in reply["error"], reply
+        idle[0].settimeout(2)  # the silent ones are told and closed too
+        assert read_reply(idle[0])["code"] == "timeout" and is_closed(idle[0])
+    finally:
+        for sock in idle + tricklers:
+            sock.close()
+        server.stop()
+
+
+def test_another_user_gets_one_line_not_a_traceback(sockdir: Path, server: ControlServer) -> None:
+    os.chmod(sockdir, 0o755)
+    os.chmod(server.path.parent, 0o755)
+    os.chmod(server.path, 0o777)  # a mistaken chmod: the peer-credential check still holds
+    code = ("import sys; from assistant.service.control import ControlClient, ControlError\n"
+            f"try: ControlClient({str(server.path)!r}).request('status')\n"
+            "except ControlError as exc: print(exc.code, exc); sys.exit(1)\n")
+    result = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c",
+                             code], capture_output=True, text=True, timeout=60,
+                            env=os.environ | {"PYTHONPATH": os.pathsep.join(sys.path)})
+    assert result.returncode == 1, result.stderr
+    assert result.stdout.startswith("forbidden permission denied: uid 65534"), result.stdout
+    assert "Traceback" not in result.stderr

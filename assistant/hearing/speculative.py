@@ -122,6 +122,12 @@ class Speculator:
             if silence >= self.after_ms and current is None:
                 speculation = Speculation(pcm_so_far(endpointer), frame.captured_at,
                                           silence_bytes=silence * SAMPLE_RATE // 1000 * SAMPLE_WIDTH)
+                replaced = self._pending
+                if replaced is not None:  # never started (audio faster than real time): never will be
+                    if not replaced.stale:
+                        replaced.stale = True
+                        self.stats.discarded += 1
+                    replaced.done.set()  # its turn recognises the utterance itself, at once
                 self._current = self._pending = speculation
                 self.stats.started += 1
                 self._wake.set()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,7 +11,7 @@ import numpy as np
 import pytest
 
 from assistant.config.schema import VadConfig
-from assistant.events import AudioFrame, Utterance
+from assistant.events import AudioFrame, Transcript, TranscriptSegment, Utterance
 from assistant.hearing.speculative import Speculator
 from assistant.hearing.turn_model import TurnModel
 from assistant.hearing.vad import Endpointer
@@ -147,3 +149,39 @@ def test_a_guess_that_is_no_command_leaves_the_turn_to_the_full_window(lamp: np.
     assert current is not None and current.transcript is not None and not current.complete
     assert speculator.stats.quick == 0 and not speculator.should_end_early(150)
     assert wer("turn on the living room lamp", current.transcript.text) == 0.0
+
+
+class Busy:
+    """A recognizer whose first transcription waits until released: the speculator's thread stays busy."""
+
+    model_name = "busy"
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.calls = 0
+
+    def transcribe(self, pcm: bytes, *, vad_filter: bool = False, initial_prompt: str | None = None) -> Transcript:
+        self.calls += 1
+        assert self.release.wait(10)
+        return Transcript("busy", (TranscriptSegment(0.0, 1.0, "busy"),), "busy", 0.01)
+
+
+def test_a_speculation_that_never_started_does_not_hold_up_its_turn(lamp: np.ndarray) -> None:
+    """Audio faster than real time (simulate, a file source): three utterances end while the speculator is
+    still busy with the first. The second's job is replaced by the third's before it can start: its turn
+    must get None at once and recognise the utterance itself, not wait out take()'s 30 s."""
+    recognizer = Busy()
+    speculator = Speculator(recognizer, after_ms=90)
+    try:
+        utterances = run(np.concatenate([silence(0.5), lamp, silence(1.0), lamp, silence(1.0), lamp,
+                                         silence(1.0)]), speculator)
+        assert len(utterances) == 3
+        started = time.monotonic()
+        assert speculator.take(utterances[1], timeout=20) is None
+        assert time.monotonic() - started < 1.0
+        recognizer.release.set()
+        last = speculator.take(utterances[2], timeout=20)  # still waiting when the thread came free: it ran
+        assert last is not None and last.transcript is not None and last.transcript.text == "busy"
+    finally:
+        recognizer.release.set()
+        speculator.close()

@@ -133,13 +133,13 @@ def _check_url(where: str, action: HttpAction) -> list[str]:
     url = action.url
     for name in placeholders(url):
         url = url.replace("{" + name + "}", "x")
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return [f"{where}: {action.url!r} is not an http(s) URL with a host"]
     try:
-        _ = parts.port
-    except ValueError:
-        return [f"{where}: {action.url!r} has a bad port"]
+        parts = urllib.parse.urlsplit(url)
+        hostname, _ = parts.hostname, parts.port
+    except ValueError as exc:  # "Invalid IPv6 URL", "Port out of range 0-65535", ...
+        return [f"{where}: {action.url!r} is not a valid URL: {exc}"]
+    if parts.scheme not in ("http", "https") or not hostname:
+        return [f"{where}: {action.url!r} is not an http(s) URL with a host"]
     return []
 
 

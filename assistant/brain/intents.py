@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from assistant.brain.matcher import IntentMatcher
 from assistant.brain.skills import BUILTIN_SLOTS, TEMPLATES
 from assistant.brain.slots import SlotType, slot_type
-from assistant.config.base import load_yaml
+from assistant.config.base import ConfigFileError, load_yaml, read_config_text
 from assistant.config.commands import Command, CommandFile, CommandsConfig, DurationSlot, ListSlot, NumberSlot
 from assistant.config.schema import ConfigError, expand_env
 
@@ -31,20 +31,31 @@ class CommandSet:
     problems: list[str] = field(default_factory=list)
 
 
-def include_paths(config: CommandsConfig, config_path: Path | None) -> list[Path]:
+MAX_INCLUDED_FILES = 256  # command files one config may include, all patterns together
+
+
+def include_paths(config: CommandsConfig, config_path: Path | None,
+                  problems: list[str] | None = None) -> list[Path]:
+    """The files ``include`` names, each once, in order; a plain name (no wildcard) that is not there, and
+    too many files, are reported in ``problems``."""
     base = config_path.parent if config_path is not None else Path.cwd()
-    found: list[Path] = []
+    found: dict[Path, None] = {}
     for pattern in config.include:
         full = Path(pattern).expanduser()
         full = full if full.is_absolute() else base / full
-        found.extend(sorted(Path(p) for p in glob.glob(str(full))))
-    return found
+        matches = sorted(Path(p) for p in glob.glob(str(full)))
+        if not matches and not glob.has_magic(pattern) and problems is not None:
+            problems.append(f"commands.include: {pattern!r}: no such file ({full})")
+        found.update(dict.fromkeys(matches))
+    if len(found) > MAX_INCLUDED_FILES and problems is not None:
+        problems.append(f"commands.include: matches {len(found)} files; at most {MAX_INCLUDED_FILES} are read")
+    return list(found)[:MAX_INCLUDED_FILES]
 
 
 def load_command_file(path: Path) -> CommandFile:
     try:
-        data = load_yaml(path.read_text(encoding="utf-8")) or {}
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        data = load_yaml(read_config_text(path)) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, ConfigFileError) as exc:
         raise ConfigError([f"cannot read commands file: {exc}"], str(path)) from None
     missing: list[str] = []
     data = expand_env(data, missing=missing)
@@ -63,7 +74,7 @@ def gather(config: CommandsConfig, config_path: Path | None) -> CommandSet:
     sources: list[tuple[str, dict[str, ListSlot | NumberSlot | DurationSlot], Sequence[Command]]] = [
         (str(config_path) if config_path else "config", dict(config.slots), config.commands)
     ]
-    for path in include_paths(config, config_path):
+    for path in include_paths(config, config_path, result.problems):
         try:
             loaded = load_command_file(path)
         except ConfigError as exc:

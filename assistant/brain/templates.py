@@ -16,6 +16,11 @@ from assistant.brain.slots import SlotType
 from assistant.brain.text import normalise
 
 MAX_EXPANSIONS = 128  # per template; enough for real phrasing, bounded for speed
+# Bounds on what a template may be: real phrasings are far inside them, and past them the regex built from
+# a template could backtrack for seconds on a transcript, and parsing could recurse without end.
+MAX_TEMPLATE_CHARS = 400
+MAX_NESTING = 8  # ( ) and [ ] inside each other
+MAX_CHOICES = 32  # ( ) and [ ] groups in one template
 
 
 class TemplateError(ValueError):
@@ -68,8 +73,20 @@ GLUED_SUFFIX = re.compile(r"([\w']+)\[([\w']+)\]")
 
 
 def parse(template: str) -> Sequence_:
+    if len(template) > MAX_TEMPLATE_CHARS:
+        raise TemplateError(f"template {template[:40]!r}... is longer than {MAX_TEMPLATE_CHARS} characters")
     # "light[s]" (an optional suffix glued to a word) means "(light|lights)".
     tokens = _lex(GLUED_SUFFIX.sub(r"(\1|\1\2)", template))
+    depth = choices = 0
+    for kind, value in tokens:
+        if kind == "punct" and value in "([":
+            depth, choices = depth + 1, choices + 1
+            if depth > MAX_NESTING:
+                raise TemplateError(f"template {template!r}: ( ) and [ ] nested more than {MAX_NESTING} deep")
+        elif kind == "punct" and value in ")]":
+            depth -= 1
+    if choices > MAX_CHOICES:
+        raise TemplateError(f"template {template!r}: more than {MAX_CHOICES} ( ) and [ ] groups")
     pos = 0
 
     def sequence(closers: str) -> list[Sequence_]:

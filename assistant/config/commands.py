@@ -28,8 +28,9 @@ class ListSlot(StrictModel):
         # `values: [kitchen, hall]` is shorthand for values without synonyms.
         if isinstance(value, list):
             return {str(v): [] for v in value}
-        if isinstance(value, dict):
-            return {str(k): ([] if v is None else [str(s) for s in v]) for k, v in value.items()}
+        if isinstance(value, dict):  # synonyms: a list of words (anything else is left for the error)
+            return {str(k): [] if v is None else [str(s) for s in v] if isinstance(v, list) else v
+                    for k, v in value.items()}
         return value
 
 
@@ -139,7 +140,6 @@ class CommandsConfig(StrictModel):
     @field_validator("slots")
     @classmethod
     def _slot_names(cls, value: dict[str, Any]) -> dict[str, Any]:
-
         for name in value:
             if not re.match(SLOT_NAME, name):
                 raise ValueError(f"slot name {name!r} must be lower-case letters, digits and underscores")

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import Field, ValidationError, field_validator
 
-from assistant.config.base import StrictModel, load_yaml
+from assistant.config.base import ConfigFileError, StrictModel, load_yaml, read_config_text
 from assistant.config.commands import CommandsConfig, SkillsConfig
 from assistant.config.hearing import GuardsConfig, ListenConfig
 from assistant.config.llm import CameraConfig, LlmConfig, MemoryConfig
@@ -284,13 +284,15 @@ def load(explicit: str | None = None) -> tuple[Config, Path | None]:
 
 def load_file(path: Path) -> Config:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_config_text(path)
     except FileNotFoundError:
         raise ConfigError([f"file not found: {path}"], str(path)) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([f"cannot read {path}: {exc}"], str(path)) from None
     try:
         data = load_yaml(text)
+    except ConfigFileError as exc:
+        raise ConfigError([str(exc)], str(path)) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -6,9 +6,12 @@ before the client changed it, so its result would not answer the client.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 Reload = Callable[[], dict[str, Any]]
 
@@ -44,7 +47,11 @@ class Reloads:
             self._wanted.clear()
             with self._changed:
                 covers = self._asked
-            result = self._reload()
+            try:
+                result = self._reload()
+            except Exception as exc:  # the next reload must still run: this thread never dies
+                log.exception("reload failed")
+                result = {"reloaded": False, "problems": [f"the reload failed: {type(exc).__name__}: {exc}"]}
             with self._changed:
                 self._result, self._answered = result, covers
                 self._changed.notify_all()

@@ -78,3 +78,25 @@ def test_requests_made_during_a_reload_share_the_next_one(slow: tuple[Reloads, S
 def test_a_reload_that_does_not_finish_is_reported(slow: tuple[Reloads, SlowReload]) -> None:
     reloads, _ = slow
     assert reloads.request(timeout=0.2) == {"reloaded": False, "message": "the reload did not finish within 0.2 s"}
+
+
+def test_a_reload_that_raises_does_not_stop_the_next() -> None:
+    calls: list[int] = []
+
+    def reload() -> dict[str, object]:
+        calls.append(len(calls))
+        if len(calls) == 1:
+            raise RecursionError("a config the checks did not expect")
+        return {"reloaded": True}
+
+    reloads = Reloads(reload)
+    stop = threading.Event()
+    thread = threading.Thread(target=reloads.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        first = reloads.request(timeout=10)
+        assert first["reloaded"] is False and "RecursionError" in str(first["problems"])
+        assert reloads.request(timeout=10) == {"reloaded": True}
+    finally:
+        stop.set()
+        thread.join(5)

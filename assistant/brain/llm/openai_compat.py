@@ -32,8 +32,12 @@ class OpenAICompatLLM:
     def __init__(self, config: Any) -> None:
         self._config = config
         self.name = config.model
-        url = urllib.parse.urlsplit(config.base_url.rstrip("/"))
-        if url.scheme not in ("http", "https") or not url.hostname:
+        try:
+            url = urllib.parse.urlsplit(config.base_url.rstrip("/"))
+            hostname, _ = url.hostname, url.port
+        except ValueError as exc:  # "Invalid IPv6 URL", a port out of range
+            raise LlmError(f"llm.base_url {config.base_url!r} is not a valid URL: {exc}") from None
+        if url.scheme not in ("http", "https") or not hostname:
             raise LlmError(f"llm.base_url must be an http(s) URL, not {config.base_url!r}")
         self._url = url
         self._key = os.environ.get(config.api_key_env) if config.api_key_env else None

@@ -43,6 +43,9 @@ class AudioFormatError(Exception):
     """An audio file the assistant cannot use; the message says why in one sentence."""
 
 
+MIN_RATE, MAX_RATE = 1000, 768_000  # sample rates a WAV file may have (Hz)
+
+
 class WavSource:
     """Reads a 16-bit PCM WAV file (any rate, any channel count), optionally paced like a live mic."""
 
@@ -65,7 +68,12 @@ class WavSource:
                                    "(e.g. sox in.wav -b 16 out.wav)")
         self.channels = self._wav.getnchannels()
         self.rate = self._wav.getframerate()
-        self.duration_s = self._wav.getnframes() / self.rate if self.rate else 0.0
+        if not MIN_RATE <= self.rate <= MAX_RATE or self.channels < 1:
+            self._wav.close()
+            raise AudioFormatError(f"{self.path}: {self.rate} Hz, {self.channels} channel(s) is not audio this "
+                                   f"reads ({MIN_RATE}-{MAX_RATE} Hz, 1 or more channels)")
+        self._frame_bytes = SAMPLE_WIDTH * self.channels
+        self.duration_s = self._wav.getnframes() / self.rate
         self._resampler = Resampler(self.rate, SAMPLE_RATE)
         self._frames_per_chunk = max(1, self.rate * chunk_ms // 1000)
         self._realtime = realtime
@@ -75,7 +83,11 @@ class WavSource:
         self._delivered_s = 0.0
 
     def read(self) -> bytes | None:
-        raw = self._wav.readframes(self._frames_per_chunk)
+        try:
+            raw = self._wav.readframes(self._frames_per_chunk)
+        except (wave.Error, EOFError, OSError) as exc:
+            raise AudioFormatError(f"{self.path}: unreadable audio data ({exc})") from None
+        raw = raw[: len(raw) - len(raw) % self._frame_bytes]  # a data chunk may end mid-sample
         if raw:
             chunk = self._resampler.process(to_mono(raw, self.channels))
         elif self._tail:

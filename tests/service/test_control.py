@@ -17,9 +17,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from assistant.cli.main import UserError
-from assistant.service.control import ControlClient, ControlError, ControlServer, peer_allowed, peer_credentials
+from assistant.service.control import (
+    ControlClient,
+    ControlError,
+    ControlServer,
+    _encode,
+    peer_allowed,
+    peer_credentials,
+)
 from support.cli import run_service_cli
 
 NOBODY = 65_534
@@ -492,3 +501,31 @@ def test_another_user_gets_one_line_not_a_traceback(sockdir: Path, server: Contr
     assert result.returncode == 1, result.stderr
     assert result.stdout.startswith("forbidden permission denied: uid 65534"), result.stdout
     assert "Traceback" not in result.stderr
+
+
+JSON_VALUES = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False),
+                                     st.text(max_size=20)),
+                           lambda inner: st.one_of(st.lists(inner, max_size=3),
+                                                   st.dictionaries(st.text(max_size=6), inner, max_size=3)),
+                           max_leaves=8)
+
+
+@settings(max_examples=300, deadline=None)
+@given(request=st.one_of(
+    st.binary(max_size=300),
+    st.builds(lambda cmd, params: json.dumps({"cmd": cmd, **params}).encode(),
+              st.one_of(st.sampled_from(["ping", "status", "say", "ask", "mute", "unmute", "listen", "reload"]),
+                        JSON_VALUES),
+              st.dictionaries(st.sampled_from(["text", "muted", "id", "x"]), JSON_VALUES, max_size=3)),
+    st.builds(lambda s: ('{"cmd": "say", "text": "' + s + '"}').encode("utf-8", "surrogatepass"),
+              st.text(alphabet=st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF) | st.characters(),
+                      max_size=20).map(lambda t: t.encode("unicode_escape").decode("ascii")))))
+def test_any_request_line_gets_exactly_one_valid_reply(request: bytes) -> None:
+    """The protocol's promise, for any bytes: one JSON object back, `ok` or a coded error, encodable."""
+    server = ControlServer("/nonexistent/control.sock", FakeHandler())
+    reply = server.dispatch(request)
+    assert isinstance(reply, dict) and isinstance(reply.get("ok"), bool)
+    assert reply["ok"] or isinstance(reply.get("code"), str)
+    line = _encode(reply)
+    assert line.endswith(b"\n") and line.count(b"\n") == 1
+    assert json.loads(line.decode("utf-8")) is not None

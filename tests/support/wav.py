@@ -21,3 +21,8 @@ def write_wav(path: Path, samples: np.ndarray, rate: int = 16000, channels: int 
         wav.setframerate(rate)
         wav.writeframes(np.asarray(samples, dtype="<i2").tobytes())
     return path
+
+
+def write_silence(path: Path, seconds: float) -> Path:
+    """A 16 kHz mono WAV of digital silence."""
+    return write_wav(path, np.zeros(int(seconds * 16000), dtype=np.int16))

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 import time
-import wave
 from pathlib import Path
 
 import pytest
@@ -24,17 +23,11 @@ from assistant.turn.items import TurnPolicy
 from assistant.turn.pipeline import Pipeline
 from assistant.turn.stages import Stages, TurnTaking
 from support.fakes import Answers, Heard, RoomSink, Voice
+from support.wav import write_silence
 
 ECHO_TAIL_S = 30.0  # long, so the checks below never race the clock
 
 
-def silence_wav(path: Path, seconds: float = 0.3) -> Path:
-    with wave.open(str(path), "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(16000)
-        wav.writeframes(bytes(int(seconds * 16000) * 2))
-    return path
 
 
 def stages(heard: str, listen: ListenConfig, earcons: EarconsConfig, sink: RoomSink,
@@ -46,7 +39,7 @@ def stages(heard: str, listen: ListenConfig, earcons: EarconsConfig, sink: RoomS
 
 def make(tmp_path: Path, heard: str, listen: ListenConfig, earcons: EarconsConfig) -> tuple[Pipeline, RoomSink]:
     sink = RoomSink()
-    pipeline = Pipeline(Capture(WavSource(silence_wav(tmp_path / "silence.wav"))),
+    pipeline = Pipeline(Capture(WavSource(write_silence(tmp_path / "silence.wav", 0.3))),
                         stages(heard, listen, earcons, sink))
     sink.pipeline = pipeline
     return pipeline, sink
@@ -117,7 +110,7 @@ def test_a_reload_changes_turn_taking_before_the_next_turn_never_during_one(tmp_
     # not before our echo has died away either: the new gate must not take the end of ours for a user
     first = stages("", ListenConfig(), ALL, sink, echo_tail_s=0.2)
     # silence in real time: the listen loop runs while the replies play, and between them
-    pipeline = Pipeline(Capture(WavSource(silence_wav(tmp_path / "silence.wav", 3.0), realtime=True)), first)
+    pipeline = Pipeline(Capture(WavSource(write_silence(tmp_path / "silence.wav", 3.0), realtime=True)), first)
     sink.pipeline = pipeline
     assert first.turn_taking.policy == TurnPolicy.HALF_DUPLEX and first.turn_taking.echo_gate is None
     taking = build_turn_taking(validate({"turn": {"policy": "barge_in"}}))

@@ -7,7 +7,6 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-import wave
 from pathlib import Path
 
 from assistant.audio.sources import Capture, WavSource
@@ -19,6 +18,7 @@ from assistant.hearing.vad import Endpointer
 from assistant.speech.streaming import Speaker
 from assistant.turn.pipeline import Pipeline
 from assistant.turn.stages import Stages
+from support.wav import write_silence
 
 BEEP = bytes(range(256)) * 8
 
@@ -89,13 +89,6 @@ def stages(name: str, used: list[tuple[str, str]], sink: Sink, hold: threading.E
                   fallback=fallback, on_activate=lambda previous: None)
 
 
-def silence(path: Path, seconds: float) -> Path:
-    with wave.open(str(path), "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(16000)
-        wav.writeframes(bytes(int(seconds * 16000) * 2))
-    return path
 
 
 def running(pipeline: Pipeline) -> threading.Thread:
@@ -109,7 +102,7 @@ def test_a_new_set_waits_for_the_reply_in_progress(tmp_path: Path) -> None:
     sink, hold = Sink("sink"), threading.Event()
     old_fallback, new_fallback = Part("llm a"), Part("llm b")
     a = stages("a", used, sink, hold, old_fallback)
-    pipeline = Pipeline(Capture(WavSource(silence(tmp_path / "s.wav", 4.0), realtime=True)), a)
+    pipeline = Pipeline(Capture(WavSource(write_silence(tmp_path / "s.wav", 4.0), realtime=True)), a)
     thread = running(pipeline)
     first = pipeline.submit_text("one")
     deadline = time.monotonic() + 5
@@ -139,7 +132,7 @@ def test_every_turn_runs_on_one_whole_set(tmp_path: Path) -> None:
     voice belong to the same set."""
     used: list[tuple[str, str]] = []
     sink = Sink("sink")
-    pipeline = Pipeline(Capture(WavSource(silence(tmp_path / "s.wav", 6.0), realtime=True)),
+    pipeline = Pipeline(Capture(WavSource(write_silence(tmp_path / "s.wav", 6.0), realtime=True)),
                         stages("set0", used, sink))
     thread = running(pipeline)
     jobs = []
@@ -165,7 +158,7 @@ def test_sets_waiting_are_superseded_and_closed(tmp_path: Path) -> None:
     used: list[tuple[str, str]] = []
     sink = Sink("sink")
     a = stages("a", used, sink)
-    pipeline = Pipeline(Capture(WavSource(silence(tmp_path / "s.wav", 0.1))), a)
+    pipeline = Pipeline(Capture(WavSource(write_silence(tmp_path / "s.wav", 0.1))), a)
     fallbacks = [Part(f"llm {n}") for n in range(3)]
     waiting = [stages(f"b{n}", used, sink, fallback=fallback) for n, fallback in enumerate(fallbacks)]
     for n in itertools.count():

@@ -1,7 +1,7 @@
 """Soak test: run the daemon for a long time like systemd would, feed it speech, and watch for decay.
 
     python benchmarks/soak.py [--minutes 60] [--vmic] [--speech A.wav B.wav ...] [--every 20] [--json out.json]
-                              [--cmd "assistant run"] [--reload-every 600]
+                              [--cmd "assistant run"] [--reload-every 600] [--hostile-every 5]
 
 This script plays the service manager: it opens a NOTIFY_SOCKET, sets WATCHDOG_USEC, starts the daemon
 with a private config (private control socket and history database), waits for READY=1, then plays a
@@ -10,7 +10,8 @@ microphone of a private PulseAudio server with ``--vmic`` (the daemon replies in
 else as raw PCM on stdin. Every sample it records RSS, CPU,
 threads and open files (psutil), the last STATUS= line, the gap since the last WATCHDOG=1, the
 control socket's `status`, and the number of turns in history.db. Optional SIGHUPs check that reloads
-come back with READY=1. At the end it prints a table and the verdict:
+come back with READY=1; optional hostile control-socket clients (idle, trickling, garbage, oversized,
+surrogates, hang-ups) check that `status` keeps answering. At the end it prints a table and the verdict:
 
 - RSS growth per hour after warm-up (a leak shows as a steady slope),
 - the longest watchdog gap (must stay below WATCHDOG_USEC, or systemd would have restarted it),
@@ -58,6 +59,7 @@ class Sample:
     watchdog_gap_s: float
     turns: int
     dropped_frames: Any = None
+    status_ms: float | None = None  # how long `status` took to answer, with the hostile clients about
 
 
 @dataclass
@@ -123,6 +125,33 @@ def feed(stdin: Any, cycle: bytes, stop: threading.Event, played: list[int]) -> 
             delay = start + sent / 32_000 - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
+
+
+def hostile_clients(path: Path, stop: threading.Event, counts: dict[str, int], every_s: float) -> None:
+    """What careless or hostile local clients do, in turn: connect and say nothing, trickle a byte at a time,
+    send garbage, an oversized line, a lone UTF-16 surrogate, a request and hang up before the reply."""
+    payloads = [b"", b"x", b"\xff\xfe garbage\n", b'{"cmd": "say", "text": "half a pair \\ud800"}\n',
+                b'{"cmd": ' + b"[" * 10_000 + b"\n", b"y" * 70_000 + b"\n", b'{"cmd": "status"}\n']
+    n = 0
+    while not stop.wait(every_s):
+        payload = payloads[n % len(payloads)]
+        n += 1
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(3)
+        try:
+            sock.connect(str(path))
+            if payload == b"x":  # trickle: one byte a second, never a whole line
+                for _ in range(5):
+                    sock.send(b"x")
+                    if stop.wait(1.0):
+                        break
+            elif payload:
+                sock.sendall(payload)
+        except OSError:
+            counts["refused"] = counts.get("refused", 0) + 1
+        finally:
+            sock.close()  # without reading the reply
+        counts["sent"] = counts.get("sent", 0) + 1
 
 
 def count_turns(db: Path) -> int:
@@ -192,6 +221,8 @@ def main() -> int:
     parser.add_argument("--model", default="tiny.en")
     parser.add_argument("--cmd", default="assistant run", help="the daemon command (gets --config first)")
     parser.add_argument("--json", type=Path, help="write every sample here")
+    parser.add_argument("--hostile-every", type=float, default=0.0,
+                        help="seconds between hostile control-socket clients (0: none)")
     args = parser.parse_args()
 
     import psutil  # dev dependency; only this benchmark needs it
@@ -225,6 +256,10 @@ def main() -> int:
         threading.Thread(target=feed_vmic, args=(server, cycle, folder, stop, played), daemon=True).start()
     else:
         threading.Thread(target=feed, args=(daemon.stdin, cycle, stop, played), daemon=True).start()
+    hostile: dict[str, int] = {}
+    if args.hostile_every:
+        threading.Thread(target=hostile_clients, args=(socket_path, stop, hostile, args.hostile_every),
+                         daemon=True).start()
     proc = psutil.Process(daemon.pid)
     proc.cpu_percent()
     samples: list[Sample] = []
@@ -239,19 +274,22 @@ def main() -> int:
         if time.monotonic() >= next_reload:
             daemon.send_signal(signal.SIGHUP)
             next_reload += args.reload_every
+        asked = time.monotonic()
         try:
             status = ControlClient(socket_path, timeout_s=5).request("status")
         except ControlError as exc:
             status = {"error": str(exc)}
+        status_ms = round((time.monotonic() - asked) * 1000, 1) if "error" not in status else None
         try:
             sample = measure(proc, started, manager, history, status)
+            sample.status_ms = status_ms
         except psutil.NoSuchProcess:
             failure = f"daemon exited with status {daemon.wait()}"
             break
         samples.append(sample)
         print(f"{sample.t_s:>8.0f}s rss={sample.rss_mb:>7.1f}MB cpu={sample.cpu_pct:>5.1f}% thr={sample.threads:>3}"
               f" fds={sample.fds:>4} wd_gap={sample.watchdog_gap_s:>4.1f}s turns={sample.turns:>5}"
-              f" dropped={sample.dropped_frames} status={sample.status!r}", flush=True)
+              f" dropped={sample.dropped_frames} status_ms={sample.status_ms} status={sample.status!r}", flush=True)
 
     stop.set()
     daemon.send_signal(signal.SIGTERM)
@@ -272,6 +310,8 @@ def main() -> int:
         "fd_growth": samples[-1].fds - samples[0].fds if samples else None,
         "thread_growth": samples[-1].threads - samples[0].threads if samples else None,
         "reloads": manager.reloads, "readies": manager.readies, "failure": failure or None,
+        "status_ms_max": max((s.status_ms for s in samples if s.status_ms is not None), default=None),
+        "status_failures": sum(s.status_ms is None for s in samples), "hostile_clients": hostile,
     }
     print(json.dumps(verdict, indent=2))
     if args.json:

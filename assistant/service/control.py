@@ -365,17 +365,21 @@ class ControlServer:
         threading.Thread(target=self._answer, args=(conn, line), name=f"control-{conn.pid}", daemon=True).start()
 
     def _answer(self, conn: _Connection, line: bytes) -> None:
-        reply = _encode(self.dispatch(line))
         try:
+            reply = _encode(self.dispatch(line))
             conn.sock.settimeout(self.idle_timeout_s)  # a client that never reads its reply is let go
             conn.sock.sendall(reply)
             conn.sock.setblocking(False)
         except OSError as exc:
             log.debug("control connection closed: %s", exc)
             conn.failed = True
-        self._answered.put(conn)
-        with contextlib.suppress(OSError):
-            self._wake_w.send(b"x")
+        except Exception:  # dispatch never raises; should it ever, the connection still goes back
+            log.exception("control request failed")
+            conn.failed = True
+        finally:
+            self._answered.put(conn)
+            with contextlib.suppress(OSError):
+                self._wake_w.send(b"x")
 
     def _take_back_answered(self) -> None:
         while True:
@@ -413,6 +417,8 @@ class ControlServer:
             request = json.loads(line)
         except (UnicodeDecodeError, ValueError) as exc:
             return _error("bad_request", f"not a JSON object: {exc}")
+        except RecursionError:  # '[[[[...' nested deeper than the JSON decoder recurses
+            return _error("bad_request", "not a JSON object: nested too deeply")
         if not isinstance(request, dict):
             return _error("bad_request", "a request must be a JSON object like {\"cmd\": \"status\"}")
         request_id = request.get("id")

@@ -26,6 +26,13 @@ def _load(args: argparse.Namespace) -> Config:
     return config
 
 
+def _configured(args: argparse.Namespace) -> Config:
+    """The config, with logging set up from it."""
+    config = _load(args)
+    setup_logging(args, config)
+    return config
+
+
 # ---- run ---------------------------------------------------------------------------------------
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -79,8 +86,7 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
     from assistant.app.build import build_recognizer
     from assistant.audio.sources import read_wav_pcm
 
-    config = _load(args)
-    setup_logging(args, config)
+    config = _configured(args)
     if args.model:
         config.asr.model = args.model
     pcm = read_wav_pcm(args.wav)
@@ -103,8 +109,7 @@ def cmd_segments(args: argparse.Namespace) -> int:
     from assistant.events import SAMPLE_RATE, SAMPLE_WIDTH, AudioFrame
     from assistant.hearing.vad import segments
 
-    config = _load(args)
-    setup_logging(args, config)
+    config = _configured(args)
     pcm = read_wav_pcm(args.wav)
     frame_bytes = SAMPLE_RATE * config.vad.frame_ms // 1000 * SAMPLE_WIDTH
     frames = [AudioFrame(pcm[i : i + frame_bytes], i / SAMPLE_WIDTH / SAMPLE_RATE, 0.0)
@@ -124,8 +129,7 @@ def cmd_say(args: argparse.Namespace) -> int:
     from assistant.app.build import build_sink, build_synthesizer
     from assistant.speech.text import split_sentences
 
-    config = _load(args)
-    setup_logging(args, config)
+    config = _configured(args)
     if args.voice:
         config.tts.voice = args.voice
     text = " ".join(args.text)

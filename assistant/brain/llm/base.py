@@ -106,13 +106,7 @@ class LLM(Protocol):
     supports_images: bool
     supports_native_tools: bool  # True: `tools` go to the model as function definitions
 
-    def stream(
-        self,
-        messages: list[ChatMessage],
-        *,
-        image: bytes | None = None,
-        max_tokens: int,
-        tools: list[dict[str, Any]] | None = None,
-    ) -> Completion: ...
+    def stream(self, messages: list[ChatMessage], *, image: bytes | None = None, max_tokens: int,
+               tools: list[dict[str, Any]] | None = None) -> Completion: ...
 
     def close(self) -> None: ...

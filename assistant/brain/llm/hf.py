@@ -123,14 +123,8 @@ class TransformersLLM:
             inputs = self.tokenizer(text, return_tensors="pt", add_special_tokens=self.prompt_style == "completion")
         return inputs.to(self.model.device)
 
-    def stream(
-        self,
-        messages: list[ChatMessage],
-        *,
-        image: bytes | None = None,
-        max_tokens: int,
-        tools: list[dict[str, Any]] | None = None,
-    ) -> Completion:
+    def stream(self, messages: list[ChatMessage], *, image: bytes | None = None, max_tokens: int,
+               tools: list[dict[str, Any]] | None = None) -> Completion:
         if image is not None and not self.supports_images:
             log.warning("%s is a text-only model; answering from the text alone", self.name)
             image = None

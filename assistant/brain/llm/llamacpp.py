@@ -72,14 +72,8 @@ class LlamaCppLLM:
         self.prompt_style = style
         log.info("llama.cpp loaded %s (%s prompt, %d threads)", self.path.name, style, threads)
 
-    def stream(
-        self,
-        messages: list[ChatMessage],
-        *,
-        image: bytes | None = None,
-        max_tokens: int,
-        tools: list[dict[str, Any]] | None = None,
-    ) -> Completion:
+    def stream(self, messages: list[ChatMessage], *, image: bytes | None = None, max_tokens: int,
+               tools: list[dict[str, Any]] | None = None) -> Completion:
         if image is not None:
             log.warning("the llamacpp backend cannot take images yet; answering from the text alone")
         completion = Completion(self.name)

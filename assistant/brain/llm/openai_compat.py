@@ -95,14 +95,8 @@ class OpenAICompatLLM:
             ]
         return out
 
-    def stream(
-        self,
-        messages: list[ChatMessage],
-        *,
-        image: bytes | None = None,
-        max_tokens: int,
-        tools: list[dict[str, Any]] | None = None,
-    ) -> Completion:
+    def stream(self, messages: list[ChatMessage], *, image: bytes | None = None, max_tokens: int,
+               tools: list[dict[str, Any]] | None = None) -> Completion:
         completion = Completion(self.name)
         completion.image_used = image is not None
         specs = prompts.normalise_tools(tools)

@@ -105,6 +105,15 @@ def playlist(clips: list[bytes], every_s: float) -> bytes:
     return b"".join(clip + b"\0\0" * int(16_000 * max(every_s - len(clip) / 32_000, 1.0)) for clip in clips)
 
 
+def rss_slope_mb_per_h(samples: list[Sample]) -> float:
+    """The least-squares slope of RSS over time: one late spike (a turn in flight) does not read as a leak."""
+    t = [s.t_s / 3600 for s in samples]
+    rss = [s.rss_mb for s in samples]
+    t_mean, rss_mean = sum(t) / len(t), sum(rss) / len(rss)
+    spread = sum((x - t_mean) ** 2 for x in t)
+    return sum((x - t_mean) * (y - rss_mean) for x, y in zip(t, rss, strict=True)) / spread if spread else 0.0
+
+
 def feed(stdin: Any, cycle: bytes, stop: threading.Event, played: list[int]) -> None:
     """Real-time stream of the playlist, over and over."""
     chunk = 16_000 * 2 // 50  # 20 ms
@@ -303,9 +312,12 @@ def main() -> int:
         server.stop()
     warm = [s for s in samples if s.t_s > samples[0].t_s + 300] or samples
     hours = (warm[-1].t_s - warm[0].t_s) / 3600 if len(warm) > 1 else 0
+    slope = rss_slope_mb_per_h(warm) if hours else None
     verdict = {
         "played": played[0], "turns": samples[-1].turns if samples else 0,
-        "rss_growth_mb_per_h": round((warm[-1].rss_mb - warm[0].rss_mb) / hours, 1) if hours else None,
+        "rss_growth_mb_per_h": round(slope, 1) if slope is not None else None,
+        "rss_growth_pct_per_h": round(100 * slope / warm[0].rss_mb, 2) if slope is not None else None,
+        "rss_after_warmup_mb": warm[0].rss_mb if warm else None, "rss_end_mb": warm[-1].rss_mb if warm else None,
         "max_watchdog_gap_s": round(manager.max_watchdog_gap_s, 1), "watchdog_usec_s": WATCHDOG_USEC / 1e6,
         "fd_growth": samples[-1].fds - samples[0].fds if samples else None,
         "thread_growth": samples[-1].threads - samples[0].threads if samples else None,

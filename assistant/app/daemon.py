@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import logging
 import os
 import signal
@@ -25,9 +26,9 @@ from assistant.config.schema import Config, ConfigError, load
 from assistant.events import TurnReport
 from assistant.service import logs
 from assistant.service.control import ControlError, ControlServer
-from assistant.service.history import History, HistoryError
+from assistant.service.history import History, HistoryError, Recorder
 from assistant.service.logs import log_turn
-from assistant.service.reloads import Reloads
+from assistant.service.reloads import Attempt, Reloads
 from assistant.service.room import RoomMemory, room_key
 from assistant.service.sdnotify import Notifier
 from assistant.turn.pipeline import Pipeline
@@ -55,11 +56,13 @@ class Daemon:
         self.notifier = Notifier.from_env(unset=True)  # children (exec commands) must not notify as us
         self.config, self.config_path = load(args.config)
         self.pipeline: Pipeline | None = None
-        self.history: History | None = None
+        self.recorder: Recorder | None = None  # the turn history, None when off or unusable
         self.room: Room | None = None  # the echo gate's learnt room, over restarts
         self.control: ControlServer | None = None
         self._stop = threading.Event()
-        self.reloads = Reloads(self.reload)
+        self.reloads = Reloads(self.reload, self.config.service.reload_timeout_s,
+                               on_start=lambda: self.notifier.reloading("reloading configuration"),
+                               on_end=lambda: self.notifier.ready(self.status_line()))
         self._last_turn_ms: float | None = None
 
     # ---- start -----------------------------------------------------------------------------------
@@ -79,7 +82,7 @@ class Daemon:
         self.pipeline = pipeline
         if config.service.history.enabled:
             try:
-                self.history = History.from_config(config.service.history)
+                self.recorder = Recorder(History.from_config(config.service.history))
             except HistoryError as exc:  # losing history must not cost the user their assistant
                 log.warning("turn history disabled: %s", exc)
         if config.service.control.enabled:  # a ControlError (socket path taken, say) is the user's to fix
@@ -115,8 +118,10 @@ class Daemon:
         self.pipeline.capture.join(2.0)  # no thread may sit in a read while the interpreter exits
         self.pipeline.stages.sink.close()
         self._keep_room()
-        if self.history is not None:
-            self.history.close()
+        if self.recorder is not None:
+            if not self.recorder.flush():
+                log.error("turn history: %d turns could not be recorded before stopping", self.recorder.waiting)
+            self.recorder.history.close()
 
     def _on_stop_signal(self, signum: int, frame: FrameType | None) -> None:
         log.info("received %s: stopping", signal.Signals(signum).name)
@@ -128,11 +133,8 @@ class Daemon:
 
     def _on_turn(self, report: TurnReport) -> None:
         # recorded before it is logged: whoever sees the turn in the log finds it in `assistant history`
-        if self.history is not None:
-            try:
-                self.history.append(report)
-            except HistoryError as exc:
-                log.warning("could not record the turn: %s", exc)
+        if self.recorder is not None:
+            self.recorder.record(report)  # a failed write waits for the next turn; logged there
         log_turn(report)
         total = report.latency_ms.get("reply_audio")
         if total is not None:
@@ -208,35 +210,37 @@ class Daemon:
 
     # ---- reload ----------------------------------------------------------------------------------
 
-    def reload(self) -> dict[str, Any]:
-        self.notifier.reloading("reloading configuration")
+    def reload(self, attempt: Attempt) -> dict[str, Any]:
+        """Check the config file again and take it up whole; the running config stays on any problem, and
+        when the attempt was abandoned (it overran its deadline) by the time the new stages are built."""
         try:
-            try:
-                new, path = load(self.args.config)
+            new, path = load(self.args.config)
+            problems = deep_check(new, path)
+            if problems:
+                raise ConfigError(problems, str(path or ""))
+        except ConfigError as exc:
+            for problem in exc.problems:
+                log.error("reload rejected, keeping the running config: %s%s",
+                          f"{exc.source}: " if exc.source else "", problem)
+            return {"reloaded": False, "problems": exc.problems}
+        try:
+            changed = self._apply(new, attempt)
+        except Exception as exc:  # a model that fails to load: keep what works
+            log.error("reload failed, keeping the running config: %s", exc)
+            return {"reloaded": False, "problems": [str(exc)]}
+        if changed is None:
+            log.warning("an abandoned reload of %s finished late; it changed nothing", path or "built-in defaults")
+            return {"reloaded": False, "problems": ["abandoned"]}
+        self.config, self.config_path = new, path
+        self.reloads.deadline_s = new.service.reload_timeout_s
+        log.info("reloaded %s: %s", path or "built-in defaults", ", ".join(changed) or "nothing changed")
+        return {"reloaded": True, "changed": changed}
 
-                problems = deep_check(new, path)
-                if problems:
-                    raise ConfigError(problems, str(path or ""))
-            except ConfigError as exc:
-                for problem in exc.problems:
-                    log.error("reload rejected, keeping the running config: %s%s",
-                              f"{exc.source}: " if exc.source else "", problem)
-                return {"reloaded": False, "problems": exc.problems}
-            try:
-                changed = self._apply(new)
-            except Exception as exc:  # a model that fails to load: keep what works
-                log.error("reload failed, keeping the running config: %s", exc)
-                return {"reloaded": False, "problems": [str(exc)]}
-            self.config, self.config_path = new, path
-            log.info("reloaded %s: %s", path or "built-in defaults", ", ".join(changed) or "nothing changed")
-            return {"reloaded": True, "changed": changed}
-        finally:
-            self.notifier.ready(self.status_line())
-
-    def _apply(self, new: Config) -> list[str]:
+    def _apply(self, new: Config, attempt: Attempt) -> list[str] | None:
         """Build a whole new set of stages for ``new`` off the audio thread, keeping the parts it leaves
         unchanged, and hand it to the pipeline, which takes it up between turns. The mic stays open
-        unless the audio settings changed. A failure here leaves the running set untouched."""
+        unless the audio settings changed. A failure here, or an abandoned attempt (None), leaves the
+        running set untouched; otherwise returns the names of the changed config sections."""
         pipeline, old = self.pipeline, self.config
         assert pipeline is not None
         changed = [name for name in type(new).model_fields if getattr(new, name) != getattr(old, name)]
@@ -251,6 +255,10 @@ class Daemon:
             if new_devices:
                 sink.close()
             raise
+        if not attempt.commit():
+            if new_devices:
+                sink.close()
+            return None
         self._keep_room()  # what the running gate learnt, before a new one may replace it
         taken = pipeline.swap(stages)
         if new_devices:
@@ -288,6 +296,7 @@ class DaemonControl:
             "turns": pipeline.stats.turns,
             "errors": pipeline.stats.errors,
             "dropped_frames": pipeline.capture.dropped,
+            "turns_waiting_for_history": daemon.recorder.waiting if daemon.recorder else 0,
             "mic_reopened": pipeline.capture.reopened,
             "last_turns": [t.as_dict() for t in pipeline.stats.last_turns[-5:]],
         }
@@ -317,6 +326,9 @@ class DaemonControl:
 
 
 def run_daemon(args: argparse.Namespace) -> int:
+    # A crash in a native backend must not be silent: every thread's Python stack goes to the journal,
+    # then systemd restarts the service (Restart=on-failure).
+    faulthandler.enable(all_threads=True)
     daemon = Daemon(args)
     logs.setup_logging(logs.level_for(daemon.config.logging, verbose=args.verbose, daemon=True))
     return daemon.run()

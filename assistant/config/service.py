@@ -63,6 +63,11 @@ class ServiceConfig(StrictModel):
     control: ControlConfig = Field(default_factory=ControlConfig, description="the local control socket")
     history: HistoryConfig = Field(default_factory=HistoryConfig, description="the turn history database")
     room: RoomConfig = Field(default_factory=RoomConfig, description="the echo gate's learnt room, over restarts")
+    reload_timeout_s: float = Field(
+        default=90.0, ge=1, le=120,
+        description="a reload (checking the new config, loading its models) still busy after this long is "
+                    "abandoned and the running config kept",
+    )
 
 
 def _first_dir(value: str | None) -> Path | None:

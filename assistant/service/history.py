@@ -11,9 +11,11 @@ Retention is by age and/or row count. Pruning is two indexed DELETEs, run on ope
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,9 @@ from assistant.events import TurnReport, valid_text
 
 SCHEMA_VERSION = 1
 PRUNE_EVERY = 100
+KEEP_UNRECORDED = 1000  # turns held in memory while the database refuses writes (a few hundred KiB)
+
+log = logging.getLogger(__name__)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS turns (
@@ -104,8 +109,10 @@ class History:
     run as root can't leave root-owned files in the daemon user's state folder.
     """
 
-    def __init__(self, path: str | Path, retention: Retention | None = None, *, readonly: bool = False) -> None:
+    def __init__(self, path: str | Path, retention: Retention | None = None, *, readonly: bool = False,
+                 busy_timeout_ms: int = 5000) -> None:
         self.path = Path(path)
+        self.busy_timeout_ms = busy_timeout_ms
         self.retention = retention or Retention()
         self.readonly = readonly
         self._lock = threading.Lock()
@@ -138,7 +145,7 @@ class History:
 
     def _setup(self) -> None:
         db = self._db
-        db.execute("PRAGMA busy_timeout = 5000")  # the CLI may be reading while we write
+        db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")  # another program may hold the lock
         mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if str(mode).lower() != "wal":
             raise HistoryError(f"{self.path}: cannot switch to WAL mode (got {mode}); is it on a network filesystem?")
@@ -167,13 +174,19 @@ class History:
             report.speech_end,
             json.dumps({k: round(v, 1) for k, v in report.latency_ms.items()}),
         )
-        with self._lock:
-            cursor = self._db.execute(f"INSERT INTO turns ({_COLUMNS.split(', ', 1)[1]}) VALUES "
-                                      "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
-            self._appends += 1
-            due = self._appends % PRUNE_EVERY == 0
+        try:
+            with self._lock:
+                cursor = self._db.execute(f"INSERT INTO turns ({_COLUMNS.split(', ', 1)[1]}) VALUES "
+                                          "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+                self._appends += 1
+                due = self._appends % PRUNE_EVERY == 0
+        except sqlite3.Error as exc:  # disk full, locked by another program, file gone bad
+            raise HistoryError(f"cannot write to {self.path}: {exc}") from exc
         if due:
-            self.prune()
+            try:
+                self.prune()
+            except sqlite3.Error as exc:  # the turn is stored; pruning is tried again later
+                log.warning("could not prune %s: %s", self.path, exc)
         return int(cursor.lastrowid or 0)
 
     def prune(self, now: float | None = None) -> int:
@@ -215,3 +228,54 @@ class History:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class Recorder:
+    """Records each turn in a History without ever losing one to a passing failure.
+
+    A turn whose write fails (disk full, the database locked by another program) is kept in memory, with
+    the time it happened, and written before the next turn, oldest first; the failure is logged once, and
+    again when writing works again. Only past ``keep`` waiting turns are the oldest dropped, and counted.
+    """
+
+    def __init__(self, history: History, keep: int = KEEP_UNRECORDED) -> None:
+        self.history = history
+        self.lost = 0  # turns dropped because too many were waiting
+        self._waiting: deque[tuple[float, TurnReport]] = deque()
+        self._keep = keep
+        self._lock = threading.Lock()
+
+    @property
+    def waiting(self) -> int:
+        """Turns not yet written."""
+        return len(self._waiting)
+
+    def record(self, report: TurnReport) -> bool:
+        """Write this turn and any still waiting; False when some are left waiting."""
+        with self._lock:
+            self._waiting.append((time.time(), report))
+            if len(self._waiting) > self._keep:
+                self._waiting.popleft()
+                self.lost += 1
+                log.error("turn history: %d turns waited too long for the database and are lost", self.lost)
+            return self._write_waiting()
+
+    def flush(self) -> bool:
+        """Try once more to write what waits (at shutdown); False when some are still waiting."""
+        with self._lock:
+            return self._write_waiting() if self._waiting else True
+
+    def _write_waiting(self) -> bool:
+        failing = len(self._waiting) > 1  # turns waited: the last write failed
+        while self._waiting:
+            ts, report = self._waiting[0]
+            try:
+                self.history.append(report, ts=ts)
+            except HistoryError as exc:
+                if not failing:
+                    log.warning("could not record the turn, keeping it to write with the next one: %s", exc)
+                return False
+            self._waiting.popleft()
+        if failing:
+            log.info("turn history: writing works again; every waiting turn is recorded")
+        return True

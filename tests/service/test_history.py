@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import sqlite3
@@ -16,7 +17,7 @@ import pytest
 from assistant.cli.main import UserError
 from assistant.config.service import HistoryConfig
 from assistant.events import TurnReport
-from assistant.service.history import PRUNE_EVERY, History, HistoryError, Retention
+from assistant.service.history import PRUNE_EVERY, History, HistoryError, Recorder, Retention
 from support.cli import run_service_cli
 
 
@@ -201,3 +202,49 @@ def test_cli_history_rejects_bad_n(tmp_path: Path) -> None:
     with pytest.raises(UserError):
         run_service_cli(["history", "--db", str(tmp_path / "h.db"), "-n", "0"])
     assert not os.path.exists(tmp_path / "h.db")
+
+
+def test_a_turn_that_cannot_be_written_waits_and_is_written_with_the_next(tmp_path: Path,
+                                                                          caplog: pytest.LogCaptureFixture) -> None:
+    """Another program holding the write lock (as a `sqlite3` shell in a transaction does) fails the write:
+    the turn is kept, with its own time, and written before the next one, in order."""
+    caplog.set_level(logging.INFO, logger="assistant.service.history")
+    path = tmp_path / "h.db"
+    recorder = Recorder(History(path, busy_timeout_ms=50))
+    assert recorder.record(report(1))
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    assert not recorder.record(report(2))
+    assert not recorder.record(report(3))
+    assert recorder.waiting == 2
+    assert sum("could not record the turn" in r.getMessage() for r in caplog.records) == 1  # said once
+    other.execute("COMMIT")
+    other.close()
+    assert recorder.record(report(4))
+    assert recorder.waiting == 0 and recorder.lost == 0
+    turns = recorder.history.recent(10)
+    assert [t.transcript for t in turns] == [f"what time is it {n}" for n in (1, 2, 3, 4)]
+    assert turns[1].ts < turns[2].ts < turns[3].ts  # when they happened, not when they were written
+    assert "writing works again" in caplog.text
+
+
+def test_a_write_error_is_a_history_error(tmp_path: Path) -> None:
+    history = History(tmp_path / "h.db", busy_timeout_ms=50)
+    other = sqlite3.connect(tmp_path / "h.db", isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    with pytest.raises(HistoryError, match=r"cannot write to .*locked"):
+        history.append(report(1))
+    other.execute("ROLLBACK")
+
+
+def test_only_the_newest_waiting_turns_are_kept(tmp_path: Path) -> None:
+    path = tmp_path / "h.db"
+    recorder = Recorder(History(path, busy_timeout_ms=10), keep=3)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    for n in range(5):
+        recorder.record(report(n))
+    assert recorder.waiting == 3 and recorder.lost == 2
+    other.execute("ROLLBACK")
+    assert recorder.flush()
+    assert [t.transcript for t in recorder.history.recent(10)] == [f"what time is it {n}" for n in (2, 3, 4)]

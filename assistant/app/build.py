@@ -13,6 +13,7 @@ from assistant.audio.sinks import AudioSink, NullSink, PyAudioSink, WavSink
 from assistant.audio.sources import AudioSource, Capture, PyAudioSource, StdinSource, WavSource
 from assistant.brain.intents import CommandSet, build_matcher
 from assistant.brain.llm_fallback import LlmFallback
+from assistant.brain.router import Router
 from assistant.config.schema import Config, ConfigError
 from assistant.hearing.listen import build_listener
 from assistant.hearing.speculative import Speculator
@@ -194,6 +195,9 @@ def warm_up(pipeline: Pipeline) -> None:
     fallback = pipeline.stages.fallback
     if isinstance(fallback, LlmFallback):
         fallback.load(warm=True)
+    router = pipeline.stages.router
+    if isinstance(router, Router):
+        router.warm_up()
 
 
 class Announcer:

@@ -26,12 +26,37 @@ from assistant.config.commands import ExecAction, HttpAction, SayAction
 
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 _WHOLE = re.compile(r"^\{([a-z_][a-z0-9_]*)\}$")
+_JSON_PATH = re.compile(r"\{json((?:\.[A-Za-z0-9_-]+)*)\}")
 _STRAY_GRACE_S = 0.5  # how long to wait for output still held open by a program's background children
 
 
 def render(template: str, values: Mapping[str, Any]) -> str:
     """Replace ``{name}`` with its value; unknown names stay as written (config check reports them)."""
     return _PLACEHOLDER.sub(lambda m: _text(values[m.group(1)]) if m.group(1) in values else m.group(0), template)
+
+
+def render_json(template: str, body: str) -> str:
+    """Replace ``{json.a.b}`` / ``{json.items.0.name}`` with that value of a JSON response body ("unknown"
+    when the body is not JSON or has no such value), so a reply can say one field of an API's answer."""
+    if "{json" not in template:
+        return template
+    try:
+        data = json.loads(body)
+    except ValueError:
+        data = None
+
+    def value(match: re.Match[str]) -> str:
+        node: Any = data
+        for key in match.group(1).split(".")[1:]:
+            if isinstance(node, dict) and key in node:
+                node = node[key]
+            elif isinstance(node, list) and key.isdigit() and int(key) < len(node):
+                node = node[int(key)]
+            else:
+                return "unknown"
+        return json.dumps(node) if isinstance(node, dict | list) else _text(node)
+
+    return _JSON_PATH.sub(value, template)
 
 
 def _text(value: Any) -> str:
@@ -144,7 +169,7 @@ def run_http(action: HttpAction, slots: Mapping[str, Any]) -> Outcome:
     ok = isinstance(status, int) and 200 <= status < 300
     described.update(status=status or None, error=error or None)
     values = {**slots, "status": status, "body": body.strip(), "error": error}
-    return Outcome(render(action.reply if ok else action.error_reply, values), described, ok=ok)
+    return Outcome(render(render_json(action.reply if ok else action.error_reply, body), values), described, ok=ok)
 
 
 def run_action(action: ExecAction | HttpAction | SayAction, slots: Mapping[str, Any]) -> Outcome:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assistant.brain.camera import Camera, CameraError, ImageError, open_camera, prepare_image, wants_image
+from assistant.brain.claims import HONEST, claim_in
 from assistant.brain.llm.base import LLM, ChatMessage, Completion, LlmError, ToolCall
 from assistant.brain.llm.factory import build_llm, effective_backend
 from assistant.brain.llm.prompts import normalise_tools
@@ -198,8 +199,13 @@ class Brain:
         tools = self._tools or None
         spoken: list[str] = []
         completion: list[Completion] = []
+        claimed: str | None = None  # what the model claimed with nothing behind it; the rest goes unsaid
         try:
             for sentence in sentences(self._deltas(messages, frame, tools, stats, started, completion)):
+                claimed = claimed or claim_in(sentence)
+                if claimed is not None:
+                    log.warning("not saying the model's %r: it claims %s", sentence, claimed.replace("_", " "))
+                    continue
                 if stats.first_sentence_ms is None:
                     stats.first_sentence_ms = (time.monotonic() - started) * 1000.0
                 spoken.append(sentence)
@@ -229,6 +235,9 @@ class Brain:
 
         if stats.tool_call is not None:
             yield from self._tool(stats.tool_call, text, stats)
+            return
+        if claimed is not None:  # a done deed or a live fact that no command gave: say what is true instead
+            yield from self._say(stats, HONEST[claimed], "refused_claim", f"the model claimed {claimed}")
             return
         if not spoken:
             yield from self._say(stats, self.config.apology, "apology", "the model gave an empty reply")

@@ -28,6 +28,7 @@ from typing import Any
 
 from assistant.brain.acoustic import choose
 from assistant.brain.actions import describe, run_action
+from assistant.brain.answers.chain import AnswerChain
 from assistant.brain.intents import CommandSet, build_matcher
 from assistant.brain.matcher import IntentMatcher, Match
 from assistant.brain.skills import Skills, SkillState
@@ -61,8 +62,12 @@ class Router:
 
     def __init__(self, config: RouterConfig, clock: Clock = datetime.now, *, matcher: IntentMatcher | None = None,
                  commands: CommandSet | None = None, skills: Skills | None = None, fallback: Fallback | None = None,
-                 confirm_timeout_s: float = 30.0, dry_run: bool = False, acoustic: bool = True) -> None:
+                 confirm_timeout_s: float = 30.0, dry_run: bool = False, acoustic: bool = True,
+                 exact: AnswerChain | None = None, honest: AnswerChain | None = None) -> None:
         self._config = config
+        self._clock = clock
+        self._exact = exact or AnswerChain([])  # exact answers (sums, conversions, dates): before near misses
+        self._honest = honest or AnswerChain([])  # live data or actions nothing provides: before the model
         self._command_set = commands or CommandSet()
         self._commands = {c.name: c for c in self._command_set.commands}
         self._matcher = matcher or build_matcher(commands or CommandSet(), [s for s in SKILL_NAMES if s != "timers"])
@@ -83,6 +88,10 @@ class Router:
     def start(self) -> None:
         """Start announcing timers (through the ``speak`` the router was built with)."""
         self._skills.start()
+
+    def warm_up(self) -> None:
+        """Load what the exact answers load on first use (pint's units), so no turn waits for it."""
+        self._exact.load()
 
     def close(self) -> None:
         """Stop the timer thread (timers stay saved for the next start). The LLM is its builder's to close."""
@@ -110,6 +119,11 @@ class Router:
                 return Reply("Okay, I won't.", "command", pending.command.name, pending.slots, None)
             # Anything else is a new request; the unanswered question is dropped.
         match = self._matcher.match(text)
+        if match is None or not match.exact:
+            # "what time is it in Tokyo" is near the time skill's phrase, but it is not that question
+            exact = self._exact.answer(text, self._clock())
+            if exact is not None:
+                return Reply(exact.text, "skill", exact.intent, dict(exact.slots))
         evidence = None
         # Acoustic choice is a kind of near-miss matching: off with commands.matching.fuzzy too.
         if scorer is not None and self._acoustic and self._matcher.fuzzy and (match is None or not match.exact):
@@ -187,6 +201,9 @@ class Router:
         return Reply(outcome.reply, "command", command.name, slots, outcome.action, {"ok": outcome.ok})
 
     def _unmatched(self, text: str) -> Reply:
+        refusal = self._honest.answer(text, self._clock())
+        if refusal is not None:
+            return Reply(refusal.text, "skill", refusal.intent, dict(refusal.slots))
         if self._fallback is not None:
             return self._fallback(text)
         return Reply(self._config.acknowledgement.format(text=text.strip()), handled_by="fallback")

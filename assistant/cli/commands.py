@@ -82,7 +82,8 @@ def _commands(args: argparse.Namespace) -> int:
         for c in commands.commands
     ]
     enabled = config.skills.enabled
-    skills: list[dict[str, Any]] = [{"skill": s, "intents": sorted(TEMPLATES[s])} for s in enabled]
+    # the exact-answer skills have no phrases of their own: their intent is their name
+    skills: list[dict[str, Any]] = [{"skill": s, "intents": sorted(TEMPLATES.get(s) or [s])} for s in enabled]
     if args.json:
         print_json({"commands": listed, "skills": skills, "slots": sorted(commands.slots)})
         return 0

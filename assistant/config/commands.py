@@ -82,7 +82,8 @@ class HttpAction(StrictModel):
     max_response_bytes: int = Field(
         default=65536, ge=0, le=16 * 1024 * 1024, description="response body beyond this is dropped"
     )
-    reply: str = Field(default="Done.", description="spoken on a 2xx answer; may use {slots}, {status}, {body}")
+    reply: str = Field(default="Done.", description="spoken on a 2xx answer; may use {slots}, {status}, {body}, "
+                                                    "and {json.key.subkey} for one value of a JSON answer")
     error_reply: str = Field(
         default="The request failed.", description="spoken otherwise; may use {slots}, {status}, {body}, {error}"
     )
@@ -153,8 +154,12 @@ class CommandFile(StrictModel):
     commands: list[Command] = Field(default_factory=list, description="user commands")
 
 
-SkillName = Literal["time", "date", "timers", "stop", "repeat", "help", "volume"]
-SKILL_NAMES: tuple[SkillName, ...] = ("time", "date", "timers", "stop", "repeat", "help", "volume")
+# The last six answer exactly (arithmetic, unit conversions, date arithmetic, the time in other places,
+# spelling) or refuse honestly what needs live data or an unconfigured action, before the model runs.
+SkillName = Literal["time", "date", "timers", "stop", "repeat", "help", "volume",
+                    "calendar", "world_clock", "math", "convert", "spell", "live_data"]
+SKILL_NAMES: tuple[SkillName, ...] = ("time", "date", "timers", "stop", "repeat", "help", "volume",
+                                      "calendar", "world_clock", "math", "convert", "spell", "live_data")
 
 
 class SkillsConfig(StrictModel):

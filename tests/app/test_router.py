@@ -18,7 +18,7 @@ from support.config import make_config
 def test_unmatched_requests_get_the_configured_acknowledgement(tmp_path: Path) -> None:
     config = make_config({"router": {"acknowledgement": "Sorry, I didn't catch that."},
                           "skills": {"timers_file": str(tmp_path / "t.json")}})
-    reply = build_router(config).route("what's the weather like")
+    reply = build_router(config).route("tell me a story")
     assert (reply.text, reply.handled_by, reply.intent) == ("Sorry, I didn't catch that.", "fallback", None)
 
 
@@ -27,13 +27,14 @@ def test_unmatched_requests_go_to_the_llm_when_there_is_one(tmp_path: Path) -> N
 
     def llm(text: str) -> Reply:
         asked.append(text)
-        return Reply("It's sunny.", handled_by="llm")
+        return Reply("Shakespeare wrote it.", handled_by="llm")
 
     router = build_router(make_config({"skills": {"timers_file": str(tmp_path / "t.json")}}), fallback=llm)
-    assert router.route("what's the weather like").text == "It's sunny."
-    assert router.route("repeat").text == "It's sunny."  # LLM answers can be repeated too
+    assert router.route("who wrote hamlet").text == "Shakespeare wrote it."
+    assert router.route("repeat").text == "Shakespeare wrote it."  # LLM answers can be repeated too
     assert router.route("what time is it").handled_by == "skill"
-    assert asked == ["what's the weather like"]
+    assert router.route("what's the weather like").intent == "live_data.weather"  # never the model's guess
+    assert asked == ["who wrote hamlet"]
 
 
 def test_the_plain_constructor_still_answers_builtins() -> None:
@@ -75,4 +76,41 @@ def test_commands_lists_builtin_skills(tmp_path: Path, capsys: pytest.CaptureFix
     status, out = _run_cli(["--config", str(config), "commands", "--json"], capsys)
     listed = json.loads(out)
     assert status == 0 and listed["commands"] == []
-    assert {s["skill"] for s in listed["skills"]} == {"time", "date", "timers", "stop", "repeat", "help", "volume"}
+    assert {s["skill"] for s in listed["skills"]} == {"time", "date", "timers", "stop", "repeat", "help", "volume",
+                                                     "calendar", "world_clock", "math", "convert", "spell",
+                                                     "live_data"}
+
+
+@pytest.mark.parametrize("question, intent", [
+    ("What is seven times eight?", "math"),
+    ("How many tablespoons are in a cup?", "convert"),
+    ("How many days until Christmas?", "calendar.until"),
+    ("What time is it in Tokyo?", "world_clock.time"),  # near the time skill's "what time is it", but not that
+    ("How do you spell necessary?", "spell"),
+    ("What time is it?", "time"),
+    ("What's the date today?", "date"),
+    ("Set a timer for 5 minutes.", "timer.set"),
+    ("What's the weather like?", "live_data.weather"),
+    ("Turn off the kitchen light.", "live_data.action"),
+])
+def test_exact_answers_come_before_the_model_and_after_exact_phrases(tmp_path: Path, question: str,
+                                                                      intent: str) -> None:
+    asked: list[str] = []
+    router = build_router(make_config({"skills": {"timers_file": str(tmp_path / "t.json")}}),
+                          fallback=lambda text: asked.append(text) or Reply("A model's guess.", "llm"))
+    reply = router.route(question)
+    assert (reply.handled_by, reply.intent) == ("skill", intent) and asked == []
+
+
+def test_a_configured_command_keeps_its_requests_from_the_refusals(tmp_path: Path) -> None:
+    config = make_config({
+        "commands": {"slots": {"room": {"type": "list", "values": {"light.kitchen": ["kitchen"]}}},
+                     "commands": [{"name": "lights", "templates": ["turn off the {room} light"],
+                                   "action": {"type": "say", "reply": "Off."}}]},
+        "skills": {"timers_file": str(tmp_path / "t.json")}})
+    asked: list[str] = []
+    router = build_router(config, fallback=lambda text: asked.append(text) or Reply("Done by a tool.", "llm"))
+    assert router.route("Turn off the kitchen light.").intent == "lights"
+    # said differently: not a phrase of the command, but about its kitchen: the model may call it as a tool
+    assert router.route("Could you switch the kitchen light off?").text == "Done by a tool."
+    assert router.route("Open the garage door.").intent == "live_data.action"  # nothing is about a garage

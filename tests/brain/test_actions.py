@@ -16,7 +16,9 @@ import pytest
 
 from assistant.app.router import build_router
 from assistant.brain.router import Router
+from assistant.config.schema import load
 from support.config import make_config
+from support.paths import REPO
 
 ROOM_SLOTS = {"room": {"type": "list", "values": {"light.kitchen": ["kitchen"], "light.hall": ["hall", "hallway"]}},
               "level": {"type": "number", "min": 0, "max": 100}}
@@ -105,6 +107,7 @@ def test_exec_output_is_capped(tmp_path: Path) -> None:
 class _Recorder(BaseHTTPRequestHandler):
     requests: ClassVar[list[dict[str, Any]]] = []
     status = 200
+    answer = b'{"result": "ok"}'
 
     def _handle(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -114,7 +117,7 @@ class _Recorder(BaseHTTPRequestHandler):
         self.send_response(type(self).status)
         self.send_header("Content-Type", "application/json")
         self.end_headers()
-        self.wfile.write(b'{"result": "ok"}')
+        self.wfile.write(type(self).answer)
 
     do_GET = do_POST = _handle
 
@@ -186,3 +189,27 @@ def test_confirmation_runs_only_after_yes(tmp_path: Path) -> None:
     assert router.route("yes").handled_by == "fallback" and not target.exists()
     router.route("wipe the kitchen")
     assert router.route("Yes.").text == "Wiped." and target.exists()
+
+
+def test_the_weather_example_says_what_home_assistant_answers(tmp_path: Path, http_server: tuple[str, type[_Recorder]],
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """config/examples/weather.yaml against a server answering as Home Assistant's /api/states does; without
+    it, the same question is refused honestly (no source) rather than answered by a model."""
+    base, recorder = http_server
+    recorder.answer = json.dumps({"entity_id": "weather.home", "state": "rainy",
+                                  "attributes": {"temperature": 12.5, "humidity": 80}}).encode()
+    monkeypatch.setenv("HASS_URL", base)
+    monkeypatch.setenv("HASS_TOKEN", "t0ken")
+    path = REPO / "config" / "examples" / "weather.yaml"
+    config, _ = load(path)
+    router = build_router(config, config_path=path)
+    reply = router.route("What's the weather like?")
+    assert reply.handled_by == "command" and reply.text == "It's rainy and 12.5 degrees outside."
+    [request] = recorder.requests
+    assert request["path"] == "/api/states/weather.home" and request["auth"] == "Bearer t0ken"
+    recorder.answer = b"<html>not json</html>"
+    assert router.route("How's the weather today?").text == "It's unknown and unknown degrees outside."
+
+    without = build_router(make_config({"skills": {"timers_file": str(tmp_path / "timers.json")}}))
+    refused = without.route("What's the weather like?")
+    assert refused.intent == "live_data.weather" and "weather source" in refused.text

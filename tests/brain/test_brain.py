@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from assistant.brain.brain import CANNOT_DO, CANNOT_SEE, FORGOT_ALL, FORGOT_LAST, Brain, build_brain
+from assistant.brain.claims import HONEST
 from assistant.brain.llm.base import LLM, ChatMessage, Completion, LlmError, ToolCall
 from assistant.config.llm import LlmConfig, MemoryConfig
 from assistant.config.schema import Config
@@ -190,3 +191,31 @@ def test_build_brain_none_and_default_backend(tmp_path: Path) -> None:
                      memory=MemoryConfig(path=str(tmp_path)))
     with pytest.raises(LlmError, match=r"does not exist|needs llama-cpp-python"):
         build_brain(missing, strict=True)
+
+
+@pytest.mark.parametrize("said, kind", [
+    (["Okay, ", "I've turned off the kitchen light."], "action"),
+    (["Turning on the lights now."], "action"),
+    (["It's sunny today, ", "with a high of 20 degrees."], "live_fact"),
+    (["The weather today is cloudy."], "live_fact"),
+])
+def test_a_claim_with_nothing_behind_it_is_not_said(tmp_path: Path, said: list[str], kind: str) -> None:
+    """A small model answers "Turn off the kitchen light" with "I've turned off the kitchen light." when no
+    command ran, or invents the weather: neither is spoken, and neither goes into the conversation memory."""
+    brain = make(ScriptedLLM(said), tmp_path)
+    spoken = list(brain.answer("Turn off the kitchen light." if kind == "action" else "What's it like out?"))
+    assert spoken == [HONEST[kind]]
+    assert brain.last_stats.handled_by == "refused_claim" and len(brain.memory) == 0
+
+
+def test_a_claim_made_good_by_a_command_is_replaced_by_the_command_s_reply(tmp_path: Path) -> None:
+    llm = ScriptedLLM(["Setting the volume to 4."], tool_call=ToolCall("set_volume", {"level": 4}))
+    brain = make(llm, tmp_path)
+    brain.set_tools(TOOLS, lambda name, args: Reply("Volume 40 percent.", "command", name, args))
+    assert list(brain.answer("Volume 4")) == ["Volume 40 percent."]
+
+
+def test_plain_facts_are_said(tmp_path: Path) -> None:
+    brain = make(ScriptedLLM(["A spider has eight legs. ", "Water boils at 100 degrees Celsius."]), tmp_path)
+    assert list(brain.answer("Tell me two facts")) == ["A spider has eight legs.",
+                                                       "Water boils at 100 degrees Celsius."]

@@ -1,0 +1,41 @@
+"""Spelling a word aloud: "how do you spell necessary" -> "Necessary: N, E, C, E, S, S, A, R, Y."
+
+The word is the one the recogniser wrote, so this spells what Whisper heard; a word it could not make out
+is not spelled (anything but letters, apostrophes and hyphens goes on to the LLM).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from assistant.brain.answers.base import Answer
+
+_FORMS = [
+    re.compile(r"^(?:how (?:do|would|should|can) (?:you|i|we|one) spell|can you spell|could you spell|"
+               r"please spell|spell|spell out|"
+               r"what's the spelling of|what is the spelling of|whats the spelling of|"
+               r"how is|how's) (?:the word )?"
+               r"(?P<word>[a-z'-]+(?: (?!spel(?:led|t)$|for me$)[a-z'-]+)?)(?: spelled| spelt)?(?: for me)?$"),
+]
+_FRAME_ONLY = re.compile(r"^how (?:is|s) .* spel(?:led|t)$")
+
+
+class Spelling:
+    name = "spell"
+
+    def answer(self, text: str, now: datetime) -> Answer | None:
+        for form in _FORMS:
+            match = form.match(text)
+            if match is not None:
+                break
+        else:
+            return None
+        if text.startswith(("how is ", "how's ")) and not _FRAME_ONLY.match(text.replace("how's", "how s")):
+            return None  # "how is the weather" is not a spelling question
+        word = match.group("word")
+        letters = [c.upper() for c in word if c.isalpha()]
+        if not letters or len(letters) > 30:
+            return None
+        spoken = ", ".join("space" if c == " " else c.upper() for c in word if c.isalpha() or c == " ")
+        return Answer(f"{word[0].upper()}{word[1:]}: {spoken}.", "spell", {"word": word})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 from assistant.brain.answers.chain import exact_answers, honest_refusals
@@ -16,8 +17,10 @@ from assistant.config.schema import Config, ConfigError
 
 
 def build_router(config: Config, *, speak: Callable[[str], None] | None = None, fallback: Fallback | None = None,
-                 config_path: Path | None = None, dry_run: bool = False) -> Router:
+                 config_path: Path | None = None, dry_run: bool = False,
+                 clock: Callable[[], datetime] = datetime.now) -> Router:
     """A router for this config. With ``speak``, due timers are announced through it (from router.start() on).
+    ``clock`` is the local time every skill reads (a benchmark fixes it).
 
     Raises ConfigError if the commands have problems (see :func:`assistant.brain.check.check_commands`).
     """
@@ -39,13 +42,14 @@ def build_router(config: Config, *, speak: Callable[[str], None] | None = None, 
 
         timers = TimerStore(path, announce)  # announcing from router.start(), once the router is in use
     state = SkillState(volume=config.tts.volume, volume_step=skills_section.volume_step)
-    skills = Skills(state, timers)
+    skills = Skills(state, timers, clock)
     # what the commands are about, for the live-data skill to leave those topics to them
     spoken_values = [said for spec in commands.slots.values() if isinstance(spec, ListSlot)
                      for canonical, synonyms in spec.values.items() for said in (canonical, *synonyms)]
     commands_text = " ".join([*(" ".join([c.name, c.description or "", *c.templates]) for c in commands.commands),
                               *spoken_values])
-    return Router(config.router, matcher=matcher, commands=commands, skills=skills, fallback=fallback,
+    return Router(config.router, clock, matcher=matcher, commands=commands, skills=skills, fallback=fallback,
                   confirm_timeout_s=skills_section.confirm_timeout_s, dry_run=dry_run,
-                  acoustic=commands_section.matching.acoustic, exact=exact_answers(skills_section.enabled),
+                  acoustic=commands_section.matching.acoustic,
+                  exact=exact_answers(skills_section.enabled, config.llm.persona),
                   honest=honest_refusals(skills_section.enabled, commands_text))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -17,6 +18,7 @@ from typing import Any
 
 from assistant.brain.camera import Camera, CameraError, ImageError, open_camera, prepare_image, wants_image
 from assistant.brain.claims import HONEST, claim_in
+from assistant.brain.confidence import answer_confidence
 from assistant.brain.llm.base import LLM, ChatMessage, Completion, LlmError, ToolCall
 from assistant.brain.llm.factory import build_llm, effective_backend
 from assistant.brain.llm.prompts import normalise_tools
@@ -37,6 +39,9 @@ CANNOT_DO = "Sorry, I can't do that."
 BAD_IMAGE = "Sorry, I couldn't read that image."
 NO_CAMERA = "Sorry, I couldn't get a picture from the camera."
 CANNOT_SEE = "Sorry, the model I'm using can't see images."
+_QUESTION = re.compile(r"(?i)^(?:what|who|whom|whose|where|when|which|why|how)\b.*\?$")
+_WHY_NOT = {"action": "claims an action no command ran", "live_fact": "states live data it cannot have",
+            "unsure": "is a guess (the model gave its answer too little probability)"}
 
 
 @dataclass(slots=True)
@@ -59,6 +64,7 @@ class BrainStats:
     error: str | None = None
     timed_out: bool = False
     sentences: list[str] = field(default_factory=list)
+    confidence: float | None = None  # the probability of the first new word of the answer, where known
 
     def as_dict(self) -> dict[str, Any]:
         def ms(value: float | None) -> float | None:
@@ -74,6 +80,7 @@ class BrainStats:
             "first_sentence_ms": ms(self.first_sentence_ms),
             "total_ms": ms(self.total_ms),
             "tokens_per_s": None if self.tokens_per_s is None else round(self.tokens_per_s, 2),
+            "confidence": None if self.confidence is None else round(self.confidence, 3),
             "image": self.image,
             "capture_ms": ms(self.capture_ms),
             "tool_call": None if self.tool_call is None else {"name": self.tool_call.name,
@@ -202,9 +209,10 @@ class Brain:
         claimed: str | None = None  # what the model claimed with nothing behind it; the rest goes unsaid
         try:
             for sentence in sentences(self._deltas(messages, frame, tools, stats, started, completion)):
-                claimed = claimed or claim_in(sentence)
+                claimed = claimed or claim_in(sentence) or (None if spoken else self._unsure(text, sentence,
+                                                                                             completion, stats))
                 if claimed is not None:
-                    log.warning("not saying the model's %r: it claims %s", sentence, claimed.replace("_", " "))
+                    log.warning("not saying the model's %r: it %s", sentence, _WHY_NOT[claimed])
                     continue
                 if stats.first_sentence_ms is None:
                     stats.first_sentence_ms = (time.monotonic() - started) * 1000.0
@@ -236,14 +244,25 @@ class Brain:
         if stats.tool_call is not None:
             yield from self._tool(stats.tool_call, text, stats)
             return
-        if claimed is not None:  # a done deed or a live fact that no command gave: say what is true instead
-            yield from self._say(stats, HONEST[claimed], "refused_claim", f"the model claimed {claimed}")
+        if claimed is not None:  # a deed or a live fact that no command gave, or a guess: say what is true
+            handled_by = "unsure" if claimed == "unsure" else "refused_claim"
+            yield from self._say(stats, HONEST[claimed], handled_by, f"the model's answer: {_WHY_NOT[claimed]}")
             return
         if not spoken:
             yield from self._say(stats, self.config.apology, "apology", "the model gave an empty reply")
             log.warning("LLM gave an empty reply to %r", text)
             return
         self.memory.add(text, " ".join(spoken))
+
+    def _unsure(self, question: str, sentence: str, completion: list[Completion], stats: BrainStats) -> str | None:
+        """"unsure" when the model gave the first new word of its first sentence too little probability."""
+        if self.config.min_confidence <= 0 or not completion:
+            return None
+        probs = list(completion[0].token_probs)
+        stats.confidence = answer_confidence(question, probs, sentence)
+        if stats.confidence is None:  # "A mammal is a mammal.": an answer that says nothing new answers nothing
+            return "unsure" if probs and _QUESTION.match(question.strip()) else None
+        return "unsure" if stats.confidence < self.config.min_confidence else None
 
     def _tool(self, call: ToolCall, text: str, stats: BrainStats) -> Iterator[str]:
         names = {t["function"]["name"] for t in self._tools}

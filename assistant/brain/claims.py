@@ -42,4 +42,5 @@ def claim_in(sentence: str) -> str | None:
 HONEST = {
     "action": "I can't do that: there is no command for it in my config yet.",
     "live_fact": "I don't have live data for that, so I can't tell you.",
+    "unsure": "I'm not sure, and I'd rather not guess.",
 }

@@ -154,12 +154,13 @@ class CommandFile(StrictModel):
     commands: list[Command] = Field(default_factory=list, description="user commands")
 
 
-# The last six answer exactly (arithmetic, unit conversions, date arithmetic, the time in other places,
-# spelling) or refuse honestly what needs live data or an unconfigured action, before the model runs.
-SkillName = Literal["time", "date", "timers", "stop", "repeat", "help", "volume",
-                    "calendar", "world_clock", "math", "convert", "spell", "live_data"]
-SKILL_NAMES: tuple[SkillName, ...] = ("time", "date", "timers", "stop", "repeat", "help", "volume",
-                                      "calendar", "world_clock", "math", "convert", "spell", "live_data")
+# From "calendar" on they answer exactly (date arithmetic, the time in other places, arithmetic, unit
+# conversions, spelling, who the assistant is) or refuse honestly what needs live data or an unconfigured
+# action, before the model runs.
+SkillName = Literal["time", "date", "timers", "stop", "repeat", "help", "volume", "calendar", "world_clock",
+                    "math", "convert", "spell", "small_talk", "live_data"]
+SKILL_NAMES: tuple[SkillName, ...] = ("time", "date", "timers", "stop", "repeat", "help", "volume", "calendar",
+                                      "world_clock", "math", "convert", "spell", "small_talk", "live_data")
 
 
 class SkillsConfig(StrictModel):

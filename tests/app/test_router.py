@@ -78,7 +78,7 @@ def test_commands_lists_builtin_skills(tmp_path: Path, capsys: pytest.CaptureFix
     assert status == 0 and listed["commands"] == []
     assert {s["skill"] for s in listed["skills"]} == {"time", "date", "timers", "stop", "repeat", "help", "volume",
                                                      "calendar", "world_clock", "math", "convert", "spell",
-                                                     "live_data"}
+                                                     "small_talk", "live_data"}
 
 
 @pytest.mark.parametrize("question, intent", [
@@ -92,6 +92,8 @@ def test_commands_lists_builtin_skills(tmp_path: Path, capsys: pytest.CaptureFix
     ("Set a timer for 5 minutes.", "timer.set"),
     ("What's the weather like?", "live_data.weather"),
     ("Turn off the kitchen light.", "live_data.action"),
+    ("Do I have any new emails?", "live_data.personal"),
+    ("Are you a human?", "small_talk.what_am_i"),
 ])
 def test_exact_answers_come_before_the_model_and_after_exact_phrases(tmp_path: Path, question: str,
                                                                       intent: str) -> None:

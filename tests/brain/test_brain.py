@@ -18,6 +18,7 @@ import pytest
 
 from assistant.brain.brain import CANNOT_DO, CANNOT_SEE, FORGOT_ALL, FORGOT_LAST, Brain, build_brain
 from assistant.brain.claims import HONEST
+from assistant.brain.confidence import answer_confidence
 from assistant.brain.llm.base import LLM, ChatMessage, Completion, LlmError, ToolCall
 from assistant.config.llm import LlmConfig, MemoryConfig
 from assistant.config.schema import Config
@@ -219,3 +220,53 @@ def test_plain_facts_are_said(tmp_path: Path) -> None:
     brain = make(ScriptedLLM(["A spider has eight legs. ", "Water boils at 100 degrees Celsius."]), tmp_path)
     assert list(brain.answer("Tell me two facts")) == ["A spider has eight legs.",
                                                        "Water boils at 100 degrees Celsius."]
+
+
+class ProbableLLM(ScriptedLLM):
+    """Says its deltas, each token with the probability the test gives it."""
+
+    def __init__(self, pieces: list[tuple[str, float]]) -> None:
+        super().__init__([piece for piece, _ in pieces])
+        self.pieces = pieces
+
+    def stream(self, messages: list[ChatMessage], *, image: bytes | None = None, max_tokens: int,
+               tools: list[dict[str, Any]] | None = None) -> Completion:
+        completion = super().stream(messages, image=image, max_tokens=max_tokens, tools=tools)
+        completion.token_probs.extend(self.pieces)
+        return completion
+
+
+@pytest.mark.parametrize("pieces, said", [
+    ([("The", 0.9), (" capital", 0.9), (" of", 0.95), (" Australia", 0.9), (" is", 0.9), (" Sydney", 0.12),
+      (".", 0.9)], [HONEST["unsure"]]),
+    ([("The", 0.9), (" capital", 0.9), (" of", 0.95), (" Australia", 0.9), (" is", 0.9), (" Canberra", 0.6),
+      (".", 0.9)], ["The capital of Australia is Canberra."]),
+])
+def test_a_first_new_word_the_model_doubted_is_not_said(tmp_path: Path, pieces: list[tuple[str, float]],
+                                                        said: list[str]) -> None:
+    brain = make(ProbableLLM(pieces), tmp_path, min_confidence=0.25)
+    assert list(brain.answer("What is the capital of Australia?")) == said
+    assert brain.last_stats.confidence == pieces[5][1]
+
+
+@pytest.mark.parametrize("question, pieces, expected", [
+    ("What is the capital of Japan?", [("The", .9), (" capital", .9), (" of", .9), (" Japan", .9), (" is", .9),
+                                       (" Tok", .8), ("yo", .99), (".", .9)], 0.8),
+    ("How many legs does a spider have?", [("A", .7), (" spider", .9), (" has", .9), (" ", .9), ("1", .2),
+                                           ("0", .4), (" legs", .9)], 0.2),
+    ("Hello!", [("Hello", .6), ("!", .9)], None),
+    ("Hello!", [], None),
+])
+def test_answer_confidence_is_the_first_word_the_question_did_not_say(question: str,
+                                                                        pieces: list[tuple[str, float]],
+                                                                        expected: float | None) -> None:
+    sentence = "".join(piece for piece, _ in pieces).strip()
+    assert answer_confidence(question, pieces, sentence) == expected
+
+
+def test_an_answer_that_says_nothing_new_to_a_question_is_not_said(tmp_path: Path) -> None:
+    pieces = [("A", 0.8), (" mammal", 0.9), (" is", 0.9), (" a", 0.9), (" mammal", 0.9), (".", 0.9)]
+    brain = make(ProbableLLM(pieces), tmp_path, min_confidence=0.25)
+    assert list(brain.answer("What's the largest mammal?")) == [HONEST["unsure"]]
+    greeting = make(ProbableLLM([("Hello", 0.6), ("!", 0.9)]), tmp_path, min_confidence=0.25)
+    assert list(greeting.answer("Hello!")) == ["Hello!"]  # not a question: nothing new is the right answer

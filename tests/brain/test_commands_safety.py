@@ -95,7 +95,8 @@ def _slots_in_domain(intent: str | None, slots: dict[str, Any]) -> bool:
 
 ROUTER_DRY, _ = _router(Path("/tmp") / f"assistant-safety-{uuid.uuid4().hex}", dry_run=True)
 INTENTS = {"power", "dim", "later", "web"}
-ANSWERS = {"calendar", "world_clock", "math", "convert", "spell", "live_data"}  # skills that answer, never act
+# skills that answer, never act
+ANSWERS = {"calendar", "world_clock", "math", "convert", "spell", "small_talk", "live_data"}
 
 
 @pytest.mark.slow

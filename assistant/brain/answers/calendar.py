@@ -8,6 +8,7 @@ to the LLM. "What day is it" and "what's the date" (today) are the date skill's;
 from __future__ import annotations
 
 import re
+from calendar import isleap, monthrange
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -423,6 +424,17 @@ _ASK_SINCE = re.compile(
     r" (?:since (?P<target>.+)|ago (?:was|is|did) (?P<past>.+?)(?: happen)?)$"
 )
 _PAST_VERBS = ("was", "did", " was", " did")
+# facts of the calendar itself: "what month is it", "is it the weekend", "how many days are in february"
+_ASK_MONTH = re.compile(r"^(?:what|which) month is it(?: now| today)?$|^what(?:'s| is) the month(?: today)?$")
+_ASK_YEAR = re.compile(r"^(?:what|which) year is it(?: now)?$|^what(?:'s| is) the year$")
+_ASK_WEEKEND = re.compile(r"^is it (?:the )?weekend(?: yet| today| now)?$")
+_ASK_LEFT = re.compile(r"^how many (?P<unit>days|weeks) (?:are )?(?:left|remaining|remain|to go) in (?:the|this) year$")
+_ASK_LENGTH = re.compile(
+    r"^how many days (?:are (?:there )?in|in|does|do|has|is) (?:a |the )?(?:month of )?"
+    r"(?P<month>" + "|".join(name.lower() for name in _MONTH_NAMES) + r"|year|leap year)"
+    r"(?: (?:have|got))?(?: (?P<which>this|next|last) year| (?:in )?(?P<year>\d{4}))?(?: have)?$"
+)
+_ASK_LEAP = re.compile(r"^is (?P<year>\d{4}|this year|next year|last year) a leap year$")
 
 
 class CalendarAnswers:
@@ -432,6 +444,9 @@ class CalendarAnswers:
 
     def answer(self, text: str, now: datetime) -> Answer | None:
         today = now.date()
+        fact = _calendar_fact(text, today)
+        if fact is not None:
+            return fact
         if (match := _ASK_UNTIL.match(text)) or (match := _ASK_AWAY.match(text)):
             unit = match["unit"] or match.groupdict().get("bare") or "days"
             return self._until(match["target"], today, unit, "upcoming")
@@ -506,3 +521,53 @@ def _say_named(target: Target, today: date) -> str:
     if days > 0:
         return f"{subject} is on {when}" + (f", in {days} days." if days <= 366 else ".")
     return f"{subject} was on {when}" + (f", {-days} days ago." if -days <= 366 else ".")
+
+
+def _year_of(which: str | None, digits: str | None, today: date) -> int:
+    if digits:
+        return int(digits)
+    return today.year + {"next": 1, "last": -1}.get(which or "this", 0)
+
+
+def _calendar_fact(text: str, today: date) -> Answer | None:
+    """The month, the year, whether it is the weekend, days left in the year, days in a month, leap years."""
+    if _ASK_MONTH.match(text):
+        return Answer(f"It's {_MONTH_NAMES[today.month - 1]}.", "calendar.month", {"month": today.month})
+    if _ASK_YEAR.match(text):
+        return Answer(f"It's {today.year}.", "calendar.year", {"year": today.year})
+    if _ASK_WEEKEND.match(text):
+        weekday = _WEEKDAY_NAMES[today.weekday()]
+        weekend = today.weekday() >= 5
+        text_out = f"Yes, it's {weekday}." if weekend else f"No, it's {weekday}."
+        return Answer(text_out, "calendar.weekend", {"weekend": weekend})
+    if match := _ASK_LEFT.match(text):
+        days = (date(today.year, 12, 31) - today).days
+        unit = match["unit"]
+        amount = _plural(days, "day") if unit == "days" else say_span(today, date(today.year, 12, 31), "weeks")
+        return Answer(f"{_capital(amount)} left in {today.year} after today.", "calendar.left",
+                      {"days": days, "year": today.year})
+    if match := _ASK_LENGTH.match(text):
+        year = _year_of(match["which"], match["year"], today)
+        if not 1583 <= year <= 9999:
+            return None
+        what = match["month"]
+        if what in ("year", "leap year"):
+            days = 366 if what == "leap year" or isleap(year) else 365
+            if what == "leap year":
+                said = "A leap year has 366 days."
+            elif match["which"] or match["year"]:
+                said = f"{year} has {days} days."
+            else:
+                said = f"A year has 365 days, or 366 in a leap year; {year} has {days}."
+            return Answer(said, "calendar.length", {"year": year, "days": days})
+        month = _MONTHS[what]
+        days = monthrange(year, month)[1]
+        return Answer(f"{_MONTH_NAMES[month - 1]} {year} has {days} days.", "calendar.length",
+                      {"year": year, "month": month, "days": days})
+    if match := _ASK_LEAP.match(text):
+        said_year = match["year"]
+        year = int(said_year) if said_year.isdigit() else _year_of(said_year.split()[0], None, today)
+        leap = isleap(year)
+        return Answer(f"{'Yes' if leap else 'No'}, {year} {'is' if leap else 'is not'} a leap year.",
+                      "calendar.leap_year", {"year": year, "leap": leap})
+    return None

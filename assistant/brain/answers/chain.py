@@ -11,6 +11,7 @@ from assistant.brain.answers.base import Answer, Answerer, prepare
 from assistant.brain.answers.calendar import CalendarAnswers
 from assistant.brain.answers.conversions import Conversions
 from assistant.brain.answers.live_data import LiveData
+from assistant.brain.answers.small_talk import SmallTalk
 from assistant.brain.answers.spelling import Spelling
 from assistant.brain.answers.world_clock import WorldClock
 
@@ -42,9 +43,10 @@ class AnswerChain:
                 answerer.load()
 
 
-def exact_answers(enabled: Collection[str]) -> AnswerChain:
+def exact_answers(enabled: Collection[str], persona: str = "Assistant") -> AnswerChain:
     """Skills that answer a question exactly, asked before a near-miss command match or the model."""
-    made: list[Answerer] = [CalendarAnswers(), WorldClock(), Arithmetic(), Conversions(), Spelling()]
+    made: list[Answerer] = [CalendarAnswers(), WorldClock(), Arithmetic(), Conversions(), Spelling(),
+                            SmallTalk(persona)]
     return AnswerChain([a for a in made if a.name in enabled])
 
 

@@ -110,7 +110,8 @@ for _unit in UNITS:
 _UNIT = "(?:" + "|".join(re.escape(s) for s in sorted(_SPOKEN, key=len, reverse=True)) + ")"
 _AMOUNT = r"(?P<amount>[\w. ]+?)"
 
-_FRAME = re.compile(r"^(?:convert|what (?:is|are)|what's|whats|how much is|how much are|tell me|change)\s+")
+_FRAME = re.compile(r"^(?:convert|what (?:is|are)|what's|whats|how much is|how much are|tell me|change|"
+                    r"how (?:fast|far|long|heavy|big|hot|cold|warm) is)\s+")
 _FORMS = [
     re.compile(rf"^{_AMOUNT} (?P<src>{_UNIT}) (?:in|to|into|as|in terms of) (?P<dst>{_UNIT})$"),
     re.compile(rf"^how (?:many|much) (?P<dst>{_UNIT}) (?:are |is )?(?:there )?(?:in|make|make up|to|equals?|"

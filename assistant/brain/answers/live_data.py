@@ -69,10 +69,18 @@ TOPICS = [
            r"start|stop the|set the (?:thermostat|heating|temperature|lights?)|play|pause|resume|skip|"
            r"call|phone|ring|text|message|email|send|order|buy|book|add \w+ to (?:my|the) (?:shopping|grocery|"
            r"to do|todo) list|remind me to|vacuum|water the|feed the|arm|disarm)\b"
-           r"(?! (?:a |the |me )?(?:timer|alarm)\b)",
+           # not a timer (a skill), "call me Ada" (a name to remember) or a word game the model can play
+           r"(?! (?:a |the |me )?(?:timer|alarm)\b)(?<!call(?= me))(?<!play(?= (?:a |some )?(?:\w+ )?game))"
+           r"(?<!play(?= (?:twenty|20) questions))",
            "",
            "I can't do that: there is no command for it in my config yet. Ask me what I can do to hear "
            "what I can do."),
+    _topic("personal",
+           r"\b(?:e ?mails?|inbox|voicemails?|(?:new|unread|any) messages|my (?:calendar|schedule|agenda|appointments?|"
+           r"meetings?|reminders?|to ?do list|shopping list)|on my calendar|do i have (?:any )?(?:meetings|"
+           r"appointments))\b",
+           "email emails inbox calendar schedule agenda appointments meetings reminders messages list",
+           f"I can't see your email, messages or calendar: nothing connects me to them. {HOW_TO_ADD}"),
 ]
 
 _CONTENT_WORD = re.compile(r"[a-z]{3,}")

@@ -47,6 +47,8 @@ class Completion(Iterator[str]):
         self.completion_tokens = 0
         self.tool_call: ToolCall | None = None
         self.image_used = False
+        # (text, probability the model gave it) for each generated token, where the backend can tell
+        self.token_probs: list[tuple[str, float]] = []
         self._source: Iterator[str] = iter(())
         self._abort_hooks: list[Callable[[], None]] = []
         self.aborted = False

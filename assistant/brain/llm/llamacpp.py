@@ -11,6 +11,8 @@ from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from assistant import native_logs
 from assistant.brain.llm import prompts
 from assistant.brain.llm.base import ChatMessage, Completion, LlmError
@@ -135,6 +137,7 @@ class LlamaCppLLM:
                     stop=prompts.COMPLETION_STOP,
                     stream=True,
                     grammar=grammar,
+                    logits_processor=self._probabilities(completion),
                 )
                 for chunk in chunks:
                     if cancel.is_set():  # a timed-out turn: stop spending CPU on it
@@ -154,6 +157,7 @@ class LlamaCppLLM:
                 top_p=config.top_p,
                 stream=True,
                 grammar=grammar,
+                logits_processor=self._probabilities(completion),
             )
             for chunk in stream:
                 if cancel.is_set():
@@ -163,6 +167,15 @@ class LlamaCppLLM:
                 if text:
                     completion.completion_tokens += 1
                     yield text
+
+    def _probabilities(self, completion: Completion) -> Any:
+        """A logits processor that records each chosen token's probability (only when the brain uses them:
+        a softmax over Gemma's 262k-token vocabulary costs about a millisecond a token)."""
+        if self._config.min_confidence <= 0:
+            return None
+        from llama_cpp import LogitsProcessorList
+
+        return LogitsProcessorList([ChosenTokenProbs(self._llama, completion)])
 
     def close(self) -> None:
         close = getattr(self._llama, "close", None)
@@ -191,3 +204,22 @@ def tool_grammar(tools: list[dict[str, Any]], *, allow_speech: bool = True) -> A
     gbnf = re.sub(r"^space ::=.*$", 'space ::= " "?', gbnf, flags=re.MULTILINE)
     root = 'root ::= " "? tool-call' + (' | spoken-reply\nspoken-reply ::= [^{\\n] [^\\n]*' if allow_speech else "")
     return LlamaGrammar.from_string(root + "\n" + gbnf, verbose=False)
+
+
+class ChosenTokenProbs:
+    """Called by llama.cpp with the logits for the next token; the token chosen from the previous call's
+    distribution is the last input id, so each call records the probability of the token before."""
+
+    def __init__(self, llama: Any, completion: Completion) -> None:
+        self._llama = llama
+        self._completion = completion
+        self._previous: Any = None
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        if self._previous is not None:
+            token = int(input_ids[-1])
+            piece = self._llama.detokenize([token]).decode("utf-8", "replace")
+            self._completion.token_probs.append((piece, float(self._previous[token])))
+        exp = np.exp(scores - scores.max())
+        self._previous = exp / exp.sum()
+        return scores

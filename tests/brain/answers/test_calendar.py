@@ -268,3 +268,25 @@ def test_days_until_christmas_every_day_of_three_years() -> None:
         if (christmas - day).days > 1:
             assert answer.text.endswith(f"on {christmas.strftime('%A')}."), (day, answer.text)
         day += timedelta(days=1)
+
+
+@pytest.mark.parametrize("question, reply", [
+    ("What month is it?", "It's December."),
+    ("What year is it?", "It's 2026."),
+    ("Is it the weekend?", "No, it's Monday."),
+    ("How many days are left in the year?", "24 days left in 2026 after today."),
+    ("How many days are in February next year?", "February 2027 has 28 days."),
+    ("How many days in February 2028?", "February 2028 has 29 days."),
+    ("How many days does April have?", "April 2026 has 30 days."),
+    ("How many days are in a year?", "A year has 365 days, or 366 in a leap year; 2026 has 365."),
+    ("Is 2028 a leap year?", "Yes, 2028 is a leap year."),
+    ("Is 2100 a leap year?", "No, 2100 is not a leap year."),
+])
+def test_facts_of_the_calendar(question: str, reply: str) -> None:
+    answer = ask(question)
+    assert answer is not None and answer.text == reply
+
+
+def test_the_weekend_on_a_saturday() -> None:
+    answer = ask("Is it the weekend yet?", datetime(2026, 12, 12, 9, 0))
+    assert answer is not None and answer.text == "Yes, it's Saturday."

@@ -43,6 +43,7 @@ def ask(question: str) -> str | None:
     ("How many metres in a kilometre?", "1 kilometer is 1000 meters."),
     ("How many UK pints in a litre?", "1 liter is about 1.76 imperial pints."),
     ("Two hundred grams is how many ounces?", "200 grams is about 7.055 ounces."),
+    ("How fast is 100 kilometers an hour in miles per hour?", "100 kilometers per hour is about 62.14 miles per hour."),
 ])
 def test_conversions_are_exact(question: str, reply: str) -> None:
     assert ask(question) == reply

@@ -1,4 +1,5 @@
-"""Spelling aloud, and honest refusals for live data and actions that nothing configured provides."""
+"""Spelling aloud, who the assistant is, and honest refusals for live data and actions that nothing configured
+provides."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 
 from assistant.brain.answers.base import prepare
 from assistant.brain.answers.live_data import LiveData
+from assistant.brain.answers.small_talk import SmallTalk
 from assistant.brain.answers.spelling import Spelling
 from assistant.brain.claims import claim_in
 
@@ -39,6 +41,8 @@ def test_not_spelling(question: str) -> None:
     ("How is the traffic?", "traffic"), ("Is the front door locked?", "device_state"),
     ("Are the lights on in the kitchen?", "device_state"), ("Turn off the kitchen light.", "action"),
     ("Can you turn on the TV?", "action"), ("Play some music.", "action"), ("Open the garage door.", "action"),
+    ("Call mum.", "action"), ("Add milk to my shopping list.", "action"), ("Do I have any new emails?", "personal"),
+    ("What's on my calendar today?", "personal"),
 ])
 def test_live_data_and_unconfigured_actions_are_refused_honestly(question: str, topic: str) -> None:
     answer = LiveData().answer(prepare(question), NOW)
@@ -49,7 +53,7 @@ def test_live_data_and_unconfigured_actions_are_refused_honestly(question: str, 
 @pytest.mark.parametrize("question", [
     "What is the capital of France?", "How many legs does a spider have?", "Tell me a joke.",
     "What temperature does water boil at?", "Set a timer for 5 minutes.", "Stop.", "Start a timer.",
-    "What's the date today?", "Who wrote Hamlet?",
+    "What's the date today?", "Who wrote Hamlet?", "Call me Ada.", "Play a word game with me.",
 ])
 def test_ordinary_questions_are_not_refused(question: str) -> None:
     assert LiveData().answer(prepare(question), NOW) is None
@@ -73,3 +77,16 @@ def test_a_configured_command_lets_the_model_answer_its_topic() -> None:
 ])
 def test_claims_in_a_model_s_sentence(sentence: str, kind: str | None) -> None:
     assert claim_in(sentence) == kind
+
+
+@pytest.mark.parametrize("question, reply", [
+    ("What's your name?", "My name is Robo. I'm a voice assistant running on this computer."),
+    ("Are you a human?", "No, I'm a voice assistant: a program running on this computer."),
+    ("Are you a robot?", "No, I'm a voice assistant: a program running on this computer."),
+    ("How are you today?", "I'm fine, thanks. What can I do for you?"),
+    ("Thank you very much.", "You're welcome."),
+    ("What's your favourite colour?", None), ("Are you sure?", None), ("Thanks for nothing, you idiot.", None),
+])
+def test_small_talk(question: str, reply: str | None) -> None:
+    answer = SmallTalk("Robo").answer(prepare(question), NOW)
+    assert (answer.text if answer else None) == reply

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from assistant.brain.brain import Brain, build_brain
+from assistant.brain.claims import HONEST
 from assistant.brain.llm.base import ChatMessage, LlmError
 from assistant.brain.llm.factory import effective_backend
 from assistant.brain.llm.llamacpp import LlamaCppLLM
@@ -49,6 +50,27 @@ def test_gemma_answers_real_questions(gemma: LlamaCppLLM, tmp_path: Path, questi
     stats = brain.last_stats
     assert stats.handled_by == "llm" and stats.completion_tokens > 0 and stats.prompt_tokens
     assert stats.ttft_ms is not None and stats.first_sentence_ms is not None
+
+
+def test_each_token_comes_with_the_probability_the_model_gave_it(gemma: LlamaCppLLM, tmp_path: Path) -> None:
+    completion = gemma.stream([ChatMessage("user", "What is the capital of France?")], max_tokens=12)
+    text = "".join(completion)
+    # every token but the last (its probability is read when the next one is chosen)
+    assert len(completion.token_probs) == completion.completion_tokens - 1 >= 3
+    assert text.startswith("".join(piece for piece, _ in completion.token_probs))
+    assert all(0.0 < p <= 1.0 for _, p in completion.token_probs)
+    brain = Brain(gemma, gemma_config(), memory_config=MemoryConfig(path=str(tmp_path)), backend="llamacpp")
+    assert "Paris" in " ".join(brain.answer("What is the capital of France?"))
+    confidence = brain.last_stats.confidence
+    assert confidence is not None and confidence > gemma_config().min_confidence  # the word "Paris" was likely
+
+
+def test_a_guess_is_not_said(gemma: LlamaCppLLM, tmp_path: Path) -> None:
+    """With the bar set above how sure the model was of "Paris", its answer is withheld, not spoken."""
+    brain = Brain(gemma, gemma_config(min_confidence=0.999), memory_config=MemoryConfig(path=str(tmp_path)),
+                  backend="llamacpp")
+    assert list(brain.answer("What is the capital of France?")) == [HONEST["unsure"]]
+    assert brain.last_stats.handled_by == "unsure" and len(brain.memory) == 0
 
 
 def test_the_stream_arrives_token_by_token(gemma: LlamaCppLLM) -> None:

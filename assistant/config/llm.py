@@ -53,7 +53,7 @@ class LlmConfig(StrictModel):
     min_confidence: float = Field(
         default=0.25, ge=0.0, le=1.0,
         description="say 'I'm not sure' when the model gave the first new word of its answer less than this "
-                    "probability (llamacpp backend; 0 turns it off)",
+                    "probability (llamacpp and transformers backends; 0 turns it off)",
     )
     temperature: float = Field(
         default=0.0, ge=0.0, le=2.0, description="sampling temperature; 0 is greedy (steadiest for small models)"

@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
+import numpy as np
+
 log = logging.getLogger(__name__)
 
 Role = Literal["system", "user", "assistant"]
@@ -112,3 +114,20 @@ class LLM(Protocol):
                tools: list[dict[str, Any]] | None = None) -> Completion: ...
 
     def close(self) -> None: ...
+
+
+class TokenProbabilities:
+    """Records in ``completion.token_probs`` the probability the model gave each token it generated. Fed
+    each step's logits (from a logits processor); the token chosen from one step's distribution is the last
+    input id at the next step, so the last token of a reply goes unrecorded."""
+
+    def __init__(self, completion: Completion, decode: Callable[[int], str]) -> None:
+        self._completion = completion
+        self._decode = decode
+        self._previous: np.ndarray[Any, Any] | None = None
+
+    def observe(self, last_token: int, logits: np.ndarray[Any, Any]) -> None:
+        if self._previous is not None:
+            self._completion.token_probs.append((self._decode(last_token), float(self._previous[last_token])))
+        exp = np.exp(logits.astype(np.float64) - logits.max())
+        self._previous = exp / exp.sum()

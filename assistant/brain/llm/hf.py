@@ -15,7 +15,7 @@ from typing import Any
 
 from assistant.brain.camera import decode_rgb
 from assistant.brain.llm import prompts
-from assistant.brain.llm.base import ChatMessage, Completion, LlmError
+from assistant.brain.llm.base import ChatMessage, Completion, LlmError, TokenProbabilities
 from assistant.brain.llm.weights import bundled, bundled_hf_folder
 
 log = logging.getLogger(__name__)
@@ -144,7 +144,13 @@ class TransformersLLM:
     def _generate(
         self, inputs: Any, max_tokens: int, completion: Completion, stops: list[str], cancel: threading.Event
     ) -> Iterator[str]:
-        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+        from transformers import (
+            LogitsProcessor,
+            LogitsProcessorList,
+            StoppingCriteria,
+            StoppingCriteriaList,
+            TextIteratorStreamer,
+        )
 
         class Cancelled(StoppingCriteria):
             def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> bool:
@@ -165,6 +171,17 @@ class TransformersLLM:
             else {"do_sample": False}
         )
 
+        extra: dict[str, Any] = {}
+        if config.min_confidence > 0:  # each token's probability, for the brain's "I'm not sure"
+            probabilities = TokenProbabilities(completion, lambda token: self.tokenizer.decode([token]))
+
+            class Record(LogitsProcessor):
+                def __call__(self, input_ids: Any, scores: Any) -> Any:
+                    probabilities.observe(int(input_ids[0, -1]), scores[0].float().cpu().numpy())
+                    return scores
+
+            extra["logits_processor"] = LogitsProcessorList([Record()])
+
         def work() -> None:
             try:
                 self.model.generate(
@@ -172,6 +189,7 @@ class TransformersLLM:
                     max_new_tokens=max_tokens,
                     streamer=streamer,
                     stopping_criteria=StoppingCriteriaList([Cancelled()]),
+                    **extra,
                     pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id,
                     **sampling,
                 )

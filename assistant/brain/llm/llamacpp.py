@@ -11,11 +11,9 @@ from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from assistant import native_logs
 from assistant.brain.llm import prompts
-from assistant.brain.llm.base import ChatMessage, Completion, LlmError
+from assistant.brain.llm.base import ChatMessage, Completion, LlmError, TokenProbabilities
 from assistant.brain.llm.weights import bundled, bundled_gguf
 from assistant.config.llm import LlmConfig
 
@@ -175,7 +173,14 @@ class LlamaCppLLM:
             return None
         from llama_cpp import LogitsProcessorList
 
-        return LogitsProcessorList([ChosenTokenProbs(self._llama, completion)])
+        probabilities = TokenProbabilities(completion, lambda token: self._llama.detokenize([token]).decode(
+            "utf-8", "replace"))
+
+        def record(input_ids: Any, scores: Any) -> Any:
+            probabilities.observe(int(input_ids[-1]), scores)
+            return scores
+
+        return LogitsProcessorList([record])
 
     def close(self) -> None:
         close = getattr(self._llama, "close", None)
@@ -205,21 +210,3 @@ def tool_grammar(tools: list[dict[str, Any]], *, allow_speech: bool = True) -> A
     root = 'root ::= " "? tool-call' + (' | spoken-reply\nspoken-reply ::= [^{\\n] [^\\n]*' if allow_speech else "")
     return LlamaGrammar.from_string(root + "\n" + gbnf, verbose=False)
 
-
-class ChosenTokenProbs:
-    """Called by llama.cpp with the logits for the next token; the token chosen from the previous call's
-    distribution is the last input id, so each call records the probability of the token before."""
-
-    def __init__(self, llama: Any, completion: Completion) -> None:
-        self._llama = llama
-        self._completion = completion
-        self._previous: Any = None
-
-    def __call__(self, input_ids: Any, scores: Any) -> Any:
-        if self._previous is not None:
-            token = int(input_ids[-1])
-            piece = self._llama.detokenize([token]).decode("utf-8", "replace")
-            self._completion.token_probs.append((piece, float(self._previous[token])))
-        exp = np.exp(scores - scores.max())
-        self._previous = exp / exp.sum()
-        return scores

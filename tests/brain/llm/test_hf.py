@@ -62,6 +62,15 @@ def test_gemma_answers_a_real_question_coherently(gemma: TransformersLLM, tmp_pa
     assert stats.completion_tokens > 0 and stats.prompt_tokens and stats.ttft_ms is not None
     # The exchange is remembered for the next turn.
     assert next(m.content for m in b.memory.messages()) == "What is the capital of France?"
+    # and the model was sure of "Paris", by its own token probabilities
+    assert stats.confidence is not None and stats.confidence > gemma._config.min_confidence
+
+
+def test_each_token_comes_with_the_probability_the_model_gave_it(gemma: TransformersLLM) -> None:
+    completion = gemma.stream([ChatMessage("user", "What is the capital of Japan?")], max_tokens=8)
+    text = "".join(completion)
+    assert len(completion.token_probs) >= 3 and all(0.0 < p <= 1.0 for _, p in completion.token_probs)
+    assert "".join(piece for piece, _ in completion.token_probs).strip() in text
 
 
 def test_the_image_reaches_the_vision_model(vlm: TransformersLLM) -> None:

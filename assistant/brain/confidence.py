@@ -1,6 +1,7 @@
 """How sure the model was of its answer: the probability it gave the first word of the answer that the
 question did not already say ("Sydney" in "The capital of Australia is Sydney."), read from the backend's
-per-token probabilities (llama.cpp and transformers record them; an OpenAI-compatible server does not yet). Small models state wrong facts in the same words as right ones, but measured on
+per-token probabilities (llama.cpp and transformers record them; an OpenAI-compatible server does not
+yet). Small models state wrong facts in the same words as right ones, but measured on
 benchmarks/answer_quality.py with the bundled Gemma 3 270M their wrong facts more often start on an
 unlikely token (spider "1"0 legs 0.20, kangaroo 0.07) than their right ones (Tokyo 0.83, Rome 0.63).
 """

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from assistant.events import SAMPLE_RATE, SAMPLE_WIDTH, AudioFrame, Transcript, Utterance
-from assistant.hearing.whisper import QuickRecognizer, Recognizer
+from assistant.hearing.whisper import BoundedRecognizer, QuickRecognizer, Recognizer
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +74,7 @@ class SpeculatorStats:
     missed: int = 0  # take() found nothing usable
     early_ends: int = 0  # should_end_early() said yes
     quick: int = 0  # the short-window guess was a whole command (adaptive end's fast path)
+    loops: int = 0  # the bounded pass looked like a loop: the turn transcribed again
 
 
 class Speculator:
@@ -204,7 +205,13 @@ class Speculator:
             if job.stale:
                 return
             prompt = self.prompt() if self.prompt is not None else None
-            job.transcript = self.recognizer.transcribe(job.pcm, initial_prompt=prompt)
+            if isinstance(self.recognizer, BoundedRecognizer):  # a pass that cannot hold the cores for long
+                job.transcript = self.recognizer.transcribe_bounded(job.pcm, initial_prompt=prompt)
+                if job.transcript is None:
+                    self.stats.loops += 1
+                    return  # a loop: the turn transcribes the utterance itself
+            else:
+                job.transcript = self.recognizer.transcribe(job.pcm, initial_prompt=prompt)
             text = job.transcript.text
             if self.complete is not None and text and not job.stale and self.complete(text):
                 job.complete = True

@@ -30,6 +30,14 @@ class Recognizer(Protocol):
 
 
 @runtime_checkable
+class BoundedRecognizer(Protocol):
+    def transcribe_bounded(self, pcm: bytes, *, initial_prompt: str | None = None) -> Transcript | None:
+        """A transcription that cannot stall (one greedy pass, no temperature fallback, tokens capped by the
+        audio's length), or None when it looks like a loop and only a full transcription will do."""
+        ...
+
+
+@runtime_checkable
 class QuickRecognizer(Protocol):
     def transcribe_quick(self, pcm: bytes, window_s: float = 10.0) -> Transcript | None:
         """A fast first guess for a short utterance, or None when only a full transcription will do."""
@@ -92,13 +100,18 @@ def token_budget(speech_s: float) -> int:
 def needs_full_window(decoded: tuple[str, list[Any]], budget: int) -> bool:
     """Whether a short-window transcript must be redone on the full window: nothing written, a doubtful
     one (Whisper is less sure of itself on a short window: "Yes." -0.90 -> -1.20, and the guards were
-    calibrated on the full one), or Whisper's loop (the whole budget used, text that compresses too well,
-    words said again: "10 of clubs 10 of clubs")."""
+    calibrated on the full one), or Whisper's loop."""
     text, segments = decoded
-    if not text or sum(len(s.tokens) for s in segments) >= budget:
+    if not text or any(s.avg_logprob < DOUBTFUL_LOGPROB or s.no_speech_prob > DOUBTFUL_NO_SPEECH for s in segments):
         return True
-    if any(s.compression_ratio > 2.4 or s.avg_logprob < DOUBTFUL_LOGPROB or s.no_speech_prob > DOUBTFUL_NO_SPEECH
-           for s in segments):
+    return looks_like_a_loop(decoded, budget)
+
+
+def looks_like_a_loop(decoded: tuple[str, list[Any]], budget: int) -> bool:
+    """Whisper's loop: the whole token budget used, text that compresses too well, words said again
+    ("10 of clubs 10 of clubs")."""
+    text, segments = decoded
+    if sum(len(s.tokens) for s in segments) >= budget or any(s.compression_ratio > 2.4 for s in segments):
         return True
     words = re.findall(r"[\w']+", text.lower())
     for n in range(1, 5):
@@ -162,6 +175,21 @@ class WhisperRecognizer:
             return None
         return self._transcript(decoded, started, len(audio))
 
+    def transcribe_bounded(self, pcm: bytes, *, initial_prompt: str | None = None) -> Transcript | None:
+        """For speculative recognition, which must never hold the cores while the user may still be talking
+        or waiting: one greedy pass over the full window, capped at ``token_budget`` (measured: a speculative
+        pass that looped through the temperature fallback on 0.48 s of "what's the weather like" held both
+        cores for 1.3-1.6 s). A pass that looks like a loop gives None: the turn transcribes the utterance
+        itself, with the fallback."""
+        started = time.monotonic()
+        audio = self._with_lead_in(pcm)
+        budget = token_budget(len(pcm) / (SAMPLE_WIDTH * SAMPLE_RATE))
+        decoded = self._decode(audio, initial_prompt=initial_prompt, max_new_tokens=budget, greedy=True)
+        if looks_like_a_loop(decoded, budget):
+            log.debug("speculative pass gave %r: the turn transcribes again", decoded[0][:80])
+            return None
+        return self._transcript(decoded, started, len(audio))
+
     def _with_lead_in(self, pcm: bytes) -> np.ndarray:
         # Whisper mishears words that start at the very first sample (measured: live-path WER 6.5% -> 5.7%
         # on the shared set with 0.3 s); a little silence in front costs nothing, times are shifted back.
@@ -169,21 +197,24 @@ class WhisperRecognizer:
         return np.frombuffer(bytes(lead) + pcm, dtype="<i2").astype(np.float32) / 32768.0
 
     def _decode(self, audio: np.ndarray, *, initial_prompt: str | None = None, vad_filter: bool = False,
-                window: int | None = None, max_new_tokens: int | None = None) -> tuple[str, list[Any]]:
+                window: int | None = None, max_new_tokens: int | None = None,
+                greedy: bool = False) -> tuple[str, list[Any]]:
         # a short window is decoded once, greedy and capped: if it loops, the full window decides, not a
         # hotter sample of the same encoding
         short = {"temperature": 0.0, "max_new_tokens": max_new_tokens, "without_timestamps": True}
+        bounded = {"temperature": 0.0, "beam_size": 1, "max_new_tokens": max_new_tokens}
         self._model.encoding_window(window)
         try:
+            options: dict[str, Any] = {"beam_size": self.config.beam_size}
+            options.update(short if window is not None else bounded if greedy else {})
             pieces, _info = self._model.transcribe(
                 audio,
                 language=self.config.language,
-                beam_size=self.config.beam_size,
                 vad_filter=vad_filter,
                 # Each utterance stands alone: conditioning on earlier text makes Whisper repeat itself.
                 condition_on_previous_text=False,
                 initial_prompt=initial_prompt,
-                **(short if window is not None else {}),
+                **options,
             )
             segments = list(pieces)  # a generator: decoding happens while we iterate
         finally:

@@ -185,3 +185,25 @@ def test_a_speculation_that_never_started_does_not_hold_up_its_turn(lamp: np.nda
     finally:
         recognizer.release.set()
         speculator.close()
+
+
+class Looping:
+    """A bounded recognizer whose pass looks like Whisper's loop (None), as on 0.48 s of a mumbled start."""
+
+    model_name = "looping"
+
+    def transcribe(self, pcm: bytes, *, vad_filter: bool = False, initial_prompt: str | None = None) -> Transcript:
+        raise AssertionError("a speculative pass must be the bounded one")
+
+    def transcribe_bounded(self, pcm: bytes, *, initial_prompt: str | None = None) -> Transcript | None:
+        return None
+
+
+def test_a_speculative_pass_that_loops_leaves_the_turn_to_transcribe_itself(lamp: np.ndarray) -> None:
+    speculator = Speculator(Looping(), after_ms=90)
+    try:
+        [utterance] = run(np.concatenate([silence(0.5), lamp, silence(1.0)]), speculator)
+        assert speculator.take(utterance, timeout=20) is None  # the pipeline then transcribes the utterance
+        assert speculator.stats.loops == 1 and speculator.stats.missed == 1
+    finally:
+        speculator.close()

@@ -1,5 +1,6 @@
 """Whisper on a short encoder window (adaptive end of turn's first guess): fast, but refused whenever it
-may be wrong, so the full 30 s window decides. Real model, real recordings."""
+may be wrong, so the full 30 s window decides; and the bounded pass speculative recognition uses, which
+cannot loop through the temperature fallback. Real model, real recordings."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from assistant.hearing.whisper import needs_full_window, short_window, token_budget
+from assistant.hearing.whisper import looks_like_a_loop, needs_full_window, short_window, token_budget
 from support.textnorm import normalise
 from support.wav import read_wav
 
@@ -65,3 +66,19 @@ def test_noise_gets_no_quick_guess(data_dir: Path, recognizer) -> None:  # type:
     assert recognizer.transcribe_quick(pcm[: 16000 * 3].tobytes()) is None
     silence = np.zeros(16000, dtype="<i2")
     assert recognizer.transcribe_quick(silence.tobytes()) is None
+
+
+def test_the_bounded_pass_refuses_only_loops() -> None:
+    budget = token_budget(2.0)
+    assert not looks_like_a_loop(decoded("Yes.", logprob=-1.2), budget)  # doubt is the guards' to judge
+    assert not looks_like_a_loop(decoded("Turn on the living room lamp."), budget)
+    assert looks_like_a_loop(decoded("a a a", tokens=budget), budget)
+    assert looks_like_a_loop(decoded("lamp", ratio=2.6), budget)
+    assert looks_like_a_loop(decoded("10 of clubs, 10 of clubs"), budget)
+
+
+def test_the_bounded_pass_reads_speech_as_the_full_one_does(data_dir: Path, recognizer) -> None:  # type: ignore[no-untyped-def]
+    for name in ("turn_on_the_living_room_lamp.wav", "whatstheweatherlike.wav"):
+        pcm = read_wav(data_dir / name)[0].tobytes()
+        bounded = recognizer.transcribe_bounded(pcm)
+        assert bounded is not None and normalise(bounded.text) == normalise(recognizer.transcribe(pcm).text)

@@ -82,3 +82,14 @@ def test_the_bounded_pass_reads_speech_as_the_full_one_does(data_dir: Path, reco
         pcm = read_wav(data_dir / name)[0].tobytes()
         bounded = recognizer.transcribe_bounded(pcm)
         assert bounded is not None and normalise(bounded.text) == normalise(recognizer.transcribe(pcm).text)
+
+
+def test_a_pass_stopped_by_the_cap_is_told_from_one_whisper_ended(data_dir: Path, recognizer) -> None:  # type: ignore[no-untyped-def]
+    """A capped pass must not pass for the whole utterance ("8 of spades, 4 of clubs, 7 of" was taken as
+    the transcript once): only a segment that ends on a timestamp token is finished."""
+    pcm = read_wav(data_dir / "turn_on_the_living_room_lamp.wav")[0].tobytes()
+    audio = recognizer._with_lead_in(pcm)
+    capped = recognizer._decode(audio, max_new_tokens=6, greedy=True)
+    whole = recognizer._decode(audio, max_new_tokens=60, greedy=True)
+    assert recognizer._cut_short(capped) and capped[0] != whole[0]
+    assert not recognizer._cut_short(whole)

@@ -32,6 +32,11 @@ class Answerer(Protocol):
         """The answer to ``text`` (already :func:`prepare`d), or None when it is not this skill's question."""
 
 
+def first_match(patterns: list[re.Pattern[str]], text: str) -> re.Match[str] | None:
+    """The match of the first of ``patterns`` (the ways a question is put) that matches ``text`` whole."""
+    return next((m for m in (p.match(text) for p in patterns) if m is not None), None)
+
+
 def prepare(text: str) -> str:
     """The request as the skills read it: '1,250.5 + 3?' -> '1250.5 plus 3'."""
     text = _THOUSANDS.sub("", text).replace("+", " plus ").replace("×", " times ").replace("÷", " divided by ")

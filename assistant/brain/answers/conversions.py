@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from assistant.brain.answers.base import Answer
+from assistant.brain.answers.base import Answer, first_match
 from assistant.brain.answers.numbers import is_said_exactly, parse_number, say_number
 
 
@@ -138,12 +138,8 @@ class Conversions:
                 self._registry = pint.UnitRegistry()
 
     def answer(self, text: str, now: datetime) -> Answer | None:
-        text = _FRAME.sub("", text)
-        for form in _FORMS:
-            match = form.match(text)
-            if match is not None:
-                break
-        else:
+        match = first_match(_FORMS, _FRAME.sub("", text))
+        if match is None:
             return None
         words = (match.group("amount") or "one").strip()
         amount = 1.0 if words in ("a", "an", "one", "a single") else parse_number(words)

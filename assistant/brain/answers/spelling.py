@@ -11,13 +11,11 @@ from datetime import datetime
 
 from assistant.brain.answers.base import Answer
 
-_FORMS = [
-    re.compile(r"^(?:how (?:do|would|should|can) (?:you|i|we|one) spell|can you spell|could you spell|"
-               r"please spell|spell|spell out|"
-               r"what's the spelling of|what is the spelling of|whats the spelling of|"
-               r"how is|how's) (?:the word )?"
-               r"(?P<word>[a-z'-]+(?: (?!spel(?:led|t)$|for me$)[a-z'-]+)?)(?: spelled| spelt)?(?: for me)?$"),
-]
+_FORM = re.compile(
+    r"^(?:how (?:do|would|should|can) (?:you|i|we|one) spell|can you spell|could you spell|please spell|spell|"
+    r"spell out|what's the spelling of|what is the spelling of|whats the spelling of|how is|how's) (?:the word )?"
+    r"(?P<word>[a-z'-]+(?: (?!spel(?:led|t)$|for me$)[a-z'-]+)?)(?: spelled| spelt)?(?: for me)?$"
+)
 _FRAME_ONLY = re.compile(r"^how (?:is|s) .* spel(?:led|t)$")
 
 
@@ -25,11 +23,8 @@ class Spelling:
     name = "spell"
 
     def answer(self, text: str, now: datetime) -> Answer | None:
-        for form in _FORMS:
-            match = form.match(text)
-            if match is not None:
-                break
-        else:
+        match = _FORM.match(text)
+        if match is None:
             return None
         if text.startswith(("how is ", "how's ")) and not _FRAME_ONLY.match(text.replace("how's", "how s")):
             return None  # "how is the weather" is not a spelling question

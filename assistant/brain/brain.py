@@ -255,13 +255,14 @@ class Brain:
         self.memory.add(text, " ".join(spoken))
 
     def _unsure(self, question: str, sentence: str, completion: list[Completion], stats: BrainStats) -> str | None:
-        """"unsure" when the model gave the first new word of its first sentence too little probability."""
-        if self.config.min_confidence <= 0 or not completion:
+        """"unsure" when the model gave the first new word of its answer to a question too little probability.
+        Only questions of fact are judged: a joke or a story begins on an unlikely word by design."""
+        if self.config.min_confidence <= 0 or not completion or not _QUESTION.match(question.strip()):
             return None
         probs = list(completion[0].token_probs)
         stats.confidence = answer_confidence(question, probs, sentence)
         if stats.confidence is None:  # "A mammal is a mammal.": an answer that says nothing new answers nothing
-            return "unsure" if probs and _QUESTION.match(question.strip()) else None
+            return "unsure" if probs else None
         return "unsure" if stats.confidence < self.config.min_confidence else None
 
     def _tool(self, call: ToolCall, text: str, stats: BrainStats) -> Iterator[str]:

@@ -270,3 +270,10 @@ def test_an_answer_that_says_nothing_new_to_a_question_is_not_said(tmp_path: Pat
     assert list(brain.answer("What's the largest mammal?")) == [HONEST["unsure"]]
     greeting = make(ProbableLLM([("Hello", 0.6), ("!", 0.9)]), tmp_path, min_confidence=0.25)
     assert list(greeting.answer("Hello!")) == ["Hello!"]  # not a question: nothing new is the right answer
+
+
+def test_a_request_that_is_not_a_question_of_fact_is_not_judged(tmp_path: Path) -> None:
+    pieces = [("Why", 0.05), (" did", 0.9), (" the", 0.9), (" chicken", 0.3), (" cross", 0.9), ("?", 0.9)]
+    brain = make(ProbableLLM(pieces), tmp_path, min_confidence=0.25)
+    assert list(brain.answer("Tell me a joke.")) == ["Why did the chicken cross?"]
+    assert brain.last_stats.confidence is None

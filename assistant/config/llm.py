@@ -29,8 +29,9 @@ class LlmConfig(StrictModel):
         default="auto", description="auto: llamacpp if llama-cpp-python is installed, else transformers; none: no LLM"
     )
     model: str = Field(
-        default="gemma3-270m",
-        description="bundled name (gemma3-270m), a .gguf file, a model folder, a hub id, or the server's model name",
+        default="smollm2-135m",
+        description="bundled name (smollm2-135m, gemma3-270m), a .gguf file, a model folder, a hub id, or the "
+                    "server's model name",
     )
     base_url: str = Field(
         default="http://127.0.0.1:11434/v1",

@@ -117,7 +117,7 @@ def test_llm_check_reports_reply_model_tokens_and_ttft(
                               "--backend", "llamacpp", "--no-memory", "--json"])
     assert args.handler(args) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert result["handled_by"] == "llm" and result["backend"] == "llamacpp" and result["model"] == "gemma3-270m"
+    assert result["handled_by"] == "llm" and result["backend"] == "llamacpp" and result["model"] == "smollm2-135m"
     assert "Rome" in result["reply"] and result["completion_tokens"] > 0 and result["ttft_ms"] > 0
 
 

@@ -12,7 +12,6 @@ from assistant.brain.intents import build_matcher, gather
 from assistant.brain.router import Fallback, Router
 from assistant.brain.skills import Skills, SkillState, announcement
 from assistant.brain.timers import Timer, TimerStore, default_timers_file
-from assistant.config.commands import ListSlot
 from assistant.config.schema import Config, ConfigError
 
 
@@ -43,13 +42,8 @@ def build_router(config: Config, *, speak: Callable[[str], None] | None = None, 
         timers = TimerStore(path, announce)  # announcing from router.start(), once the router is in use
     state = SkillState(volume=config.tts.volume, volume_step=skills_section.volume_step)
     skills = Skills(state, timers, clock)
-    # what the commands are about, for the live-data skill to leave those topics to them
-    spoken_values = [said for spec in commands.slots.values() if isinstance(spec, ListSlot)
-                     for canonical, synonyms in spec.values.items() for said in (canonical, *synonyms)]
-    commands_text = " ".join([*(" ".join([c.name, c.description or "", *c.templates]) for c in commands.commands),
-                              *spoken_values])
     return Router(config.router, clock, matcher=matcher, commands=commands, skills=skills, fallback=fallback,
                   confirm_timeout_s=skills_section.confirm_timeout_s, dry_run=dry_run,
                   acoustic=commands_section.matching.acoustic,
                   exact=exact_answers(skills_section.enabled, config.llm.persona),
-                  honest=honest_refusals(skills_section.enabled, commands_text))
+                  honest=honest_refusals(skills_section.enabled, commands))

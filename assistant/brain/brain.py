@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import queue
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -17,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assistant.brain.camera import Camera, CameraError, ImageError, open_camera, prepare_image, wants_image
-from assistant.brain.claims import HONEST, claim_in
-from assistant.brain.confidence import answer_confidence
+from assistant.brain.claims import HONEST, WHY_NOT, claim_in
+from assistant.brain.confidence import is_a_guess
 from assistant.brain.llm.base import LLM, ChatMessage, Completion, LlmError, ToolCall
 from assistant.brain.llm.factory import build_llm, effective_backend
 from assistant.brain.llm.prompts import normalise_tools
@@ -39,9 +38,6 @@ CANNOT_DO = "Sorry, I can't do that."
 BAD_IMAGE = "Sorry, I couldn't read that image."
 NO_CAMERA = "Sorry, I couldn't get a picture from the camera."
 CANNOT_SEE = "Sorry, the model I'm using can't see images."
-_QUESTION = re.compile(r"(?i)^(?:what|who|whom|whose|where|when|which|why|how)\b.*\?$")
-_WHY_NOT = {"action": "claims an action no command ran", "live_fact": "states live data it cannot have",
-            "unsure": "is a guess (the model gave its answer too little probability)"}
 
 
 @dataclass(slots=True)
@@ -212,7 +208,7 @@ class Brain:
                 claimed = claimed or claim_in(sentence) or (None if spoken else self._unsure(text, sentence,
                                                                                              completion, stats))
                 if claimed is not None:
-                    log.warning("not saying the model's %r: it %s", sentence, _WHY_NOT[claimed])
+                    log.warning("not saying the model's %r: it %s", sentence, WHY_NOT[claimed])
                     continue
                 if stats.first_sentence_ms is None:
                     stats.first_sentence_ms = (time.monotonic() - started) * 1000.0
@@ -246,7 +242,7 @@ class Brain:
             return
         if claimed is not None:  # a deed or a live fact that no command gave, or a guess: say what is true
             handled_by = "unsure" if claimed == "unsure" else "refused_claim"
-            yield from self._say(stats, HONEST[claimed], handled_by, f"the model's answer: {_WHY_NOT[claimed]}")
+            yield from self._say(stats, HONEST[claimed], handled_by, f"the model's answer: {WHY_NOT[claimed]}")
             return
         if not spoken:
             yield from self._say(stats, self.config.apology, "apology", "the model gave an empty reply")
@@ -255,15 +251,9 @@ class Brain:
         self.memory.add(text, " ".join(spoken))
 
     def _unsure(self, question: str, sentence: str, completion: list[Completion], stats: BrainStats) -> str | None:
-        """"unsure" when the model gave the first new word of its answer to a question too little probability.
-        Only questions of fact are judged: a joke or a story begins on an unlikely word by design."""
-        if self.config.min_confidence <= 0 or not completion or not _QUESTION.match(question.strip()):
-            return None
-        probs = list(completion[0].token_probs)
-        stats.confidence = answer_confidence(question, probs, sentence)
-        if stats.confidence is None:  # "A mammal is a mammal.": an answer that says nothing new answers nothing
-            return "unsure" if probs else None
-        return "unsure" if stats.confidence < self.config.min_confidence else None
+        probs = list(completion[0].token_probs) if completion else []
+        guess, stats.confidence = is_a_guess(question, probs, sentence, self.config.min_confidence)
+        return "unsure" if guess else None
 
     def _tool(self, call: ToolCall, text: str, stats: BrainStats) -> Iterator[str]:
         names = {t["function"]["name"] for t in self._tools}

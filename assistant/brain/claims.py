@@ -44,3 +44,6 @@ HONEST = {
     "live_fact": "I don't have live data for that, so I can't tell you.",
     "unsure": "I'm not sure, and I'd rather not guess.",
 }
+# for the log: why a sentence of the model was not said
+WHY_NOT = {"action": "claims an action no command ran", "live_fact": "states live data it cannot have",
+           "unsure": "is a guess (the model gave its answer too little probability)"}

@@ -34,3 +34,19 @@ def answer_confidence(question: str, token_probs: Sequence[tuple[str, float]], s
         if word and word not in asked:
             return prob
     return None
+
+
+_QUESTION = re.compile(r"(?i)^(?:what|who|whom|whose|where|when|which|why|how)\b.*\?$")
+
+
+def is_a_guess(question: str, token_probs: Sequence[tuple[str, float]], sentence: str,
+               min_confidence: float) -> tuple[bool, float | None]:
+    """(whether ``sentence``, the model's first, is a guess not to be said, its confidence). Only questions
+    of fact are judged: a joke or a story begins on an unlikely word by design. An answer that says nothing
+    new ("A mammal is a mammal.") answers nothing."""
+    if min_confidence <= 0 or not _QUESTION.match(question.strip()):
+        return False, None
+    confidence = answer_confidence(question, token_probs, sentence)
+    if confidence is None:
+        return bool(token_probs), None
+    return confidence < min_confidence, confidence

@@ -123,7 +123,7 @@ class Router:
             # "what time is it in Tokyo" is near the time skill's phrase, but it is not that question
             exact = self._exact.answer(text, self._clock())
             if exact is not None:
-                return Reply(exact.text, "skill", exact.intent, dict(exact.slots))
+                return exact.reply()
         evidence = None
         # Acoustic choice is a kind of near-miss matching: off with commands.matching.fuzzy too.
         if scorer is not None and self._acoustic and self._matcher.fuzzy and (match is None or not match.exact):
@@ -203,7 +203,7 @@ class Router:
     def _unmatched(self, text: str) -> Reply:
         refusal = self._honest.answer(text, self._clock())
         if refusal is not None:
-            return Reply(refusal.text, "skill", refusal.intent, dict(refusal.slots))
+            return refusal.reply()
         if self._fallback is not None:
             return self._fallback(text)
         return Reply(self._config.acknowledgement.format(text=text.strip()), handled_by="fallback")

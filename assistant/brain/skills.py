@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from assistant.brain.slots import DurationSlotType, SlotType, TimeOfDaySlotType
-from assistant.brain.text import say_duration
+from assistant.brain.text import say_clock, say_duration
 from assistant.brain.timers import Timer, TimerStore
 from assistant.events import Reply
 
@@ -55,8 +55,7 @@ TEMPLATES: dict[str, dict[str, list[str]]] = {
 
 
 def say_time(now: datetime) -> str:
-    hour12 = now.hour % 12 or 12
-    return f"It's {hour12}:{now.minute:02d} {'AM' if now.hour < 12 else 'PM'}."
+    return f"It's {say_clock(now)}."
 
 
 def say_date(now: datetime) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import datetime
 
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'"})
 _MERIDIEM = re.compile(r"(?<=[\d\s])([ap])\.?\s?m\b\.?")
@@ -31,13 +32,14 @@ def normalise(text: str) -> str:
     return " ".join(w for w in words if w)
 
 
-_UNITS = {
+UNIT_WORDS = {
     "zero": 0, "oh": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
     "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
     "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
 }
-_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
-NUMBER_WORDS = (*_UNITS, *_TENS, "hundred")
+TENS_WORDS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
+              "ninety": 90}
+NUMBER_WORDS = (*UNIT_WORDS, *TENS_WORDS, "hundred")
 
 _DIGITS = r"\d+(?:\.\d+)?"
 _NUMBER_WORD = "(?:" + "|".join(NUMBER_WORDS) + ")"
@@ -58,8 +60,8 @@ _DURATION_PART = re.compile(
 )
 
 _HOUR = r"(?:\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
-_MINUTE_WORD = "(?:" + "|".join([*_UNITS, *_TENS]) + ")"
-_MINUTES = rf"(?:\d{{2}}|oh \w+|o \w+|{_MINUTE_WORD}(?: (?:{'|'.join(_UNITS)}))?)"
+_MINUTE_WORD = "(?:" + "|".join([*UNIT_WORDS, *TENS_WORDS]) + ")"
+_MINUTES = rf"(?:\d{{2}}|oh \w+|o \w+|{_MINUTE_WORD}(?: (?:{'|'.join(UNIT_WORDS)}))?)"
 # "7:30", "7.30" and "730" are all how Whisper writes "seven thirty"; a bare hour means the next one on the clock.
 TIME_PATTERN = (rf"(?:noon|midnight|\d{{1,2}}[:.]\d{{2}}(?: [ap]m)?|\d{{3,4}}(?: [ap]m)?|"
                 rf"{_HOUR}(?: {_MINUTES})?(?: [ap]m| o'?clock| o clock)?)")
@@ -72,10 +74,10 @@ def parse_number(text: str) -> float | None:
         return float(text)
     total, current, seen = 0, 0, False
     for word in text.split():
-        if word in _UNITS:
-            current += _UNITS[word]
-        elif word in _TENS:
-            current += _TENS[word]
+        if word in UNIT_WORDS:
+            current += UNIT_WORDS[word]
+        elif word in TENS_WORDS:
+            current += TENS_WORDS[word]
         elif word == "hundred":
             current = (current or 1) * 100
         else:
@@ -147,6 +149,11 @@ def parse_time_of_day(text: str) -> tuple[int, int] | None:
     if not (0 <= h <= 23 and 0 <= m <= 59):
         return None
     return h, m
+
+
+def say_clock(moment: datetime) -> str:
+    """'3:05 AM': a time of day as the replies say it."""
+    return f"{moment.hour % 12 or 12}:{moment.minute:02d} {'AM' if moment.hour < 12 else 'PM'}"
 
 
 def say_duration(seconds: float, joined: bool = True) -> str:

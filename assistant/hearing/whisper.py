@@ -170,7 +170,9 @@ class WhisperRecognizer:
         if window is None:
             return None
         budget = token_budget(len(pcm) / (SAMPLE_WIDTH * SAMPLE_RATE))
-        decoded = self._decode(audio, window=window, max_new_tokens=budget)
+        # decoded once, greedy and capped: if it loops, the full window decides, not a hotter sample of the
+        # same encoding
+        decoded = self._decode(audio, window=window, temperature=0.0, max_new_tokens=budget, without_timestamps=True)
         if needs_full_window(decoded, budget):
             log.debug("short encoder window gave %r: the full window decides", decoded[0][:80])
             return None
@@ -187,7 +189,8 @@ class WhisperRecognizer:
         # faster-whisper's max_new_tokens also counts the timestamp decoding's steps: measured on "8 of
         # spades, 4 of clubs, 7 of hearts" (3.5 s), a cap of 24 wrote 12 tokens, 30 all 15; so twice the budget
         budget = token_budget(len(pcm) / (SAMPLE_WIDTH * SAMPLE_RATE))
-        decoded = self._decode(audio, initial_prompt=initial_prompt, max_new_tokens=2 * budget, greedy=True)
+        decoded = self._decode(audio, initial_prompt=initial_prompt, temperature=0.0, beam_size=1,
+                               max_new_tokens=2 * budget)
         if looks_like_a_loop(decoded, budget) or self._cut_short(decoded):
             log.debug("speculative pass gave %r: the turn transcribes again", decoded[0][:80])
             return None
@@ -210,16 +213,11 @@ class WhisperRecognizer:
         return np.frombuffer(bytes(lead) + pcm, dtype="<i2").astype(np.float32) / 32768.0
 
     def _decode(self, audio: np.ndarray, *, initial_prompt: str | None = None, vad_filter: bool = False,
-                window: int | None = None, max_new_tokens: int | None = None,
-                greedy: bool = False) -> tuple[str, list[Any]]:
-        # a short window is decoded once, greedy and capped: if it loops, the full window decides, not a
-        # hotter sample of the same encoding
-        short = {"temperature": 0.0, "max_new_tokens": max_new_tokens, "without_timestamps": True}
-        bounded = {"temperature": 0.0, "beam_size": 1, "max_new_tokens": max_new_tokens}
+                window: int | None = None, **options: Any) -> tuple[str, list[Any]]:
+        """``options`` override faster-whisper's (the quick and bounded passes: greedy, capped)."""
+        options = {"beam_size": self.config.beam_size, **options}
         self._model.encoding_window(window)
         try:
-            options: dict[str, Any] = {"beam_size": self.config.beam_size}
-            options.update(short if window is not None else bounded if greedy else {})
             pieces, _info = self._model.transcribe(
                 audio,
                 language=self.config.language,

@@ -30,18 +30,17 @@ class Attempt:
 
     def commit(self) -> bool:
         """Called by the reload just before it changes anything; False: it was abandoned, change nothing."""
-        with self._lock:
-            if self._state == "abandoned":
-                return False
-            self._state = "committing"
-            return True
+        return self._move("committing", unless="abandoned")
 
     def abandon(self) -> bool:
         """Take the right back; False when the reload is already committing (it is then waited for)."""
+        return self._move("abandoned", unless="committing")
+
+    def _move(self, state: str, unless: str) -> bool:
         with self._lock:
-            if self._state == "committing":
+            if self._state == unless:
                 return False
-            self._state = "abandoned"
+            self._state = state
             return True
 
 

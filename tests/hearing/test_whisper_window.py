@@ -89,7 +89,7 @@ def test_a_pass_stopped_by_the_cap_is_told_from_one_whisper_ended(data_dir: Path
     the transcript once): only a segment that ends on a timestamp token is finished."""
     pcm = read_wav(data_dir / "turn_on_the_living_room_lamp.wav")[0].tobytes()
     audio = recognizer._with_lead_in(pcm)
-    capped = recognizer._decode(audio, max_new_tokens=6, greedy=True)
-    whole = recognizer._decode(audio, max_new_tokens=60, greedy=True)
+    capped = recognizer._decode(audio, max_new_tokens=6, temperature=0.0, beam_size=1)
+    whole = recognizer._decode(audio, max_new_tokens=60, temperature=0.0, beam_size=1)
     assert recognizer._cut_short(capped) and capped[0] != whole[0]
     assert not recognizer._cut_short(whole)

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from assistant.brain.text import normalise
+from assistant.events import Reply
 
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 _POLITE = re.compile(r"^(?:(?:hey|ok|okay|so|um|uh|please|and|computer)\b,? )+|(?:,? (?:please|thanks|thank you))+$")
@@ -23,6 +24,10 @@ class Answer:
     text: str  # the reply, written for speech
     intent: str  # e.g. "math", "convert", "calendar.until"
     slots: dict[str, Any] = field(default_factory=dict)  # what was understood, for logs and `assistant ask --json`
+
+    def reply(self) -> Reply:
+        """As the router answers: a skill's reply, acting on nothing."""
+        return Reply(self.text, "skill", self.intent, dict(self.slots))
 
 
 class Answerer(Protocol):

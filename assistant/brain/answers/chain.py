@@ -14,6 +14,7 @@ from assistant.brain.answers.live_data import LiveData
 from assistant.brain.answers.small_talk import SmallTalk
 from assistant.brain.answers.spelling import Spelling
 from assistant.brain.answers.world_clock import WorldClock
+from assistant.brain.intents import CommandSet
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,6 @@ def exact_answers(enabled: Collection[str], persona: str = "Assistant") -> Answe
     return AnswerChain([a for a in made if a.name in enabled])
 
 
-def honest_refusals(enabled: Collection[str], commands_text: str) -> AnswerChain:
+def honest_refusals(enabled: Collection[str], commands: CommandSet) -> AnswerChain:
     """Requests for data or actions nothing configured provides: refused before the model may invent."""
-    return AnswerChain([LiveData(commands_text)] if "live_data" in enabled else [])
+    return AnswerChain([LiveData.for_commands(commands)] if "live_data" in enabled else [])

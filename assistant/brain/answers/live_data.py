@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from assistant.brain.answers.base import Answer
+from assistant.brain.intents import CommandSet
+from assistant.config.commands import ListSlot
 
 HOW_TO_ADD = "You can add a source for it as a command in my config."
 
@@ -98,6 +100,15 @@ class LiveData:
         said = set(_CONTENT_WORD.findall(commands_text.lower()))
         self._covered = {t.name for t in TOPICS if t.words & said}
         self._command_words = said - _STOP_WORDS
+
+    @classmethod
+    def for_commands(cls, commands: CommandSet) -> LiveData:
+        """What the configured commands are about: their names, descriptions, phrases and list values."""
+        said = [said for spec in commands.slots.values() if isinstance(spec, ListSlot)
+                for canonical, synonyms in spec.values.items() for said in (canonical, *synonyms)]
+        for command in commands.commands:
+            said += [command.name, command.description or "", *command.templates]
+        return cls(" ".join(said))
 
     def answer(self, text: str, now: datetime) -> Answer | None:
         for topic in TOPICS:

@@ -6,12 +6,9 @@ from __future__ import annotations
 import math
 import re
 
-_SMALL = {
-    "zero": 0, "oh": 0, "nought": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
-    "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
-    "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30,
-    "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90,
-}
+from assistant.brain.text import TENS_WORDS, UNIT_WORDS
+
+_SMALL = {**UNIT_WORDS, **TENS_WORDS, "nought": 0}  # the words slots read, one more British zero
 _SCALES = {"thousand": 10**3, "million": 10**6, "billion": 10**9, "trillion": 10**12}
 _DIGIT_WORDS = {w: v for w, v in _SMALL.items() if v < 10}
 _FRACTIONS = {"half": 0.5, "halves": 0.5, "third": 1 / 3, "thirds": 1 / 3, "quarter": 0.25, "quarters": 0.25,

@@ -15,10 +15,8 @@ from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from assistant.brain.answers.base import Answer
-
-_MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-                "November", "December")
-_WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+from assistant.brain.answers.dates import WEEKDAY_NAMES, say_day
+from assistant.brain.text import say_clock
 
 
 @dataclass(frozen=True)
@@ -214,16 +212,6 @@ def _agrees(city: Place, within: Place | Region, at: datetime) -> bool:
     return any(at.astimezone(ZoneInfo(zone)).utcoffset() == offset for zone in zones)
 
 
-def say_clock(moment: datetime) -> str:
-    """'3:05 AM', as the time skill says it."""
-    return f"{moment.hour % 12 or 12}:{moment.minute:02d} {'AM' if moment.hour < 12 else 'PM'}"
-
-
-def _say_date(moment: datetime, local: datetime) -> str:
-    text = f"{_WEEKDAY_NAMES[moment.weekday()]}, {_MONTH_NAMES[moment.month - 1]} {moment.day}"
-    return text + (f", {moment.year}" if moment.year != local.year else "")
-
-
 class WorldClock:
     """The time or date in a named city or one-zone country, converted from ``now`` in ``local_zone``."""
 
@@ -252,12 +240,12 @@ class WorldClock:
         except (ZoneInfoNotFoundError, ValueError):  # a system without tz data: let the LLM say it cannot tell
             return None
         if asks == "time":
-            weekday = "" if there.date() == local.date() else f", {_WEEKDAY_NAMES[there.weekday()]}"
+            weekday = "" if there.date() == local.date() else f", {WEEKDAY_NAMES[there.weekday()]}"
             said = say_clock(there) + weekday
         elif asks == "date":
-            said = _say_date(there, local)
+            said = say_day(there.date(), local.date())
         else:
-            said = f"{say_clock(there)}, {_say_date(there, local)}"
+            said = f"{say_clock(there)}, {say_day(there.date(), local.date())}"
         slots = {"place": place.name, "zone": place.zone, "time": there.isoformat(timespec="minutes")}
         return Answer(f"In {place.name} it's {said}.", f"world_clock.{asks}", slots)
 

@@ -209,4 +209,3 @@ def tool_grammar(tools: list[dict[str, Any]], *, allow_speech: bool = True) -> A
     gbnf = re.sub(r"^space ::=.*$", 'space ::= " "?', gbnf, flags=re.MULTILINE)
     root = 'root ::= " "? tool-call' + (' | spoken-reply\nspoken-reply ::= [^{\\n] [^\\n]*' if allow_speech else "")
     return LlamaGrammar.from_string(root + "\n" + gbnf, verbose=False)
-

@@ -7,7 +7,8 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from assistant.brain.answers.base import Answer, prepare
-from assistant.brain.answers.calendar import CalendarAnswers, easter, nth_weekday
+from assistant.brain.answers.calendar import CalendarAnswers
+from assistant.brain.answers.dates import easter, nth_weekday
 
 NOW = datetime(2026, 12, 7, 10, 0)  # a Monday, 18 days before Christmas
 

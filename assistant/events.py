@@ -51,10 +51,20 @@ class Utterance:
     ended_at: float  # monotonic time when the endpointer decided the utterance was over
     speech_end_at: float  # monotonic time when the last voiced frame was captured
     truncated: bool = False  # cut at max_utterance_s
+    wake_word: str | None = None  # the acoustic wake word (model name) this utterance was heard after
 
     @property
     def duration_s(self) -> float:
         return len(self.pcm) / (SAMPLE_WIDTH * SAMPLE_RATE)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestContext:
+    """Who a request was said to: the wake word that woke us, and the persona and conversation it maps to."""
+
+    wake_word: str | None = None
+    persona: str | None = None  # replaces llm.persona for this request
+    conversation: str | None = None  # the conversation memory it talks in (None: memory.conversation)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +131,7 @@ class TurnReport:
     intent: str | None = None
     dropped: str | None = None  # why the turn produced no reply, if it didn't
     error: str | None = None
+    wake_word: str | None = None  # the acoustic wake word the request followed
     latency_ms: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -133,5 +144,6 @@ class TurnReport:
             "speech_end": round(self.speech_end, 3),
             "dropped": self.dropped,
             "error": self.error,
+            "wake_word": self.wake_word,
             "latency_ms": {k: round(v, 1) for k, v in self.latency_ms.items()},
         }

@@ -19,6 +19,7 @@ from assistant.hearing.listen import build_listener
 from assistant.hearing.speculative import Speculator
 from assistant.hearing.turn_model import TurnModel
 from assistant.hearing.vad import Endpointer
+from assistant.hearing.wake_word import WakeWordError, WakeWords
 from assistant.hearing.whisper import Recognizer, WhisperRecognizer
 from assistant.speech.base import SilentSynthesizer, Synthesizer
 from assistant.speech.earcons import Earcons
@@ -26,6 +27,7 @@ from assistant.speech.streaming import Speaker
 from assistant.turn.items import TurnPolicy
 from assistant.turn.pipeline import Pipeline
 from assistant.turn.stages import Stages, TurnTaking
+from assistant.turn.wake import WakeListening
 
 
 def build_source(config: Config) -> AudioSource:
@@ -96,6 +98,21 @@ def build_stop_phrase() -> Callable[[str], bool]:
     return is_stop
 
 
+def build_wake_listening(config: Config) -> WakeListening | None:
+    """wake_word mode's detector and listening state (None in the other modes); a model that cannot be
+    loaded is a config error, said in plain words."""
+    listen = config.listen
+    if listen.mode != "wake_word":
+        return None
+    wake_word = listen.wake_word
+    try:
+        detector = WakeWords(wake_word.engine, wake_word.models, threshold=wake_word.threshold,
+                             refractory_s=wake_word.refractory_s)
+    except WakeWordError as exc:
+        raise ConfigError([f"listen.wake_word.models: {exc}"]) from None
+    return WakeListening(detector, window_s=listen.wake_only_window_s, earcon_after_s=wake_word.earcon_after_ms / 1000)
+
+
 def build_endpointer(config: Config, speculator: Speculator | None) -> Endpointer:
     """The endpointer; with latency.adaptive_end it may end a turn early when the speculation says so."""
     end_early = speculator.should_end_early if speculator is not None and config.latency.adaptive_end else None
@@ -146,7 +163,9 @@ def build_stages(config: Config, sink: AudioSink, *, config_path: Path | None = 
     synthesizer = kept.synthesizer or build_synthesizer(config)
     fallback = kept.fallback or LlmFallback(config)
     router = build_commands_router(config, speak=speak, fallback=fallback, config_path=config_path)
-    listener = build_listener(config, vocabulary=router.vocabulary())
+    wake = build_wake_listening(config)
+    phrases = {model.name: model.phrase for model in wake.detector.models} if wake is not None else None
+    listener = build_listener(config, vocabulary=router.vocabulary(), wake_word_phrases=phrases)
 
     def complete(text: str) -> bool:  # a whole command: the turn may end before the full hangover
         return router.is_complete_request(listener.request_text(text))
@@ -166,6 +185,7 @@ def build_stages(config: Config, sink: AudioSink, *, config_path: Path | None = 
                         max_chars=config.speech_out.max_chars),
         turn_taking=build_turn_taking(config, kept.echo_gate),
         speculator=speculator,
+        wake=wake,
         earcons=Earcons(config.earcons, sink),
         echo_tail_s=config.turn.echo_tail_ms / 1000,
         fallback=fallback,

@@ -12,9 +12,9 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
+from assistant.brain.brain_stats import BrainStats
 from assistant.brain.camera import Camera, CameraError, ImageError, open_camera, prepare_image, wants_image
 from assistant.brain.claims import HONEST, WHY_NOT, claim_in
 from assistant.brain.confidence import is_a_guess
@@ -25,7 +25,7 @@ from assistant.brain.llm.sentences import sentences
 from assistant.brain.memory import Memory
 from assistant.config.llm import CameraConfig, LlmConfig, MemoryConfig
 from assistant.config.schema import Config
-from assistant.events import Reply
+from assistant.events import Reply, RequestContext
 
 log = logging.getLogger(__name__)
 
@@ -38,52 +38,6 @@ CANNOT_DO = "Sorry, I can't do that."
 BAD_IMAGE = "Sorry, I couldn't read that image."
 NO_CAMERA = "Sorry, I couldn't get a picture from the camera."
 CANNOT_SEE = "Sorry, the model I'm using can't see images."
-
-
-@dataclass(slots=True)
-class BrainStats:
-    """What the last ``answer`` did; ``ttft_ms`` counts from the call, so it includes any camera capture."""
-
-    model: str = ""
-    backend: str = ""
-    handled_by: str = "llm"  # llm | command (a validated tool call) | memory | apology
-    prompt_tokens: int | None = None
-    completion_tokens: int = 0
-    ttft_ms: float | None = None
-    first_sentence_ms: float | None = None
-    total_ms: float | None = None
-    tokens_per_s: float | None = None
-    image: bool = False  # an image went to the model
-    capture_ms: float | None = None
-    tool_call: ToolCall | None = None
-    reply: Reply | None = None  # the validated command's Reply when the model called a tool
-    error: str | None = None
-    timed_out: bool = False
-    sentences: list[str] = field(default_factory=list)
-    confidence: float | None = None  # the probability of the first new word of the answer, where known
-
-    def as_dict(self) -> dict[str, Any]:
-        def ms(value: float | None) -> float | None:
-            return None if value is None else round(value, 1)
-
-        return {
-            "model": self.model,
-            "backend": self.backend,
-            "handled_by": self.handled_by,
-            "prompt_tokens": self.prompt_tokens,
-            "completion_tokens": self.completion_tokens,
-            "ttft_ms": ms(self.ttft_ms),
-            "first_sentence_ms": ms(self.first_sentence_ms),
-            "total_ms": ms(self.total_ms),
-            "tokens_per_s": None if self.tokens_per_s is None else round(self.tokens_per_s, 2),
-            "confidence": None if self.confidence is None else round(self.confidence, 3),
-            "image": self.image,
-            "capture_ms": ms(self.capture_ms),
-            "tool_call": None if self.tool_call is None else {"name": self.tool_call.name,
-                                                              "arguments": self.tool_call.arguments},
-            "error": self.error,
-            "timed_out": self.timed_out,
-        }
 
 
 class BrokenLLM:
@@ -127,7 +81,9 @@ class Brain:
         self.config = llm_config
         self.camera_config = camera_config or CameraConfig()
         self.camera = camera
-        self.memory = Memory(memory_config or MemoryConfig())
+        self._memory_config = memory_config or MemoryConfig()
+        self.memory = Memory(self._memory_config)  # the configured conversation's
+        self._memories = {self._memory_config.conversation: self.memory}  # and those wake words talk in
         self.backend = backend or llm_config.backend
         self.last_stats = BrainStats(model=llm.name, backend=self.backend)
         self._tools: list[dict[str, Any]] = []
@@ -138,14 +94,25 @@ class Brain:
         self._tools = normalise_tools(tools) if self.config.tools != "off" else []
         self._validator = validator
 
+    def memory_for(self, conversation: str | None) -> Memory:
+        """The memory of a named conversation (None: the configured one), loaded on first use."""
+        name = conversation or self._memory_config.conversation
+        if name not in self._memories:
+            self._memories[name] = Memory(self._memory_config.model_copy(update={"conversation": name}))
+        return self._memories[name]
+
+    def _system_prompt(self, context: RequestContext | None) -> str:
+        persona = context.persona if context is not None and context.persona else self.config.persona
+        return self.config.system_prompt.replace("{persona}", persona)
+
     def warm_up(self) -> None:
         """Process the fixed start of the prompt (system prompt, examples, memory) once, at load time.
 
         llama.cpp keeps the evaluated prompt and reuses its longest common prefix, so the first real
         question only pays for its own words (measured: first token ~1 s -> ~0.1 s on 2 cores).
         """
-        persona = self.config.system_prompt.replace("{persona}", self.config.persona)
-        messages = [ChatMessage("system", persona), *self.memory.messages(), ChatMessage("user", "Hello.")]
+        messages = [ChatMessage("system", self._system_prompt(None)), *self.memory.messages(),
+                    ChatMessage("user", "Hello.")]
         try:
             for _ in self.llm.stream(messages, max_tokens=1, tools=self._tools or None):
                 pass
@@ -164,11 +131,12 @@ class Brain:
 
     # -- one turn -----------------------------------------------------------------------------------------
 
-    def answer(self, text: str, *, image: bytes | None = None) -> Iterator[str]:
+    def answer(self, text: str, *, image: bytes | None = None, context: RequestContext | None = None) -> Iterator[str]:
+        """``context``: a wake word's persona and conversation, when it has its own."""
         started = time.monotonic()
         stats = self.last_stats = BrainStats(model=self.llm.name, backend=self.backend)
         try:
-            yield from self._turn(text, image, stats, started)
+            yield from self._turn(text, image, stats, started, context)
         finally:
             stats.total_ms = (time.monotonic() - started) * 1000.0
 
@@ -180,14 +148,16 @@ class Brain:
             stats.sentences.append(sentence)
             yield sentence
 
-    def _turn(self, text: str, image: bytes | None, stats: BrainStats, started: float) -> Iterator[str]:
-        forget = self.memory.command(text)
+    def _turn(self, text: str, image: bytes | None, stats: BrainStats, started: float,
+              context: RequestContext | None) -> Iterator[str]:
+        memory = self.memory_for(context.conversation if context is not None else None)
+        forget = memory.command(text)
         if forget == "forget_all":
-            self.memory.clear()
+            memory.clear()
             yield from self._say(stats, FORGOT_ALL, "memory")
             return
         if forget == "forget_last":
-            self.memory.forget_last()
+            memory.forget_last()
             yield from self._say(stats, FORGOT_LAST, "memory")
             return
 
@@ -197,8 +167,8 @@ class Brain:
             return
         stats.image = frame is not None
 
-        persona = self.config.system_prompt.replace("{persona}", self.config.persona)
-        messages = [ChatMessage("system", persona), *self.memory.messages(), ChatMessage("user", text.strip())]
+        messages = [ChatMessage("system", self._system_prompt(context)), *memory.messages(),
+                    ChatMessage("user", text.strip())]
         tools = self._tools or None
         spoken: list[str] = []
         completion: list[Completion] = []
@@ -238,7 +208,7 @@ class Brain:
                 stats.tool_call = done.tool_call
 
         if stats.tool_call is not None:
-            yield from self._tool(stats.tool_call, text, stats)
+            yield from self._tool(stats.tool_call, text, stats, memory)
             return
         if claimed is not None:  # a deed or a live fact that no command gave, or a guess: say what is true
             handled_by = "unsure" if claimed == "unsure" else "refused_claim"
@@ -248,14 +218,14 @@ class Brain:
             yield from self._say(stats, self.config.apology, "apology", "the model gave an empty reply")
             log.warning("LLM gave an empty reply to %r", text)
             return
-        self.memory.add(text, " ".join(spoken))
+        memory.add(text, " ".join(spoken))
 
     def _unsure(self, question: str, sentence: str, completion: list[Completion], stats: BrainStats) -> str | None:
         probs = list(completion[0].token_probs) if completion else []
         guess, stats.confidence = is_a_guess(question, probs, sentence, self.config.min_confidence)
         return "unsure" if guess else None
 
-    def _tool(self, call: ToolCall, text: str, stats: BrainStats) -> Iterator[str]:
+    def _tool(self, call: ToolCall, text: str, stats: BrainStats, memory: Memory) -> Iterator[str]:
         names = {t["function"]["name"] for t in self._tools}
         if call.name not in names or self._validator is None:
             log.warning("rejected a tool call for %r: not a configured command", call.name)
@@ -273,7 +243,7 @@ class Brain:
             return
         stats.reply = reply
         yield from self._say(stats, reply.text, "command")
-        self.memory.add(text, reply.text)
+        memory.add(text, reply.text)
 
     def _image_for(self, text: str, image: bytes | None, stats: BrainStats) -> tuple[bytes | None, str | None]:
         """(image to send, None) or (None, apology). Explicit images must decode; camera trouble degrades."""

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from assistant.brain.brain import build_brain
-from assistant.events import Reply
+from assistant.events import Reply, RequestContext
 
 if TYPE_CHECKING:
     from assistant.brain.brain import Brain
@@ -55,18 +55,20 @@ class LlmFallback:
     def available(self) -> bool:
         return self.load() is not None
 
-    def __call__(self, text: str) -> Reply:
+    def __call__(self, text: str, context: RequestContext | None = None) -> Reply:
         brain = self.load()
         if brain is None:  # llm.backend: none (or nothing installed): the plain acknowledgement
             return Reply(self._config.router.acknowledgement.format(text=text.strip()), handled_by="fallback")
         image, self.next_image = self.next_image, None
         stats: dict[str, Any] = {}
-        reply = Reply("", handled_by="llm", stream=self._stream(brain, text, image, stats), extra={"llm": stats})
+        reply = Reply("", handled_by="llm", stream=self._stream(brain, text, image, context, stats),
+                      extra={"llm": stats})
         return reply
 
-    def _stream(self, brain: Brain, text: str, image: bytes | None, stats: dict[str, Any]) -> Iterator[str]:
+    def _stream(self, brain: Brain, text: str, image: bytes | None, context: RequestContext | None,
+                stats: dict[str, Any]) -> Iterator[str]:
         try:
-            yield from brain.answer(text, image=image)
+            yield from brain.answer(text, image=image, context=context)
         finally:
             last = brain.last_stats
             stats.update(last.as_dict())

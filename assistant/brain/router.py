@@ -37,13 +37,13 @@ from assistant.brain.text import normalise
 from assistant.brain.tools import tool_specs, validate_call
 from assistant.config.commands import SKILL_NAMES, Command, ListSlot
 from assistant.config.schema import RouterConfig
-from assistant.events import Reply, SentenceScorer
+from assistant.events import Reply, RequestContext, SentenceScorer
 
 log = logging.getLogger(__name__)
 _TEMPLATE_SYNTAX = re.compile(r"\{[^}]*\}|[\[\]()|]")
 
 Clock = Callable[[], datetime]
-Fallback = Callable[[str], Reply]
+Fallback = Callable[[str, RequestContext | None], Reply]  # the LLM: (request, who it was said to)
 
 YES = frozenset({"yes", "yeah", "yep", "yes please", "sure", "do it", "go ahead", "confirm", "okay", "ok", "correct",
                  "yes do it", "affirmative"})
@@ -77,6 +77,7 @@ class Router:
         self._dry_run = dry_run
         self._acoustic = acoustic  # rescoring near misses against the audio, when route() gets a scorer
         self._pending: _Pending | None = None
+        self._context: RequestContext | None = None  # the request being routed's (under _lock)
         self._lock = threading.Lock()
         self._skills.state.command_help = [c.description or c.templates[0] for c in self._commands.values()
                                            if c.templates]
@@ -101,9 +102,11 @@ class Router:
     def matcher(self) -> IntentMatcher:
         return self._matcher
 
-    def route(self, text: str, scorer: SentenceScorer | None = None) -> Reply:
-        """``scorer`` (from the transcript) lets near-miss commands be chosen by how they sound."""
+    def route(self, text: str, scorer: SentenceScorer | None = None, context: RequestContext | None = None) -> Reply:
+        """``scorer`` (from the transcript) lets near-miss commands be chosen by how they sound; ``context``
+        (the wake word's persona and conversation) goes to the LLM."""
         with self._lock:
+            self._context = context
             reply = self._route(text, scorer)
             if reply.text and reply.intent != "repeat":
                 self._skills.state.last_reply = reply.text
@@ -205,7 +208,7 @@ class Router:
         if refusal is not None:
             return refusal.reply()
         if self._fallback is not None:
-            return self._fallback(text)
+            return self._fallback(text, self._context)
         return Reply(self._config.acknowledgement.format(text=text.strip()), handled_by="fallback")
 
 

@@ -162,6 +162,40 @@ def cmd_voices(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_wake_words(args: argparse.Namespace) -> int:
+    """The bundled wake-word models; with a WAV file, where the configured ones fire in it."""
+    from dataclasses import asdict
+
+    from assistant.hearing.wake_word import WakeWordError, WakeWords, bundled_models
+
+    if not args.wav:
+        models = bundled_models()
+        if args.json:
+            print_json({"wake_words": [asdict(model) for model in models]})
+        for model in [] if args.json else models:
+            print(f"{model.name:<14} {model.engine:<13} \"{model.phrase}\" (threshold {model.threshold:g})")
+        return 0
+    wake_word = _load(args).listen.wake_word
+    try:
+        detector = WakeWords(args.engine or wake_word.engine, args.model or wake_word.models,
+                             threshold=wake_word.threshold, refractory_s=wake_word.refractory_s)
+    except WakeWordError as exc:
+        raise UserError(str(exc)) from None
+    from assistant.audio.sources import WavSource
+
+    source = WavSource(args.wav, realtime=False)
+    detections = []
+    while (pcm := source.read()) is not None:
+        detection = detector.feed(pcm)
+        if detection is not None:
+            detections.append(asdict(detection))
+    if args.json:
+        print_json({"detections": detections, "audio_s": round(detector.audio_s, 3)})
+    for found in [] if args.json else detections:
+        print(f"{found['end_s']:8.2f} s  {found['model']} (p={found['probability']:.2f})")
+    return 0
+
+
 def cmd_devices(args: argparse.Namespace) -> int:
     from assistant.audio.devices import list_devices, open_pyaudio
 
@@ -254,6 +288,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("voices", help="list the synthesizer's voices")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=cmd_voices)
+
+    p = sub.add_parser("wake-words", help="list the bundled wake words, or find the configured ones in a WAV file")
+    p.add_argument("wav", nargs="?", help="a recording to run the wake word detector on")
+    p.add_argument("--engine", choices=["micro", "openwakeword"], help="override listen.wake_word.engine")
+    p.add_argument("--model", action="append", help="override listen.wake_word.models (repeatable)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(handler=cmd_wake_words)
 
     p = sub.add_parser("devices", help="list audio input and output devices")
     p.add_argument("--json", action="store_true", help="print one JSON object")

@@ -13,9 +13,10 @@ primary set against every utterance of the 13 noise/music files:
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from assistant.config.base import StrictModel
 
@@ -52,11 +53,52 @@ DEFAULT_HALLUCINATIONS: tuple[str, ...] = (
 )
 
 
+class WakePersonaConfig(StrictModel):
+    persona: str | None = Field(None, description="who the assistant is when woken by this word (replaces llm.persona)")
+    conversation: str | None = Field(None, description="the conversation memory this word talks in (null: memory's)")
+
+
+class WakeWordConfig(StrictModel):
+    engine: Literal["micro", "openwakeword"] = Field(
+        "micro", description="micro (pymicro-wakeword, ~0.3 % of a core) or openwakeword (pyopen-wakeword)"
+    )
+    models: list[str] = Field(
+        default_factory=lambda: ["okay_nabu"], min_length=1, max_length=8,
+        description="bundled names (`assistant wake-words`) or model files: micro a .json (its .tflite beside it), "
+        "openwakeword a .tflite",
+    )
+    threshold: float | None = Field(
+        None, gt=0.0, lt=1.0, description="null: each model's own cut-off; else the probability a detection needs"
+    )
+    refractory_s: float = Field(
+        2.0, ge=0.2, le=30.0, description="after a detection, no other one for this long (one word wakes once)"
+    )
+    earcon_after_ms: int = Field(
+        300, ge=0, le=5000, description="the 'listening' earcon (if on) plays when the user pauses this long after "
+        "the wake word; said in one breath, the request is heard without it"
+    )
+    personas: dict[str, WakePersonaConfig] = Field(
+        default_factory=dict, description="per model name: the persona and conversation that word wakes"
+    )
+
+    @model_validator(mode="after")
+    def _personas_name_models(self) -> WakeWordConfig:
+        names = {Path(m).stem for m in self.models}
+        unknown = sorted(set(self.personas) - names)
+        if unknown:
+            raise ValueError(f"personas for models that are not configured: {unknown} (models: {sorted(names)})")
+        return self
+
+
 class ListenConfig(StrictModel):
-    mode: Literal["always", "wake_phrase", "push_to_talk"] = Field(
+    mode: Literal["always", "wake_word", "wake_phrase", "push_to_talk"] = Field(
         "always",
-        description="always: every utterance is a request; wake_phrase: only after a wake phrase; "
+        description="always: every utterance is a request; wake_word: only after an acoustic wake word "
+        "(listen.wake_word); wake_phrase: only after a wake phrase in the transcript; "
         "push_to_talk: only after a trigger",
+    )
+    wake_word: WakeWordConfig = Field(
+        default_factory=WakeWordConfig, description="wake_word mode: the acoustic models and how they wake"
     )
     wake_phrases: list[str] = Field(
         default_factory=lambda: ["hey computer", "computer"],
@@ -66,7 +108,8 @@ class ListenConfig(StrictModel):
         0.25, ge=0.0, le=0.5, description="edits allowed when matching a wake phrase, as a fraction of its letters"
     )
     wake_only_window_s: float = Field(
-        8.0, ge=0.0, le=120.0, description="a wake phrase said alone makes the next utterance within this a request"
+        8.0, ge=0.0, le=120.0,
+        description="a wake word, or a wake phrase said alone, makes the next utterance within this a request"
     )
     follow_up_s: float = Field(
         0.0, ge=0.0, le=120.0, description="after a reply, listen without the wake phrase this long (0: off)"

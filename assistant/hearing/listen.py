@@ -8,6 +8,9 @@ what to route (guards against hallucinations, then the listening mode). Modes:
 * ``wake_phrase``: only utterances that start with a wake phrase; the rest of the utterance is the request.
   The phrase is matched on the transcript, tolerantly ("hey computer", "Hey, Computer!", "hey komputer").
   A wake phrase said alone makes the next utterance a request if it starts within ``wake_only_window_s``.
+* ``wake_word``: only utterances heard after an acoustic wake word (turn/wake.py: the detector runs on
+  every frame and Whisper hears only what follows it); the utterance carries the model's name. Should the
+  transcript still start with the wake phrase (a detection that fired before the word ended), it is cut.
 * ``push_to_talk``: only the utterance after a trigger (control socket / CLI calls ``push_to_talk``).
 
 In every mode but ``always``, ``follow_up_s`` > 0 lets the user answer a reply without the wake phrase.
@@ -25,7 +28,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from assistant.config.hearing import GuardsConfig, ListenConfig
-from assistant.events import Transcript, Utterance
+from assistant.events import RequestContext, Transcript, Utterance
 from assistant.hearing.biasing import build_initial_prompt
 from assistant.hearing.distance import edit_distance
 from assistant.hearing.guards import Guards
@@ -118,8 +121,10 @@ class Listener:
     """Everything between the endpointer and the router that decides what was really said to us."""
 
     def __init__(self, listen: ListenConfig | None = None, guards: GuardsConfig | None = None, *,
-                 engine: str = "webrtc", initial_prompt: str | None = None) -> None:
+                 engine: str = "webrtc", initial_prompt: str | None = None,
+                 wake_word_phrases: dict[str, str] | None = None) -> None:
         self.config = listen or ListenConfig()
+        self._wake_word_phrases = wake_word_phrases or {}  # model name -> what is said ("Okay Nabu")
         self.guards = Guards(guards or GuardsConfig(), initial_prompt)
         self.engine = engine
         self._initial_prompt = initial_prompt
@@ -160,8 +165,28 @@ class Listener:
         that adaptive end of turn knows "Computer, what time is it?" for a whole command)."""
         if self.config.mode == "always":
             return text
-        wake = match_wake(text, self.config.wake_phrases, self.config.wake_tolerance)
+        wake = match_wake(text, self._phrases(), self.config.wake_tolerance)
         return wake.remainder if wake is not None else text
+
+    def _phrases(self) -> list[str]:
+        """What a transcript may start with, to be cut from the request."""
+        if self.config.mode == "wake_word":
+            return list(self._wake_word_phrases.values())
+        return self.config.wake_phrases
+
+    def expects_request(self, now: float) -> bool:
+        """Whether a follow-up or push-to-talk window is open (wake_word mode: the endpointer must hear)."""
+        with self._lock:
+            return now <= max(self._open_until, self._push_until)
+
+    def context_for(self, utterance: Utterance) -> RequestContext | None:
+        """Who the request was said to: the wake word's persona and conversation, if configured."""
+        if utterance.wake_word is None:
+            return None
+        persona = self.config.wake_word.personas.get(utterance.wake_word)
+        if persona is None:
+            return RequestContext(wake_word=utterance.wake_word)
+        return RequestContext(utterance.wake_word, persona.persona, persona.conversation)
 
     def accept(self, transcript: Transcript, utterance: Utterance, now: float) -> Decision:
         decision = self._decide(transcript, utterance, now)
@@ -187,7 +212,12 @@ class Listener:
                 self._push_until = float("-inf")  # one trigger, one request
                 return Decision(text, "push-to-talk")
             in_window = self._open_from <= utterance.speech_end_at and started <= self._open_until
-            wake = match_wake(text, self.config.wake_phrases, self.config.wake_tolerance)
+            wake = match_wake(text, self._phrases(), self.config.wake_tolerance)
+            if mode == "wake_word" and utterance.wake_word is not None:
+                request = wake.remainder if wake is not None else text
+                if not request:
+                    return Decision(None, f"wake word {utterance.wake_word!r}, then only its own name")
+                return Decision(request, f"wake word {utterance.wake_word!r}")
             if wake is not None and not wake.remainder and mode == "wake_phrase":
                 window = self.config.wake_only_window_s
                 self._open_from, self._open_until = utterance.speech_end_at, max(now, utterance.speech_end_at) + window
@@ -199,7 +229,7 @@ class Listener:
                 return Decision(wake.remainder, f"wake phrase {wake.phrase!r} (heard {wake.heard!r})")
         if mode == "push_to_talk":
             return Decision(None, "push-to-talk not triggered")
-        return Decision(None, "no wake phrase")
+        return Decision(None, "no wake word" if mode == "wake_word" else "no wake phrase")
 
     # ---- events from the rest of the daemon ------------------------------------------------------
 
@@ -231,7 +261,10 @@ def prompt_for(listen: ListenConfig, hotwords: Iterable[str] = (), vocabulary: I
     return build_initial_prompt([*wake, *hotwords, *vocabulary])
 
 
-def build_listener(config: Config, *, vocabulary: Iterable[str] = ()) -> Listener:
-    """The Listener the config asks for; ``vocabulary`` (command phrases, slot values) biases Whisper."""
+def build_listener(config: Config, *, vocabulary: Iterable[str] = (),
+                   wake_word_phrases: dict[str, str] | None = None) -> Listener:
+    """The Listener the config asks for; ``vocabulary`` (command phrases, slot values) biases Whisper;
+    ``wake_word_phrases`` (model name -> phrase) are the acoustic wake words' (wake_word mode)."""
     prompt = prompt_for(config.listen, config.asr.hotwords, vocabulary) if config.asr.bias_vocabulary else None
-    return Listener(config.listen, config.guards, engine=config.vad.engine, initial_prompt=prompt)
+    return Listener(config.listen, config.guards, engine=config.vad.engine, initial_prompt=prompt,
+                    wake_word_phrases=wake_word_phrases)

@@ -7,13 +7,14 @@ import threading
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from assistant.events import Reply, SentenceScorer, TurnReport
+from assistant.events import Reply, RequestContext, SentenceScorer, TurnReport
 from assistant.speech.earcons import Kind
 
 
 class Router(Protocol):
-    def route(self, text: str, scorer: SentenceScorer | None = None) -> Reply:
-        """``scorer`` scores other sentences against the request's audio (near-miss commands)."""
+    def route(self, text: str, scorer: SentenceScorer | None = None, context: RequestContext | None = None) -> Reply:
+        """``scorer`` scores other sentences against the request's audio (near-miss commands); ``context``
+        says who the request was said to (a wake word's persona and conversation)."""
         ...
 
     def is_complete_request(self, text: str) -> bool:

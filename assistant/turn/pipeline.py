@@ -1,6 +1,7 @@
 """The assistant's data flow, in one place.
 
-    Capture (thread) --frames--> listen loop: Endpointer (+ Speculator: ASR during the hangover)
+    Capture (thread) --frames--> listen loop: [wake_word mode: WakeListening, the detector on every frame;
+        the endpointer hears only what follows a detection] Endpointer (+ Speculator: ASR during the hangover)
         --Utterance--> turn worker (thread): Listener.confirm_speech (Silero) -> Recognizer (or the
         speculation's transcript) -> Listener.accept (guards, wake phrase) -> Router (skills, commands,
         LLM) --Reply--> Speaker (next sentence synthesized while this one plays) --PCM--> AudioSink
@@ -33,7 +34,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from assistant.audio.sources import Capture
-from assistant.events import SentenceScorer, TurnReport, Utterance
+from assistant.events import AudioFrame, RequestContext, SentenceScorer, TurnReport, Utterance
 from assistant.hearing.rescore import scorer_for_request
 from assistant.speech.earcons import Kind
 from assistant.speech.text import split_sentences
@@ -42,6 +43,7 @@ from assistant.turn.items import Cue, PipelineStats, TextJob, TurnState
 from assistant.turn.over_our_voice import OverOurVoice
 from assistant.turn.own_sound import OwnSound
 from assistant.turn.stages import Stages
+from assistant.turn.wake import WakeListening
 
 log = logging.getLogger(__name__)
 
@@ -182,10 +184,15 @@ class Pipeline:
                 if endpointer.in_speech:
                     endpointer.reset()
                 continue
+            wake = stages.wake
             if self.deaf_at(frame.captured_at):
                 self._over_our_voice.feed(frame, stages)
+                if wake is not None and wake.hear(frame) is not None:
+                    stages.speaker.cancel()  # the wake word over our reply: stop talking and listen
                 continue
             self._over_our_voice.ended(stages)
+            if wake is not None and not self._awake(frame, stages, wake):
+                continue  # asleep: only the wake word detector heard this frame
             if self._own.barged_in and gate is not None and gate.echo_may_arrive(frame):
                 frame = gate.clean(frame)  # the last of our cut voice is still coming back
             utterance = endpointer.feed(frame)
@@ -193,11 +200,21 @@ class Pipeline:
             if stages.speculator is not None:
                 stages.speculator.observe(frame, endpointer)
             if utterance is not None:
-                self._queue_utterance(utterance)
+                self._queue_utterance(wake.claim(utterance) if wake is not None else utterance)
         if not self._stopping.is_set():  # end of stream: a recording may end mid-utterance
             tail = self.stages.endpointer.flush()
             if tail is not None:
                 self._queue_utterance(tail)
+
+    def _awake(self, frame: AudioFrame, stages: Stages, wake: WakeListening) -> bool:
+        """wake_word mode: whether the endpointer hears this frame. A detection starts it afresh (the wake
+        word's audio is not the request); a pause after it cues the "listening" earcon."""
+        endpointer = stages.endpointer
+        if wake.hear(frame) is not None:
+            endpointer.reset()
+        if wake.earcon_due(frame, endpointer):
+            self._utterances.put(Cue("listening"))
+        return wake.listening(frame, endpointer) or stages.listener.expects_request(frame.captured_at)
 
     def _queue_utterance(self, utterance: Utterance) -> None:
         with self._in_flight_lock:
@@ -288,8 +305,10 @@ class Pipeline:
                 if decision.wake_only:
                     self._earcon("listening", stages)  # "go ahead": the next utterance needs no wake phrase
                 return report
+            report.wake_word = utterance.wake_word
             self._answer(decision.request, report, stages, since=utterance.speech_end_at,
-                         scorer=scorer_for_request(transcript, decision.request))
+                         scorer=scorer_for_request(transcript, decision.request),
+                         context=listener.context_for(utterance))
             if listener.on_reply_finished(time.monotonic()):  # a follow-up window opened
                 self._earcon("listening", stages)
         except Exception as exc:  # one bad turn must not end the daemon
@@ -323,8 +342,8 @@ class Pipeline:
             self.say(["Sorry, something went wrong."], stages)
 
     def _answer(self, text: str, report: TurnReport, stages: Stages, since: float,
-                scorer: SentenceScorer | None = None) -> None:
-        reply = stages.router.route(text, scorer)
+                scorer: SentenceScorer | None = None, context: RequestContext | None = None) -> None:
+        reply = stages.router.route(text, scorer, context)
         report.latency_ms["reply_text"] = ms(time.monotonic() - since)
         report.handled_by, report.intent = reply.handled_by, reply.intent
         self._apply(reply.action, stages)

@@ -22,6 +22,7 @@ from assistant.hearing.whisper import Recognizer
 from assistant.speech.earcons import Earcons
 from assistant.speech.streaming import Speaker
 from assistant.turn.items import Router, TurnPolicy
+from assistant.turn.wake import WakeListening
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ class Stages:
     speaker: Speaker  # synthesizer + sink, sentence by sentence
     turn_taking: TurnTaking = TurnTaking()
     speculator: Speculator | None = None  # transcribes during the hangover (None: recognise after it)
+    wake: WakeListening | None = None  # wake_word mode: the detector, and what the endpointer hears
     earcons: Earcons | None = None
     echo_tail_s: float = 0.3  # after we stop playing, mic frames may still hold our sound this long
     fallback: Closable | None = None  # the LLM behind the router, owned here (a reload may share it)
@@ -74,6 +76,8 @@ class Stages:
         self.router.close()
         if self.speculator is not None and (successor is None or self.speculator is not successor.speculator):
             self.speculator.close()
+        if self.wake is not None and (successor is None or self.wake is not successor.wake):
+            self.wake.close()
         if self.fallback is not None and (successor is None or self.fallback is not successor.fallback):
             self.fallback.close()
         if successor is not None and self.sink is not successor.sink:

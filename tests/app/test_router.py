@@ -25,7 +25,7 @@ def test_unmatched_requests_get_the_configured_acknowledgement(tmp_path: Path) -
 def test_unmatched_requests_go_to_the_llm_when_there_is_one(tmp_path: Path) -> None:
     asked: list[str] = []
 
-    def llm(text: str) -> Reply:
+    def llm(text: str, context: object) -> Reply:
         asked.append(text)
         return Reply("Shakespeare wrote it.", handled_by="llm")
 
@@ -99,7 +99,7 @@ def test_exact_answers_come_before_the_model_and_after_exact_phrases(tmp_path: P
                                                                       intent: str) -> None:
     asked: list[str] = []
     router = build_router(make_config({"skills": {"timers_file": str(tmp_path / "t.json")}}),
-                          fallback=lambda text: asked.append(text) or Reply("A model's guess.", "llm"))
+                          fallback=lambda text, context: asked.append(text) or Reply("A model's guess.", "llm"))
     reply = router.route(question)
     assert (reply.handled_by, reply.intent) == ("skill", intent) and asked == []
 
@@ -111,7 +111,7 @@ def test_a_configured_command_keeps_its_requests_from_the_refusals(tmp_path: Pat
                                    "action": {"type": "say", "reply": "Off."}}]},
         "skills": {"timers_file": str(tmp_path / "t.json")}})
     asked: list[str] = []
-    router = build_router(config, fallback=lambda text: asked.append(text) or Reply("Done by a tool.", "llm"))
+    router = build_router(config, fallback=lambda text, context: asked.append(text) or Reply("Done by a tool.", "llm"))
     assert router.route("Turn off the kitchen light.").intent == "lights"
     # said differently: not a phrase of the command, but about its kitchen: the model may call it as a tool
     assert router.route("Could you switch the kitchen light off?").text == "Done by a tool."

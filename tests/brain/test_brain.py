@@ -277,3 +277,18 @@ def test_a_request_that_is_not_a_question_of_fact_is_not_judged(tmp_path: Path) 
     brain = make(ProbableLLM(pieces), tmp_path, min_confidence=0.25)
     assert list(brain.answer("Tell me a joke.")) == ["Why did the chicken cross?"]
     assert brain.last_stats.confidence is None
+
+
+def test_a_wake_word_s_persona_and_conversation_are_its_own(tmp_path: Path) -> None:
+    from assistant.events import RequestContext
+
+    llm = ScriptedLLM(["Noted."])
+    brain = make(llm, tmp_path, persona="Robo", system_prompt="You are {persona}.")
+    butler = RequestContext(wake_word="hey_mycroft", persona="Mycroft, a butler", conversation="butler")
+    list(brain.answer("My name is Ada.", context=butler))
+    list(brain.answer("What is my name?"))  # the default conversation has not heard it
+    list(brain.answer("What is my name?", context=butler))
+    plain, again = llm.calls[1]["messages"], llm.calls[2]["messages"]
+    assert [m.content for m in plain] == ["You are Robo.", "What is my name?"]
+    assert [m.content for m in again] == ["You are Mycroft, a butler.", "My name is Ada.", "Noted.", "What is my name?"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["butler.json", "default.json"]

@@ -202,3 +202,61 @@ def test_request_text_is_what_would_be_routed() -> None:
     assert wake.request_text("what time is it") == "what time is it"  # no wake phrase: as heard
     always = Listener(ListenConfig(mode="always"))
     assert always.request_text("Computer, what time is it?") == "Computer, what time is it?"
+
+
+# ---- wake_word mode ----------------------------------------------------------------------------
+
+
+def woken(start: float, model: str | None) -> Utterance:
+    plain = utterance(start)
+    return Utterance(plain.pcm, plain.start_s, plain.end_s, plain.voiced_s, plain.ended_at, plain.speech_end_at,
+                     wake_word=model)
+
+
+def wake_word_listener(**listen: object) -> Listener:
+    config = ListenConfig.model_validate({"mode": "wake_word", **listen})
+    return Listener(config, wake_word_phrases={"hey_mycroft": "Hey Mycroft", "okay_nabu": "Okay Nabu"})
+
+
+def test_wake_word_mode_takes_what_the_detector_woke_for() -> None:
+    listener = wake_word_listener()
+    said = listener.accept(transcript("What's the weather like?"), woken(0, "okay_nabu"), 2)
+    assert said.request == "What's the weather like?" and said.reason == "wake word 'okay_nabu'"
+    unheard = listener.accept(transcript("What's the weather like?"), woken(10, None), 12)
+    assert unheard.request is None and unheard.reason == "no wake word"
+    # a detection that fired early lets the word's end reach Whisper: the phrase is cut, as in wake_phrase mode
+    assert listener.accept(transcript("Hey, Mycroft, lights on."), woken(20, "hey_mycroft"), 22).request == "lights on."
+    alone = listener.accept(transcript("Okay, Nabu."), woken(30, "okay_nabu"), 32)
+    assert alone.request is None and "only its own name" in alone.reason
+    assert listener.request_text("Okay Nabu, what time is it?") == "what time is it?"
+
+
+def test_wake_word_mode_keeps_follow_up_and_push_to_talk_windows() -> None:
+    listener = wake_word_listener(follow_up_s=4)
+    assert not listener.expects_request(100.0)
+    listener.on_reply_finished(100.0)
+    assert listener.expects_request(103.0) and not listener.expects_request(105.0)
+    assert listener.accept(transcript("And tomorrow?"), woken(102.0, None), 104).request == "And tomorrow?"
+    listener.push_to_talk(200.0)
+    assert listener.expects_request(201.0)
+
+
+def test_each_wake_word_may_have_its_persona_and_conversation() -> None:
+    listener = wake_word_listener(wake_word={"models": ["okay_nabu", "hey_mycroft"], "personas": {
+        "hey_mycroft": {"persona": "Mycroft, a butler", "conversation": "butler"}}})
+    butler = listener.context_for(woken(0, "hey_mycroft"))
+    assert butler is not None and (butler.persona, butler.conversation) == ("Mycroft, a butler", "butler")
+    plain = listener.context_for(woken(0, "okay_nabu"))
+    assert plain is not None and plain.wake_word == "okay_nabu" and plain.persona is plain.conversation is None
+    assert listener.context_for(woken(0, None)) is None
+
+
+def test_wake_word_config_is_validated() -> None:
+    with pytest.raises(ValueError, match=r"personas for models that are not configured: \['alexa'\]"):
+        ListenConfig.model_validate({"wake_word": {"models": ["okay_nabu"], "personas": {"alexa": {}}}})
+    with pytest.raises(ValueError, match="at least 1 item"):
+        ListenConfig.model_validate({"wake_word": {"models": []}})
+    with pytest.raises(ValueError, match="Input should be 'micro' or 'openwakeword'"):
+        ListenConfig.model_validate({"wake_word": {"engine": "porcupine"}})
+    # a path's stem names its persona
+    ListenConfig.model_validate({"wake_word": {"models": ["/x/my_word.json"], "personas": {"my_word": {}}}})

@@ -24,7 +24,7 @@ class Heard:
 
 
 class Answers:
-    def route(self, text: str, scorer: object = None) -> Reply:
+    def route(self, text: str, scorer: object = None, context: object = None) -> Reply:
         return Reply("It's noon.", "skill", "time")
 
     def is_complete_request(self, text: str) -> bool:

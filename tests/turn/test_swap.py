@@ -40,7 +40,7 @@ class Router(Part):
         self.used = used
         self.started = False
 
-    def route(self, text: str, scorer: object = None) -> Reply:
+    def route(self, text: str, scorer: object = None, context: object = None) -> Reply:
         self.used.append(("router", self.name))
         return Reply(f"answered by {self.name}", "skill", "test")
 

@@ -1,0 +1,132 @@
+"""wake_word mode end to end on real recordings (tests/data/LICENSES.md) with the real detector and Whisper:
+the request said in one breath with the wake word or after a pause is answered, without the wake word's
+own audio; a wake word alone, or speech without one, gives no turn and costs no recognition at all."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from assistant.app.build import Kept, build_pipeline
+from assistant.audio.sinks import NullSink
+from assistant.audio.sources import WavSource
+from assistant.config.schema import Config
+from assistant.events import TurnReport
+from assistant.hearing.whisper import Recognizer
+from support.textnorm import normalise
+from support.wav import read_wav, write_wav
+
+
+class Counted:
+    """The real recognizer, counting how often any of its transcriptions ran."""
+
+    def __init__(self, inner: Recognizer) -> None:
+        self.inner = inner
+        self.model_name = inner.model_name
+        self.calls = 0
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.inner, name)
+        if not name.startswith("transcribe"):
+            return method
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.calls += 1
+            return method(*args, **kwargs)
+
+        return counted
+
+    def transcribe(self, pcm: bytes, **kwargs: Any) -> Any:
+        self.calls += 1
+        return self.inner.transcribe(pcm, **kwargs)
+
+
+class PlayedSink(NullSink):
+    def __init__(self) -> None:
+        super().__init__()
+        self.played: list[bytes] = []
+
+    def play(self, pcm: bytes, rate: int, cancelled: Any = None) -> float | None:
+        self.played.append(pcm)
+        return time.monotonic()
+
+
+def gap(seconds: float) -> np.ndarray:
+    return np.zeros(int(seconds * 16000), dtype=np.int16)
+
+
+def run(tmp_path: Path, recognizer: Recognizer, parts: list[np.ndarray], *, models: list[str] | None = None,
+        extra: dict[str, Any] | None = None) -> tuple[list[TurnReport], Counted, PlayedSink, Any]:
+    wav = write_wav(tmp_path / "room.wav", np.concatenate([gap(1.0), *parts, gap(1.5)]))
+    config = Config.model_validate({
+        "tts": {"engine": "null"}, "llm": {"backend": "none"},
+        "listen": {"mode": "wake_word", "wake_only_window_s": 3.0,
+                   "wake_word": {"models": models or ["hey_mycroft"]}},
+        **(extra or {})})
+    counted, sink = Counted(recognizer), PlayedSink()
+    pipeline = build_pipeline(config, WavSource(wav, realtime=False), sink, kept=Kept(recognizer=counted))
+    pipeline.run()
+    return pipeline.stats.last_turns, counted, sink, pipeline
+
+
+@pytest.fixture(scope="module")
+def words(data_dir: Path) -> dict[str, np.ndarray]:
+    names = ["hey_mycroft_test", "alexa_test", "whatstheweatherlike", "turn_on_the_living_room_lamp",
+             "negative_reference"]
+    return {name: read_wav(data_dir / f"{name}.wav")[0] for name in names}
+
+
+def test_wake_word_then_the_request_in_one_breath(tmp_path: Path, recognizer: Recognizer,
+                                                  words: dict[str, np.ndarray]) -> None:
+    turns, _, sink, pipeline = run(tmp_path, recognizer, [words["hey_mycroft_test"], words["whatstheweatherlike"]],
+                                   extra={"earcons": {"listening": True}})
+    assert len(turns) == 1, [t.as_dict() for t in turns]
+    turn = turns[0]
+    assert normalise(turn.transcript) == ["what", "is", "the", "weather", "like"]  # not a trace of "mycroft"
+    assert turn.wake_word == "hey_mycroft" and turn.as_dict()["wake_word"] == "hey_mycroft"
+    assert turn.intent == "live_data.weather" and turn.dropped is None
+    earcons = pipeline.stages.earcons
+    assert earcons.pcm("listening") not in sink.played  # no tone over a request that followed at once
+
+
+def test_wake_word_then_a_pause_then_the_request(tmp_path: Path, recognizer: Recognizer,
+                                                 words: dict[str, np.ndarray]) -> None:
+    turns, _, sink, pipeline = run(tmp_path, recognizer, [words["hey_mycroft_test"], gap(1.5),
+                                                          words["turn_on_the_living_room_lamp"]],
+                                   extra={"earcons": {"listening": True}})
+    assert [(normalise(t.transcript), t.wake_word) for t in turns] == [
+        (["turn", "on", "the", "living", "room", "lamp"], "hey_mycroft")]
+    assert sink.played.count(pipeline.stages.earcons.pcm("listening")) == 1  # "go ahead", once
+
+
+def test_wake_word_alone_then_silence_gives_no_turn(tmp_path: Path, recognizer: Recognizer,
+                                                    words: dict[str, np.ndarray]) -> None:
+    # the request comes after the 3 s window has closed: it was not said to us
+    turns, counted, _, _ = run(tmp_path, recognizer, [words["hey_mycroft_test"], gap(4.0),
+                                                      words["whatstheweatherlike"]])
+    assert turns == [] and counted.calls == 0
+
+
+def test_speech_without_the_wake_word_is_never_transcribed(tmp_path: Path, recognizer: Recognizer,
+                                                           words: dict[str, np.ndarray]) -> None:
+    turns, counted, _, _ = run(tmp_path, recognizer, [words["whatstheweatherlike"], gap(1.0),
+                                                      words["negative_reference"], gap(1.0), words["alexa_test"]])
+    assert turns == [] and counted.calls == 0  # "alexa" is not a configured model here
+
+
+def test_two_models_each_wake_with_their_own_name_and_persona(tmp_path: Path, recognizer: Recognizer,
+                                                              words: dict[str, np.ndarray]) -> None:
+    turns, _, _, pipeline = run(
+        tmp_path, recognizer,
+        [words["alexa_test"], gap(0.8), words["whatstheweatherlike"], gap(2.5),
+         words["hey_mycroft_test"], words["turn_on_the_living_room_lamp"]],
+        models=["hey_mycroft", "alexa"],
+        extra={"listen": {"mode": "wake_word", "wake_only_window_s": 3.0, "wake_word": {
+            "models": ["hey_mycroft", "alexa"], "personas": {"alexa": {"persona": "Alexa", "conversation": "a"}}}}})
+    assert [(t.wake_word, normalise(t.transcript)[-1]) for t in turns] == [("alexa", "like"), ("hey_mycroft", "lamp")]
+    wake = pipeline.stages.wake
+    assert wake is not None and wake.detections == 2

@@ -298,8 +298,18 @@ class DaemonControl:
             "dropped_frames": pipeline.capture.dropped,
             "turns_waiting_for_history": daemon.recorder.waiting if daemon.recorder else 0,
             "mic_reopened": pipeline.capture.reopened,
+            "listen_mode": daemon.config.listen.mode,
+            "wake_words": self._wake_words(pipeline),
             "last_turns": [t.as_dict() for t in pipeline.stats.last_turns[-5:]],
         }
+
+    @staticmethod
+    def _wake_words(pipeline: Pipeline) -> dict[str, Any] | None:
+        wake = pipeline.stages.wake
+        if wake is None:
+            return None
+        return {"engine": wake.detector.engine, "models": [m.name for m in wake.detector.models],
+                "detections": wake.detections, "awake": wake.awake}
 
     def _run(self, text: str, route: bool) -> dict[str, Any]:
         job = self._pipeline().submit_text(text, route=route)

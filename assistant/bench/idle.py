@@ -43,6 +43,33 @@ class SilentSource:
         pass
 
 
+class LoopedRoom(SilentSource):
+    """A recording of the room (16 kHz mono WAV: a TV, people talking to each other) played in a loop at
+    real time, like a microphone in that room."""
+
+    def __init__(self, wav: str, seconds: float, chunk_ms: int = 30) -> None:
+        super().__init__(seconds, chunk_ms)
+        from assistant.audio.sources import WavSource
+
+        source = WavSource(wav, realtime=False, chunk_ms=chunk_ms)
+        chunks = []
+        while (chunk := source.read()) is not None:
+            chunks.append(chunk)
+        source.close()
+        self.name = f"{wav} (looped)"
+        self._pcm = b"".join(chunks)
+        self._at = 0
+
+    def read(self) -> bytes | None:
+        if super().read() is None:  # paced, and counted, as silence would be
+            return None
+        size = len(self._chunk)
+        if self._at + size > len(self._pcm):
+            self._at = 0
+        self._at += size
+        return self._pcm[self._at - size : self._at]
+
+
 def watch_pid(pid: int, seconds: float) -> dict[str, Any]:
     import psutil
 
@@ -60,12 +87,14 @@ def watch_pid(pid: int, seconds: float) -> dict[str, Any]:
             "rss_mib": round(peak / 2**20, 1)}
 
 
-def run_in_process(config: Config, seconds: float) -> dict[str, Any]:
+def run_in_process(config: Config, seconds: float, room: str | None = None) -> dict[str, Any]:
+    """The pipeline in this process on silence, or on ``room`` (a WAV file) played in a loop."""
     import psutil
 
-
     warmup = 3.0
-    pipeline = build_pipeline(config, SilentSource(seconds + warmup, config.audio.buffer_ms), NullSink(realtime=True))
+    source = (LoopedRoom(room, seconds + warmup, config.audio.buffer_ms) if room is not None
+              else SilentSource(seconds + warmup, config.audio.buffer_ms))
+    pipeline = build_pipeline(config, source, NullSink(realtime=True))
     thread = threading.Thread(target=pipeline.run, daemon=True)
     thread.start()
     time.sleep(warmup)  # model loaded, threads started: measure the steady state only
@@ -74,4 +103,5 @@ def run_in_process(config: Config, seconds: float) -> dict[str, Any]:
     elapsed = time.monotonic() - started
     used = cpu_seconds() - before
     return {"pid": None, "seconds": round(elapsed, 1), "cpu_percent_of_one_core": round(100 * used / elapsed, 2),
-            "rss_mib": round(psutil.Process().memory_info().rss / 2**20, 1), "turns": pipeline.stats.turns}
+            "rss_mib": round(psutil.Process().memory_info().rss / 2**20, 1), "turns": pipeline.stats.turns,
+            "mode": config.listen.mode, "audio": source.name}

@@ -60,10 +60,12 @@ def cmd_latency(args: argparse.Namespace) -> int:
 def cmd_idle(args: argparse.Namespace) -> int:
     from assistant.bench import idle
 
-    result = idle.watch_pid(args.pid, args.seconds) if args.pid else idle.run_in_process(_config(args), args.seconds)
+    result = (idle.watch_pid(args.pid, args.seconds) if args.pid else
+              idle.run_in_process(_config(args), args.seconds, args.room))
     _emit(args, result, f"idle for {result['seconds']} s: {result['cpu_percent_of_one_core']:.2f} % of one core, "
                         f"RSS {result['rss_mib']:.0f} MiB" + (f" (pid {result['pid']})" if result["pid"] else
-                                                                " (in-process pipeline on silence)"))
+                                                                f" (in-process pipeline, {result['mode']} mode, on "
+                                                                f"{result['audio']}: {result['turns']} turns)"))
     return 0
 
 
@@ -172,6 +174,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p = sub.add_parser("idle", help="CPU and memory while listening to silence")
     p.add_argument("--seconds", type=float, default=60.0, help="how long to measure")
     p.add_argument("--pid", type=int, help="watch this running daemon instead of an in-process pipeline")
+    p.add_argument("--room", metavar="WAV", help="play this recording in a loop instead of silence (speech that "
+                   "is not said to the assistant: compare listen modes with --set listen.mode=...)")
+    p.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", help="override a config value")
     _add_common(p)
     p.set_defaults(handler=cmd_idle)
 

@@ -60,7 +60,8 @@ def _logfmt_value(value: object) -> str:
 
 def format_turn(report: TurnReport) -> str:
     """One logfmt line: ``turn transcript="what time is it" handled_by=skill asr_ms=610 ...``."""
-    fields: list[tuple[str, object]] = [("transcript", report.transcript)]
+    fields: list[tuple[str, object]] = [("wake_word", report.wake_word)] if report.wake_word else []
+    fields.append(("transcript", report.transcript))
     fields += [(k, v) for k, v in (("handled_by", report.handled_by), ("intent", report.intent)) if v]
     fields += [(f"{stage}_ms", round(ms)) for stage, ms in report.latency_ms.items()]
     fields += [(k, v) for k, v in (("dropped", report.dropped), ("error", report.error)) if v]

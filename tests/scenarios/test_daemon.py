@@ -259,3 +259,42 @@ def test_a_restarted_daemon_starts_with_the_room_its_echo_gate_learnt(vaudio: Vi
         assert json.loads(room.read_text()) == saved  # nothing learnt there yet: the saved room stays
     finally:
         d.stop()
+
+
+def test_wake_word_mode_through_the_microphone(vaudio: VirtualAudio, tmp_path: Path, data_dir: Path) -> None:
+    """`assistant run` in wake_word mode: speech without the wake word is not even transcribed; the wake word
+    then a request is answered, and status shows the detector. A reload to a model that does not exist is
+    refused and the detector keeps running."""
+    import numpy as np
+
+    from support.wav import read_wav, write_wav
+
+    gap = np.zeros(8000, dtype=np.int16)
+    woken = write_wav(tmp_path / "woken.wav", np.concatenate(
+        [gap, read_wav(data_dir / "hey_mycroft_test.wav")[0], read_wav(data_dir / "what_time_is_it_espeak.wav")[0],
+         gap]))
+    config = ("logging:\n  level: INFO\nlisten:\n  mode: wake_word\n  wake_word:\n    models: [hey_mycroft]\n"
+              "llm:\n  backend: none\n")
+    daemon = Daemon(vaudio, tmp_path, config)
+    try:
+        daemon.start()
+        status = daemon.control("status")
+        assert status["listen_mode"] == "wake_word"
+        assert status["wake_words"] == {"engine": "micro", "models": ["hey_mycroft"], "detections": 0, "awake": False}
+        vaudio.play(data_dir / "what_time_is_it_espeak.wav").wait(30)
+        time.sleep(1.0)
+        assert daemon.control("status")["turns"] == 0  # never reached the recognizer
+        mark = len(daemon.stderr)
+        vaudio.play(woken).wait(30)
+        line = daemon.stderr[daemon.wait_log("handled_by=", after=mark)]
+        assert "wake_word=hey_mycroft" in line and "intent=time" in line, line
+        assert daemon.control("status")["wake_words"]["detections"] == 1
+
+        daemon.config.write_text(config.replace("[hey_mycroft]", "[hey_computer]"))
+        assert daemon.proc is not None
+        daemon.proc.send_signal(signal.SIGHUP)
+        daemon.wait_log("reload failed, keeping the running config: listen.wake_word.models: no bundled micro "
+                        "wake word 'hey_computer'")
+        assert daemon.control("status")["wake_words"]["models"] == ["hey_mycroft"]
+    finally:
+        daemon.stop()

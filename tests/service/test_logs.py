@@ -58,6 +58,9 @@ def test_format_turn() -> None:
     assert format_turn(turn()) == (
         'turn transcript="what time is it" handled_by=skill intent=time asr_ms=610 reply_audio_ms=820 reply="It\'s 5."'
     )
+    woken = turn()
+    woken.wake_word = "okay_nabu"
+    assert format_turn(woken).startswith('turn wake_word=okay_nabu transcript="what time is it" handled_by=skill')
 
 
 def test_format_turn_quotes_what_would_break_the_line() -> None:

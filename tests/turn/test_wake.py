@@ -17,6 +17,7 @@ from assistant.audio.sources import WavSource
 from assistant.config.schema import Config
 from assistant.events import TurnReport
 from assistant.hearing.whisper import Recognizer
+from assistant.speech.text import split_sentences
 from support.textnorm import normalise
 from support.wav import read_wav, write_wav
 
@@ -130,3 +131,53 @@ def test_two_models_each_wake_with_their_own_name_and_persona(tmp_path: Path, re
     assert [(t.wake_word, normalise(t.transcript)[-1]) for t in turns] == [("alexa", "like"), ("hey_mycroft", "lamp")]
     wake = pipeline.stages.wake
     assert wake is not None and wake.detections == 2
+
+
+class Loudspeaker(NullSink):
+    """Plays in real time and is heard in the room (so the mic is gated while it plays); notes how long each
+    piece really played."""
+
+    def __init__(self) -> None:
+        super().__init__(realtime=True)
+        self.audible = True
+        self.played_s: list[float] = []
+
+    def play(self, pcm: bytes, rate: int, cancelled: Any = None) -> float | None:
+        began = time.monotonic()
+        first = super().play(pcm, rate, cancelled)
+        self.played_s.append(time.monotonic() - began)
+        return first
+
+
+class LongVoice:
+    """Every sentence takes 4 s to say."""
+
+    name = "long"
+
+    def synthesize(self, text: str) -> tuple[bytes, int]:
+        return bytes(4 * 32000), 16000
+
+    def voices(self) -> list[dict[str, str]]:
+        return []
+
+
+def test_the_wake_word_over_a_reply_cuts_it_and_is_listened_to(tmp_path: Path, recognizer: Recognizer,
+                                                                 words: dict[str, np.ndarray]) -> None:
+    # the first request's reply (two 4 s sentences) is still playing when the wake word comes 1.5 s into it
+    wav = write_wav(tmp_path / "room.wav", np.concatenate([
+        gap(1.0), words["hey_mycroft_test"], words["whatstheweatherlike"], gap(1.6), words["hey_mycroft_test"],
+        gap(1.0), words["turn_on_the_living_room_lamp"], gap(2.0)]))
+    config = Config.model_validate({
+        "llm": {"backend": "none"}, "turn": {"echo_tail_ms": 100},
+        "listen": {"mode": "wake_word", "wake_only_window_s": 3.0, "wake_word": {"models": ["hey_mycroft"]}}})
+    sink = Loudspeaker()
+    pipeline = build_pipeline(config, WavSource(wav, realtime=True), sink,
+                              kept=Kept(recognizer=recognizer, synthesizer=LongVoice()))
+    pipeline.run()
+    turns = pipeline.stats.last_turns
+    assert [(t.wake_word, normalise(t.transcript)[-1]) for t in turns] == [
+        ("hey_mycroft", "like"), ("hey_mycroft", "lamp")], [t.as_dict() for t in turns]
+    # the first reply: its first sentence cut by the wake word (not played out: 4 s), the rest dropped; then the
+    # second reply whole
+    assert sink.played_s[0] < 3.5 and all(s > 3.9 for s in sink.played_s[1:])
+    assert len(sink.played_s) == 1 + len(split_sentences(turns[1].reply))

@@ -102,6 +102,8 @@ def run_in_process(config: Config, seconds: float, room: str | None = None) -> d
     thread.join()
     elapsed = time.monotonic() - started
     used = cpu_seconds() - before
+    # no thread may be left inside CTranslate2 when the interpreter exits (a speculative pass was: SIGSEGV)
+    pipeline.close()
     return {"pid": None, "seconds": round(elapsed, 1), "cpu_percent_of_one_core": round(100 * used / elapsed, 2),
             "rss_mib": round(psutil.Process().memory_info().rss / 2**20, 1), "turns": pipeline.stats.turns,
             "mode": config.listen.mode, "audio": source.name}

@@ -165,11 +165,11 @@ class Listener:
         that adaptive end of turn knows "Computer, what time is it?" for a whole command)."""
         if self.config.mode == "always":
             return text
-        wake = match_wake(text, self._phrases(), self.config.wake_tolerance)
+        wake = match_wake(text, self.spoken_wake_phrases(), self.config.wake_tolerance)
         return wake.remainder if wake is not None else text
 
-    def _phrases(self) -> list[str]:
-        """What a transcript may start with, to be cut from the request."""
+    def spoken_wake_phrases(self) -> list[str]:
+        """The wake phrases a transcript may start with (wake_word mode: the models' phrases)."""
         if self.config.mode == "wake_word":
             return list(self._wake_word_phrases.values())
         return self.config.wake_phrases
@@ -212,7 +212,7 @@ class Listener:
                 self._push_until = float("-inf")  # one trigger, one request
                 return Decision(text, "push-to-talk")
             in_window = self._open_from <= utterance.speech_end_at and started <= self._open_until
-            wake = match_wake(text, self._phrases(), self.config.wake_tolerance)
+            wake = match_wake(text, self.spoken_wake_phrases(), self.config.wake_tolerance)
             if mode == "wake_word" and utterance.wake_word is not None:
                 request = wake.remainder if wake is not None else text
                 if not request:

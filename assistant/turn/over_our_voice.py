@@ -78,7 +78,7 @@ class OverOurVoice:
             self._stop_heard(text, reply_id, stages)
 
         if self._stop_check.start(crops, stages.recognizer, listener.guards, stop_phrase,
-                                  listener.config.wake_phrases, heard):
+                                  listener.spoken_wake_phrases(), heard):
             self._stats.stop_checks += 1
 
     def _stop_heard(self, heard: str, reply_id: int, stages: Stages) -> None:

@@ -4,7 +4,9 @@ Each recording goes through ``factory.build_pipeline`` exactly as the daemon run
 like a microphone (followed by silence so the hangover can run out), Capture, the Endpointer, Whisper,
 the router, the synthesizer and a real-time NullSink. The TurnReport of each turn gives, measured from
 the capture time of the last voiced frame (speech end): endpoint decided, transcript ready, reply text
-ready and first reply sample out. WER, CPU seconds per turn and peak RSS complete the table.
+ready and first reply sample out. The VAD's delay behind the true end of speech (bench/speech_end.py) is
+its own column, and the first reply sample is also counted from that true end. WER, CPU seconds per turn
+and peak RSS complete the table.
 """
 
 from __future__ import annotations
@@ -17,14 +19,19 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from assistant.app.build import Kept, build_pipeline, build_recognizer, build_synthesizer, warm_up
 from assistant.audio.sinks import NullSink
 from assistant.audio.sources import WavSource
+from assistant.bench.speech_end import true_end_s
 from assistant.bench.stats import Recording, cpu_seconds, fmt, peak_rss_mib, summary, word_errors
 from assistant.config.schema import Config
 from assistant.events import TurnReport
 
 STAGES = ("endpoint", "transcript", "reply_text", "reply_audio")
+# the VAD's last voiced frame behind the true end of speech, and the first reply sample from that true end
+FROM_TRUE_END = ("vad_delay", "reply_audio_true")
 
 
 @dataclass
@@ -49,7 +56,24 @@ def stage_latencies(report: TurnReport) -> dict[str, float]:
             "reply_audio": lat.get("reply_audio", math.nan)}
 
 
+def speech_samples(recording: Recording, chunk_ms: int) -> np.ndarray:
+    """The recording as the pipeline hears it (16 kHz mono, resampled by the same source)."""
+    source = WavSource(recording.path, realtime=False, chunk_ms=chunk_ms)
+    chunks = []
+    while (chunk := source.read()) is not None:
+        chunks.append(chunk)
+    source.close()
+    return np.frombuffer(b"".join(chunks), dtype="<i2")
+
+
+def from_true_end(latency: dict[str, float], vad_end_s: float, true_end: float | None) -> dict[str, float]:
+    """The VAD's delay behind the true end of speech, and the first reply sample counted from that end."""
+    delay_ms = (vad_end_s - true_end) * 1000 if true_end is not None else math.nan
+    return {"vad_delay": delay_ms, "reply_audio_true": latency["reply_audio"] + delay_ms}
+
+
 def run_one(config: Config, recording: Recording, recognizer: Any, synthesizer: Any) -> UtteranceResult:
+    true_end, end_source = true_end_s(recording.path, speech_samples(recording, config.audio.buffer_ms))
     source = WavSource(recording.path, realtime=True, chunk_ms=config.audio.buffer_ms,
                        tail_silence_s=config.vad.hangover_ms / 1000 + 1.0)
     sink = NullSink(realtime=True)
@@ -69,8 +93,9 @@ def run_one(config: Config, recording: Recording, recognizer: Any, synthesizer: 
     errors, ref_words = word_errors(recording.reference, transcript)
     first = spoken[0] if spoken else (turns[0] if turns else None)
     latency = stage_latencies(first) if first is not None else dict.fromkeys(STAGES, math.nan)
-    extra = {k: v for k, v in (first.latency_ms.items() if first else []) if k not in STAGES}
-    extra["turns"] = len(turns)
+    latency |= from_true_end(latency, first.speech_end if first is not None else math.nan, true_end)
+    extra: dict[str, Any] = {k: v for k, v in (first.latency_ms.items() if first else []) if k not in STAGES}
+    extra |= {"turns": len(turns), "true_end_s": true_end, "true_end_from": end_source}
     return UtteranceResult(recording.path.name, recording.reference, transcript,
                            first.reply if first else "", errors, ref_words, cpu / max(1, len(turns)), latency, extra)
 
@@ -90,7 +115,7 @@ def run(config: Config, recordings: list[Recording]) -> dict[str, Any]:
                    **{k: v.model_dump() for k, v in config if k in ("latency", "turn")}},
         "model_load_s": round(load_s, 2),
         "utterances": [asdict(r) for r in results],
-        "summary": {stage: summary([r.latency_ms[stage] for r in results]) for stage in STAGES},
+        "summary": {stage: summary([r.latency_ms[stage] for r in results]) for stage in (*STAGES, *FROM_TRUE_END)},
         "wer": errors / max(1, ref_words),
         "cpu_s_per_turn": summary([r.cpu_s for r in results]),
         "peak_rss_mib": round(peak_rss_mib(), 1),
@@ -106,18 +131,21 @@ def machine() -> dict[str, Any]:
 
 
 def table(result: dict[str, Any]) -> str:
-    lines = [f"{'file':34} {'endpoint':>8} {'transcr':>8} {'reply':>8} {'audio':>8} {'cpu s':>6}  transcript"]
+    columns = (*STAGES, *FROM_TRUE_END)
+    lines = [f"{'file':34} {'endpoint':>8} {'transcr':>8} {'reply':>8} {'audio':>8} {'vad dly':>8} {'audio*':>8} "
+             f"{'cpu s':>6}  transcript"]
     for u in result["utterances"]:
         lat = u["latency_ms"]
-        lines.append(f"{u['file'][:34]:34} " + " ".join(f"{fmt(lat[s]):>8}" for s in STAGES)
+        lines.append(f"{u['file'][:34]:34} " + " ".join(f"{fmt(lat.get(s, math.nan)):>8}" for s in columns)
                      + f" {u['cpu_s']:6.2f}  {u['transcript'][:40]!r}")
     for name, key in (("median", "median"), ("p90", "p90")):
-        lines.append(f"{name:34} " + " ".join(f"{fmt(result['summary'][s][key]):>8}" for s in STAGES)
+        lines.append(f"{name:34} " + " ".join(f"{fmt(result['summary'][s][key]):>8}" for s in columns)
                      + f" {result['cpu_s_per_turn'][key]:6.2f}")
     lines.append(f"WER {result['wer']:.3f} over {len(result['utterances'])} utterances; peak RSS "
                  f"{result['peak_rss_mib']:.0f} MiB; load average {result['machine']['load_avg']}")
     lines.append("(ms after the last voiced frame was captured: endpoint decided, transcript ready, reply text "
-                 "ready, first reply sample out)")
+                 "ready, first reply sample out; vad dly: that frame's end behind the true end of speech (labelled, "
+                 "or the last 10 ms frame 10 dB above the noise floor); audio*: first reply sample after the true end)")
     return "\n".join(lines)
 
 

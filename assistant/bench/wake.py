@@ -612,7 +612,7 @@ def run(options: Options, progress: Callable[[str], None] = lambda _: None) -> d
             for model, res in acoustic_negatives(engine, options.models, long, options.threshold).items():
                 per_model[model]["negatives_long"] = res.as_dict()
         progress(f"{engine}: CPU")
-        two = list(options.models[:2]) if len(options.models) >= 2 else [*options.models, "hey_jarvis"]
+        two = [*options.models[:1], next(m for m in (*options.models[1:], *PHRASES) if m != options.models[0])]
         cpu = {"1 model": round(cpu_percent(engine, options.models[:1], cpu_audio, options.cpu_runs), 3),
                "2 models": round(cpu_percent(engine, two, cpu_audio, options.cpu_runs), 3)}
         result["engines"][engine] = {"models": per_model, "cpu_percent_of_one_core": cpu,

@@ -1,9 +1,10 @@
-"""``assistant bench latency|idle|tts|barge-in``: measurements of the live path, printed as tables or JSON."""
+"""``assistant bench latency|idle|tts|barge-in|wake``: measurements of the live path, printed as tables or JSON."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +129,32 @@ def cmd_asr_knobs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_wake(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from assistant.bench import wake
+    from assistant.cli.main import UserError
+    from assistant.hearing.wake_word import ENGINES
+
+    data = Path(args.data)
+    if not (data / "manifest.tsv").is_file():
+        raise UserError(f"no manifest.tsv in {data}: pass --data with the speech folder (../shared/speech)")
+    engines = ENGINES if args.engine == "both" else (args.engine,)
+    options = wake.Options(data=data, engines=engines, models=args.model or tuple(wake.PHRASES), seed=args.seed,
+                           threshold=args.threshold, long_hours=args.long_hours,
+                           long_engines=ENGINES if args.long_engine == "both" else (args.long_engine,),
+                           transcript=not args.no_transcript, piper=not args.no_piper, cpu_runs=args.cpu_runs,
+                           every=args.every)
+    if args.quick:
+        options = replace(options, voices=wake.ESPEAK_VOICES[:2], variants=wake.ESPEAK_VARIANTS[:3],
+                          speeds=wake.ESPEAK_SPEEDS[-1:])
+    started = time.monotonic()
+    result = wake.run(options, progress=lambda line: print(f"[{time.monotonic() - started:6.0f} s] {line}",
+                                                           file=sys.stderr, flush=True))
+    _emit(args, result, wake.table(result))
+    return 0
+
+
 def _add_recordings(p: argparse.ArgumentParser) -> None:
     p.add_argument("files", nargs="*", help="WAV files (default: the manifest's command recordings)")
     p.add_argument("--manifest", default=str(DEFAULT_MANIFEST), help="TSV manifest (file, reference_transcript, "
@@ -185,6 +212,26 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--device", action="store_true", help="play on the configured output device, not a null sink")
     _add_common(p)
     p.set_defaults(handler=cmd_tts)
+
+    p = sub.add_parser("wake", help="wake words: detection, false accepts per hour, CPU, latency; acoustic vs "
+                       "transcript")
+    p.add_argument("--data", default=str(DEFAULT_MANIFEST.parent), help="the speech folder (manifest.tsv)")
+    p.add_argument("--engine", choices=("micro", "openwakeword", "both"), default="both", help="acoustic engine")
+    p.add_argument("--model", action="append", help="bundled model (repeatable; default: okay_nabu, hey_jarvis, "
+                   "hey_mycroft, alexa)")
+    p.add_argument("--threshold", type=float, help="probability cut-off (default: each model's own)")
+    p.add_argument("--seed", type=int, default=0, help="noise choice and offsets")
+    p.add_argument("--long-hours", type=float, default=1.0, help="hours of long negative audio (0: none)")
+    p.add_argument("--long-engine", choices=("micro", "openwakeword", "both"), default="micro",
+                   help="engines run on the long negatives")
+    p.add_argument("--no-transcript", action="store_true", help="skip the Whisper + match_wake rows")
+    p.add_argument("--no-piper", action="store_true", help="espeak-ng voices only")
+    p.add_argument("--quick", action="store_true", help="few voices (a smoke run)")
+    p.add_argument("--every", type=int, default=1, help="keep every Nth synthesised clip (openWakeWord and "
+                   "Whisper take ~0.3-0.8 s of CPU per clip)")
+    p.add_argument("--cpu-runs", type=int, default=3, help="runs for the CPU median")
+    _add_common(p)
+    p.set_defaults(handler=cmd_wake)
 
     p = sub.add_parser("asr-knobs", help="recognition time and WER for beam size, timestamps, threads, int8 variants")
     _add_recordings(p)

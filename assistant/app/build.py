@@ -19,6 +19,7 @@ from assistant.hearing.listen import build_listener
 from assistant.hearing.speculative import Speculator
 from assistant.hearing.turn_model import TurnModel
 from assistant.hearing.vad import Endpointer
+from assistant.hearing.wake_confirm import hears_phrase
 from assistant.hearing.wake_word import WakeWordError, WakeWords
 from assistant.hearing.whisper import Recognizer, WhisperRecognizer
 from assistant.speech.base import SilentSynthesizer, Synthesizer
@@ -98,19 +99,24 @@ def build_stop_phrase() -> Callable[[str], bool]:
     return is_stop
 
 
-def build_wake_listening(config: Config) -> WakeListening | None:
+def build_wake_listening(config: Config, recognizer: Recognizer) -> WakeListening | None:
     """wake_word mode's detector and listening state (None in the other modes); a model that cannot be
-    loaded is a config error, said in plain words."""
+    loaded is a config error, said in plain words. ``recognizer`` confirms candidates (wake_word.confirm_from)."""
     listen = config.listen
     if listen.mode != "wake_word":
         return None
     wake_word = listen.wake_word
     try:
         detector = WakeWords(wake_word.engine, wake_word.models, threshold=wake_word.threshold,
-                             refractory_s=wake_word.refractory_s)
+                             refractory_s=wake_word.refractory_s, confirm_from=wake_word.confirm_from)
     except WakeWordError as exc:
         raise ConfigError([f"listen.wake_word.models: {exc}"]) from None
-    return WakeListening(detector, window_s=listen.wake_only_window_s, earcon_after_s=wake_word.earcon_after_ms / 1000)
+
+    def confirm(pcm: bytes, phrase: str) -> tuple[bool, str]:
+        return hears_phrase(recognizer, pcm, phrase, listen.wake_tolerance)
+
+    return WakeListening(detector, window_s=listen.wake_only_window_s, earcon_after_s=wake_word.earcon_after_ms / 1000,
+                         confirm=confirm if wake_word.confirm_from is not None else None)
 
 
 def build_endpointer(config: Config, speculator: Speculator | None) -> Endpointer:
@@ -163,7 +169,7 @@ def build_stages(config: Config, sink: AudioSink, *, config_path: Path | None = 
     synthesizer = kept.synthesizer or build_synthesizer(config)
     fallback = kept.fallback or LlmFallback(config)
     router = build_commands_router(config, speak=speak, fallback=fallback, config_path=config_path)
-    wake = build_wake_listening(config)
+    wake = build_wake_listening(config, recognizer)
     phrases = {model.name: model.phrase for model in wake.detector.models} if wake is not None else None
     listener = build_listener(config, vocabulary=router.vocabulary(), wake_word_phrases=phrases)
 

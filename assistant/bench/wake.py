@@ -272,11 +272,43 @@ def chunks(pcm: Pcm, chunk_ms: int = CHUNK_MS) -> Iterator[bytes]:
         yield raw[i: i + step]
 
 
-def detect(engine: str, models: Sequence[str], pcm: Pcm, threshold: float | None = None) -> list[Any]:
-    """Every Detection a fresh WakeWords gives on ``pcm`` fed in 30 ms chunks."""
-    from assistant.hearing.wake_word import WakeWords
+class Detector:
+    """WakeWords as the daemon runs it: with ``confirm_from``, a candidate below a model's cut-off counts only
+    if Whisper hears the phrase in the last 2 s (hearing/wake_confirm.py; here in line, not on a thread)."""
 
-    detector = WakeWords(engine, models, threshold=threshold)
+    def __init__(self, engine: str, models: Sequence[str], threshold: float | None = None,
+                 confirm_from: float | None = None, recognizer: Any = None) -> None:
+        from assistant.hearing.wake_word import WakeWords
+
+        self.detector = WakeWords(engine, models, threshold=threshold, confirm_from=confirm_from)
+        self.recognizer = recognizer
+        self.candidates = 0
+        self._recent: list[bytes] = []
+
+    @property
+    def audio_s(self) -> float:
+        return self.detector.audio_s
+
+    def feed(self, chunk: bytes) -> Any:
+        from assistant.hearing.wake_confirm import hears_phrase
+        from assistant.turn.wake import CONFIRM_AUDIO_S
+
+        self._recent = [*self._recent, chunk][-int(CONFIRM_AUDIO_S * 1000 / CHUNK_MS):]
+        found = self.detector.feed(chunk)
+        if found is None or found.sure:
+            return found
+        self.candidates += 1
+        heard, _ = hears_phrase(self.recognizer, b"".join(self._recent), found.phrase)
+        return found if heard else None
+
+    def close(self) -> None:
+        self.detector.close()
+
+
+def detect(engine: str, models: Sequence[str], pcm: Pcm, threshold: float | None = None,
+           confirm_from: float | None = None, recognizer: Any = None) -> list[Any]:
+    """Every Detection a fresh detector gives on ``pcm`` fed in 30 ms chunks."""
+    detector = Detector(engine, models, threshold, confirm_from, recognizer)
     try:
         return [d for chunk in chunks(pcm) if (d := detector.feed(chunk)) is not None]
     finally:
@@ -319,11 +351,11 @@ class PositiveResult:
                 "misses": self.misses}
 
 
-def acoustic_positives(engine: str, model: str, trial_list: Iterable[Trial],
-                       threshold: float | None = None) -> PositiveResult:
+def acoustic_positives(engine: str, model: str, trial_list: Iterable[Trial], threshold: float | None = None,
+                       confirm_from: float | None = None, recognizer: Any = None) -> PositiveResult:
     result = PositiveResult()
     for trial in trial_list:
-        found = [d for d in detect(engine, [model], trial.pcm, threshold)
+        found = [d for d in detect(engine, [model], trial.pcm, threshold, confirm_from, recognizer)
                  if d.model == model and d.end_s >= trial.speech_start_s]
         latency = found[0].end_s - trial.speech_end_s if found else None
         result.add(trial, bool(found), latency)
@@ -423,11 +455,10 @@ class NegativeResult:
 
 
 def acoustic_negatives(engine: str, models: Sequence[str], segments: Iterable[Segment],
-                       threshold: float | None = None) -> dict[str, NegativeResult]:
+                       threshold: float | None = None, confirm_from: float | None = None,
+                       recognizer: Any = None) -> dict[str, NegativeResult]:
     """One detector per model, each fed one continuous stream of the segments (without its own clips)."""
-    from assistant.hearing.wake_word import WakeWords
-
-    detectors = {m: WakeWords(engine, [m], threshold=threshold) for m in models}
+    detectors = {m: Detector(engine, [m], threshold, confirm_from, recognizer) for m in models}
     results = {m: NegativeResult() for m in models}
     try:
         for seg in segments:
@@ -569,6 +600,7 @@ class Options:
     piper: bool = True
     cpu_runs: int = 3
     every: int = 1  # keep every Nth synthesised clip (the real clips always): openWakeWord and Whisper are slow
+    confirm_from: float | None = None  # candidates from here to the cut-off, confirmed by Whisper (the daemon's)
 
 
 def run(options: Options, progress: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
@@ -597,19 +629,27 @@ def run(options: Options, progress: Callable[[str], None] = lambda _: None) -> d
         progress("assembling the long negative audio")
         long = list(long_negatives(base, noises, options.long_hours, options.seed))
     cpu_audio = np.concatenate([s.pcm for s in base])[: 120 * SAMPLE_RATE]
+    result["confirm_from"] = options.confirm_from
+    recognizer = None
+    if options.confirm_from is not None:
+        from assistant.config.schema import AsrConfig
+        from assistant.hearing.whisper import WhisperRecognizer
+
+        recognizer = WhisperRecognizer(AsrConfig())
+    confirm: dict[str, Any] = {"confirm_from": options.confirm_from, "recognizer": recognizer}
     for engine in options.engines:
         per_model: dict[str, Any] = {}
         for model in options.models:
             progress(f"{engine} {model}: positives")
             per_model[model] = {"positives": acoustic_positives(engine, model, all_trials[model],
-                                                                options.threshold).as_dict()}
+                                                                options.threshold, **confirm).as_dict()}
         progress(f"{engine}: negatives ({base_s / 3600:.2f} h)")
-        negatives = acoustic_negatives(engine, options.models, base, options.threshold)
+        negatives = acoustic_negatives(engine, options.models, base, options.threshold, **confirm)
         for model in options.models:
             per_model[model]["negatives"] = negatives[model].as_dict()
         if long and engine in options.long_engines:
             progress(f"{engine}: long negatives")
-            for model, res in acoustic_negatives(engine, options.models, long, options.threshold).items():
+            for model, res in acoustic_negatives(engine, options.models, long, options.threshold, **confirm).items():
                 per_model[model]["negatives_long"] = res.as_dict()
         progress(f"{engine}: CPU")
         two = [*options.models[:1], next(m for m in (*options.models[1:], *PHRASES) if m != options.models[0])]

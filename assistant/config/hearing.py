@@ -70,6 +70,10 @@ class WakeWordConfig(StrictModel):
     threshold: float | None = Field(
         None, gt=0.0, lt=1.0, description="null: each model's own cut-off; else the probability a detection needs"
     )
+    confirm_from: float | None = Field(
+        0.5, gt=0.0, lt=1.0, description="a model that reaches only this probability, not its cut-off, wakes if "
+        "Whisper hears the wake phrase in the word's audio (null: never)"
+    )
     refractory_s: float = Field(
         2.0, ge=0.2, le=30.0, description="after a detection, no other one for this long (one word wakes once)"
     )

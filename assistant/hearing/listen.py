@@ -104,6 +104,12 @@ def match_wake(text: str, phrases: Sequence[str], tolerance: float = 0.25) -> Wa
     return WakeMatch(phrase=phrase, heard=heard, remainder=remainder if words(remainder) else "", edits=edits)
 
 
+def heard_in(text: str, phrase: str, tolerance: float = 0.25) -> bool:
+    """Whether ``phrase`` is said anywhere in ``text`` ("So I said, okay Nabu." holds "okay nabu")."""
+    tokens = list(_WORD.finditer(text))
+    return any(match_wake(text[token.start():], [phrase], tolerance) is not None for token in tokens)
+
+
 @dataclass(frozen=True, slots=True)
 class Decision:
     request: str | None  # text to route (wake phrase removed), or None: nothing to answer

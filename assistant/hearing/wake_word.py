@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 
 ENGINES = ("micro", "openwakeword")
 OPENWAKEWORD_THRESHOLD = 0.5  # openWakeWord's own recommended default; its models carry none
+# A candidate's probability is watched this long for its peak (micro's is a mean over ~150 ms, so it rises
+# through the lower cut-off well before it reaches its highest).
+CANDIDATE_S = 0.3
 
 
 class WakeWordError(ValueError):
@@ -40,8 +43,9 @@ class WakeWordError(ValueError):
 class Detection:
     model: str  # the model's name (its file stem: "okay_nabu")
     phrase: str  # what is said to wake it ("Okay Nabu")
-    probability: float
+    probability: float  # the highest the model gave this word
     end_s: float  # stream time of the audio that made it fire (seconds of audio fed so far)
+    sure: bool = True  # above the model's cut-off; False: a candidate between confirm_from and it
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +116,10 @@ class _MicroHead:
 
     def probabilities(self, features: Any) -> Iterable[float]:
         probability = self._model.process_streaming_prob(features)
-        return () if probability is None else (probability,)
+        # The model runs once per `stride` feature frames and says 0.0 in between: not a probability
+        if probability is None or self._model._features:
+            return ()
+        return (probability,)
 
     def reset(self) -> None:
         self._model.reset()
@@ -201,7 +208,8 @@ class WakeWords:
     """Several wake-word models of one engine on one shared feature front end."""
 
     def __init__(self, engine: str = "micro", models: Sequence[str] = ("okay_nabu",), *,
-                 threshold: float | None = None, refractory_s: float = 2.0) -> None:
+                 threshold: float | None = None, refractory_s: float = 2.0,
+                 confirm_from: float | None = None) -> None:
         if engine not in ENGINES:
             raise WakeWordError(f"unknown wake word engine {engine!r}: use one of {', '.join(ENGINES)}")
         if not models:
@@ -219,8 +227,10 @@ class WakeWords:
             raise WakeWordError(f"a wake word model is configured twice: {names}")
         self.engine = engine
         self.refractory_s = refractory_s
+        self.confirm_from = confirm_from
         self._samples = 0
         self._quiet_until_s = 0.0
+        self._candidates: dict[str, tuple[float, float]] = {}  # model -> (since, peak) between the two cut-offs
 
     @property
     def models(self) -> list[WakeModelInfo]:
@@ -232,18 +242,41 @@ class WakeWords:
         return self._samples / SAMPLE_RATE
 
     def feed(self, pcm: bytes) -> Detection | None:
-        """Feed 16 kHz mono int16 audio; the first model to fire, if one does."""
+        """Feed 16 kHz mono int16 audio; the first model to fire, if one does.
+
+        With ``confirm_from``, a model whose probability rises above it but not to its cut-off gives a
+        candidate (``sure=False``) once its probability falls back or ``CANDIDATE_S`` has passed, for
+        something slower (Whisper hearing the phrase) to confirm; a model that reaches its cut-off fires
+        at once, as without it.
+        """
         self._samples += len(pcm) // SAMPLE_WIDTH
         found: Detection | None = None
         for features in self._features(pcm):
             for head in self._heads:
                 for probability in head.probabilities(features):
-                    if found is None and probability > head.threshold and self.audio_s >= self._quiet_until_s:
-                        found = Detection(head.info.name, head.info.phrase, probability, self.audio_s)
+                    if found is None and self.audio_s >= self._quiet_until_s:
+                        found = self._judge(head.info, head.threshold, probability)
         if found is not None:
             self._quiet_until_s = self.audio_s + self.refractory_s
-            log.info("wake word %r (p=%.2f) at %.2f s", found.model, found.probability, found.end_s)
+            self._candidates.clear()
+            log.info("wake word %r (p=%.2f%s) at %.2f s", found.model, found.probability,
+                     "" if found.sure else ", to be confirmed", found.end_s)
         return found
+
+    def _judge(self, info: WakeModelInfo, threshold: float, probability: float) -> Detection | None:
+        if probability > threshold:
+            return Detection(info.name, info.phrase, probability, self.audio_s)
+        if self.confirm_from is None:
+            return None
+        since, peak = self._candidates.get(info.name, (self.audio_s, 0.0))
+        peak = max(peak, probability)
+        if probability > self.confirm_from and self.audio_s - since < CANDIDATE_S:
+            self._candidates[info.name] = (since, peak)
+            return None
+        if info.name not in self._candidates:
+            return None
+        del self._candidates[info.name]
+        return Detection(info.name, info.phrase, peak, self.audio_s, sure=False)
 
     def reset(self) -> None:
         """Forget the audio heard so far (the clock goes on)."""

@@ -14,12 +14,20 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
+from collections import deque
+from collections.abc import Callable
 from typing import Protocol
 
 from assistant.events import AudioFrame, Utterance
 from assistant.hearing.wake_word import Detection, WakeWords
 
 log = logging.getLogger(__name__)
+
+# (audio ending with the candidate word, its phrase) -> (heard it, what was heard): Whisper's second opinion
+Confirm = Callable[[bytes, str], tuple[bool, str]]
+CONFIRM_AUDIO_S = 2.0  # audio before a candidate given to Whisper: the word and a little before it
+CLAIM_WAIT_S = 3.0  # a request that ends before its wake word is confirmed waits this long for the answer
 
 # A model may fire before its word is over (measured: "hey mycroft" 100 ms before its end): voiced frames
 # right after a detection are taken for the word's tail, up to this long, and kept from the request.
@@ -35,12 +43,28 @@ class VoiceView(Protocol):
     def is_speech(self, frame: AudioFrame) -> bool: ...
 
 
+class Confirmation:
+    """Whisper's verdict on one candidate, given on a thread of its own."""
+
+    def __init__(self, detection: Detection) -> None:
+        self.detection = detection
+        self.done = threading.Event()
+        self.confirmed = False
+
+
 class WakeListening:
-    def __init__(self, detector: WakeWords, window_s: float, earcon_after_s: float) -> None:
+    def __init__(self, detector: WakeWords, window_s: float, earcon_after_s: float,
+                 confirm: Confirm | None = None) -> None:
         self.detector = detector
         self.window_s = window_s
         self.earcon_after_s = earcon_after_s
+        self.confirm = confirm  # candidates (detections below the model's cut-off) need it to wake
         self.detections = 0
+        self.unconfirmed = 0  # candidates Whisper did not hear the wake phrase in
+        self._recent: deque[bytes] = deque()
+        self._recent_bytes = 0
+        self._confirmation: Confirmation | None = None
+        self._lock = threading.Lock()  # _woken is also cleared by a confirmation's thread
         self._woken: Detection | None = None
         self._until_s = 0.0  # the request must begin before this stream time
         self._earcon_at_s: float | None = None
@@ -51,11 +75,18 @@ class WakeListening:
         return self._woken is not None
 
     def hear(self, frame: AudioFrame) -> Detection | None:
-        """Feed the detector; on a detection, wake (and stay awake for a new window if already awake)."""
+        """Feed the detector; on a detection, wake (and stay awake for a new window if already awake). A
+        candidate wakes at once too, while Whisper listens for the phrase in it; not heard, it is undone."""
+        self._remember(frame.pcm)
         detection = self.detector.feed(frame.pcm)
+        if detection is not None and not detection.sure and self.confirm is None:
+            return None
         if detection is not None:
             self.detections += 1
-            self._woken = detection
+            with self._lock:
+                self._woken = detection
+            if not detection.sure:
+                self._confirm(detection)
             self._until_s = frame.end_s + self.window_s
             self._earcon_at_s = frame.end_s + self.earcon_after_s
             self._tail_until_s = frame.end_s + MAX_TAIL_S
@@ -78,10 +109,44 @@ class WakeListening:
             return False
         return True
 
+    def _remember(self, pcm: bytes) -> None:
+        self._recent.append(pcm)
+        self._recent_bytes += len(pcm)
+        while self._recent_bytes - len(self._recent[0]) >= CONFIRM_AUDIO_S * 32000:
+            self._recent_bytes -= len(self._recent.popleft())
+
+    def _confirm(self, detection: Detection) -> None:
+        assert self.confirm is not None
+        confirm, pcm = self.confirm, b"".join(self._recent)
+        confirmation = self._confirmation = Confirmation(detection)
+
+        def run() -> None:
+            try:
+                confirmation.confirmed, heard = confirm(pcm, detection.phrase)
+            except Exception as exc:  # a recognizer failure must not leave the candidate pending
+                confirmation.confirmed, heard = False, f"{type(exc).__name__}: {exc}"
+            if confirmation.confirmed:
+                log.info("wake word %r (p=%.2f) confirmed: Whisper heard %r", detection.model,
+                         detection.probability, heard)
+            else:
+                self.unconfirmed += 1
+                with self._lock:
+                    if self._woken is detection:
+                        self._woken = self._earcon_at_s = self._tail_until_s = None
+                log.info("wake word %r (p=%.2f) not confirmed: Whisper heard %r", detection.model,
+                         detection.probability, heard)
+            confirmation.done.set()
+
+        threading.Thread(target=run, name="wake-confirm", daemon=True).start()
+
+    def _pending(self) -> bool:
+        confirmation = self._confirmation
+        return confirmation is not None and confirmation.detection is self._woken and not confirmation.done.is_set()
+
     def earcon_due(self, frame: AudioFrame, voice: VoiceView) -> bool:
         """True once, when the user has been silent ``earcon_after_s`` after the wake word (not when they
-        went on in one breath: no tone over the request)."""
-        if self._earcon_at_s is None:
+        went on in one breath: no tone over the request), and a candidate has been confirmed."""
+        if self._earcon_at_s is None or self._pending():
             return False
         if voice.in_speech:
             self._earcon_at_s = None
@@ -95,10 +160,16 @@ class WakeListening:
         return True
 
     def claim(self, utterance: Utterance) -> Utterance:
-        """The utterance heard after the wake word carries it; then the assistant sleeps again."""
-        woken, self._woken, self._earcon_at_s, self._tail_until_s = self._woken, None, None, None
-        if woken is None:
-            return utterance  # a follow-up or push-to-talk utterance: the listener's windows decide
+        """The utterance heard after the wake word carries it; then the assistant sleeps again. A request
+        said before its candidate wake word was confirmed waits for the verdict (frames queue meanwhile)."""
+        confirmation = self._confirmation
+        if self._pending() and confirmation is not None:
+            confirmation.done.wait(CLAIM_WAIT_S)
+        with self._lock:
+            woken, self._woken, self._earcon_at_s, self._tail_until_s = self._woken, None, None, None
+        if woken is None or (not woken.sure and not (confirmation is not None and confirmation.detection is woken
+                                                     and confirmation.confirmed)):
+            return utterance  # a follow-up or push-to-talk utterance (the listener's windows decide), or unheard
         return dataclasses.replace(utterance, wake_word=woken.model)
 
     def close(self) -> None:

@@ -98,3 +98,18 @@ def test_every_bundled_model_is_listed_with_its_phrase() -> None:
     assert {name for engine, name in listed if engine == "micro"} == {"okay_nabu", "hey_jarvis", "hey_mycroft", "alexa"}
     assert ("openwakeword", "hey_rhasspy") in listed and ("openwakeword", "embedding_model") not in listed
     assert listed["micro", "okay_nabu"].phrase == "Okay Nabu" and listed["micro", "okay_nabu"].threshold == 0.85
+
+
+def test_a_candidate_is_given_once_its_peak_is_known_and_a_sure_word_at_once(data_dir: Path) -> None:
+    audio = np.concatenate([SILENCE, clip(data_dir, "hey_mycroft_test.wav"), SILENCE])
+    sure = detections(WakeWords("micro", ["hey_mycroft"], confirm_from=0.5), audio)
+    plain = detections(WakeWords("micro", ["hey_mycroft"]), audio)
+    assert [(d.sure, d.end_s) for d in sure] == [(True, plain[0].end_s)]  # no later than without candidates
+    # nothing reaches 0.9999: the word is a candidate, given when its probability has been watched 0.3 s
+    (candidate,) = detections(WakeWords("micro", ["hey_mycroft"], threshold=0.9999, confirm_from=0.5), audio)
+    assert not candidate.sure and candidate.probability > 0.95  # its peak, not where it crossed 0.5
+    assert plain[0].end_s < candidate.end_s <= plain[0].end_s + 0.35
+    assert detections(WakeWords("micro", ["hey_mycroft"], threshold=0.9999), audio) == []
+    # ordinary speech gives no candidate either
+    speech = clip(data_dir, "negative_reference.wav")
+    assert detections(WakeWords("micro", ["hey_mycroft", "alexa"], confirm_from=0.5), speech) == []

@@ -181,3 +181,31 @@ def test_the_wake_word_over_a_reply_cuts_it_and_is_listened_to(tmp_path: Path, r
     # second reply whole
     assert sink.played_s[0] < 3.5 and all(s > 3.9 for s in sink.played_s[1:])
     assert len(sink.played_s) == 1 + len(split_sentences(turns[1].reply))
+
+
+def test_a_candidate_below_the_cut_off_wakes_only_if_whisper_hears_the_phrase(
+        tmp_path: Path, recognizer: Recognizer, words: dict[str, np.ndarray]) -> None:
+    import pymicro_wakeword
+
+    # nothing reaches a cut-off of 0.9999: every detection is a candidate for Whisper to confirm
+    parts = [words["hey_mycroft_test"], gap(0.8), words["whatstheweatherlike"]]
+    wake_word = {"models": ["hey_mycroft"], "threshold": 0.9999, "confirm_from": 0.5}
+    turns, _, _, pipeline = run(tmp_path, recognizer, parts, extra={"listen": {
+        "mode": "wake_word", "wake_only_window_s": 3.0, "wake_word": wake_word}})
+    assert [(t.wake_word, normalise(t.transcript)[-1]) for t in turns] == [("hey_mycroft", "like")]
+    assert pipeline.stages.wake.unconfirmed == 0
+    # the same model under another name: it fires, but Whisper hears "Hey Mycroft", not "Okay Computer"
+    models = Path(pymicro_wakeword.__file__).parent / "models"
+    (tmp_path / "okay_computer.tflite").write_bytes((models / "hey_mycroft.tflite").read_bytes())
+    (tmp_path / "okay_computer.json").write_text((models / "hey_mycroft.json").read_text().replace(
+        '"hey_mycroft.tflite"', '"okay_computer.tflite"').replace('"Hey Mycroft"', '"Okay Computer"'))
+    wake_word["models"] = [str(tmp_path / "okay_computer.json")]
+    turns, counted, _, pipeline = run(tmp_path, recognizer, parts, extra={"listen": {
+        "mode": "wake_word", "wake_only_window_s": 3.0, "wake_word": wake_word}})
+    assert pipeline.stages.wake.detections == 1 and pipeline.stages.wake.unconfirmed == 1
+    assert [t.dropped for t in turns] in ([], ["no wake word"])  # the request, if it was heard, is not answered
+    # and without confirm_from a candidate does not wake at all
+    wake_word["confirm_from"] = None
+    turns, counted, _, pipeline = run(tmp_path, recognizer, parts, extra={"listen": {
+        "mode": "wake_word", "wake_only_window_s": 3.0, "wake_word": wake_word}})
+    assert turns == [] and counted.calls == 0 and pipeline.stages.wake.detections == 0

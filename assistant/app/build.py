@@ -108,7 +108,8 @@ def build_wake_listening(config: Config, recognizer: Recognizer) -> WakeListenin
     wake_word = listen.wake_word
     try:
         detector = WakeWords(wake_word.engine, wake_word.models, threshold=wake_word.threshold,
-                             refractory_s=wake_word.refractory_s, confirm_from=wake_word.confirm_from)
+                             refractory_s=wake_word.refractory_s, confirm_from=wake_word.confirm_from,
+                             confirm_below=wake_word.confirm_below)
     except WakeWordError as exc:
         raise ConfigError([f"listen.wake_word.models: {exc}"]) from None
 

@@ -277,10 +277,11 @@ class Detector:
     if Whisper hears the phrase in the last 2 s (hearing/wake_confirm.py; here in line, not on a thread)."""
 
     def __init__(self, engine: str, models: Sequence[str], threshold: float | None = None,
-                 confirm_from: float | None = None, recognizer: Any = None) -> None:
+                 confirm_from: float | None = None, recognizer: Any = None, confirm_below: float | None = None) -> None:
         from assistant.hearing.wake_word import WakeWords
 
-        self.detector = WakeWords(engine, models, threshold=threshold, confirm_from=confirm_from)
+        self.detector = WakeWords(engine, models, threshold=threshold, confirm_from=confirm_from,
+                                  confirm_below=confirm_below)
         self.recognizer = recognizer
         self.candidates = 0
         self._recent: list[bytes] = []
@@ -306,9 +307,9 @@ class Detector:
 
 
 def detect(engine: str, models: Sequence[str], pcm: Pcm, threshold: float | None = None,
-           confirm_from: float | None = None, recognizer: Any = None) -> list[Any]:
+           confirm_from: float | None = None, recognizer: Any = None, confirm_below: float | None = None) -> list[Any]:
     """Every Detection a fresh detector gives on ``pcm`` fed in 30 ms chunks."""
-    detector = Detector(engine, models, threshold, confirm_from, recognizer)
+    detector = Detector(engine, models, threshold, confirm_from, recognizer, confirm_below)
     try:
         return [d for chunk in chunks(pcm) if (d := detector.feed(chunk)) is not None]
     finally:
@@ -352,10 +353,11 @@ class PositiveResult:
 
 
 def acoustic_positives(engine: str, model: str, trial_list: Iterable[Trial], threshold: float | None = None,
-                       confirm_from: float | None = None, recognizer: Any = None) -> PositiveResult:
+                       confirm_from: float | None = None, recognizer: Any = None,
+                       confirm_below: float | None = None) -> PositiveResult:
     result = PositiveResult()
     for trial in trial_list:
-        found = [d for d in detect(engine, [model], trial.pcm, threshold, confirm_from, recognizer)
+        found = [d for d in detect(engine, [model], trial.pcm, threshold, confirm_from, recognizer, confirm_below)
                  if d.model == model and d.end_s >= trial.speech_start_s]
         latency = found[0].end_s - trial.speech_end_s if found else None
         result.add(trial, bool(found), latency)
@@ -456,9 +458,9 @@ class NegativeResult:
 
 def acoustic_negatives(engine: str, models: Sequence[str], segments: Iterable[Segment],
                        threshold: float | None = None, confirm_from: float | None = None,
-                       recognizer: Any = None) -> dict[str, NegativeResult]:
+                       recognizer: Any = None, confirm_below: float | None = None) -> dict[str, NegativeResult]:
     """One detector per model, each fed one continuous stream of the segments (without its own clips)."""
-    detectors = {m: Detector(engine, [m], threshold, confirm_from, recognizer) for m in models}
+    detectors = {m: Detector(engine, [m], threshold, confirm_from, recognizer, confirm_below) for m in models}
     results = {m: NegativeResult() for m in models}
     try:
         for seg in segments:
@@ -601,6 +603,7 @@ class Options:
     cpu_runs: int = 3
     every: int = 1  # keep every Nth synthesised clip (the real clips always): openWakeWord and Whisper are slow
     confirm_from: float | None = None  # candidates from here to the cut-off, confirmed by Whisper (the daemon's)
+    confirm_below: float | None = None  # ... and up to here, when it is above the cut-off
 
 
 def run(options: Options, progress: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
@@ -629,14 +632,15 @@ def run(options: Options, progress: Callable[[str], None] = lambda _: None) -> d
         progress("assembling the long negative audio")
         long = list(long_negatives(base, noises, options.long_hours, options.seed))
     cpu_audio = np.concatenate([s.pcm for s in base])[: 120 * SAMPLE_RATE]
-    result["confirm_from"] = options.confirm_from
+    result["confirm_from"], result["confirm_below"] = options.confirm_from, options.confirm_below
     recognizer = None
     if options.confirm_from is not None:
         from assistant.config.schema import AsrConfig
         from assistant.hearing.whisper import WhisperRecognizer
 
         recognizer = WhisperRecognizer(AsrConfig())
-    confirm: dict[str, Any] = {"confirm_from": options.confirm_from, "recognizer": recognizer}
+    confirm: dict[str, Any] = {"confirm_from": options.confirm_from, "recognizer": recognizer,
+                               "confirm_below": options.confirm_below}
     for engine in options.engines:
         per_model: dict[str, Any] = {}
         for model in options.models:

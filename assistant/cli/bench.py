@@ -144,7 +144,7 @@ def cmd_wake(args: argparse.Namespace) -> int:
                            threshold=args.threshold, long_hours=args.long_hours,
                            long_engines=ENGINES if args.long_engine == "both" else (args.long_engine,),
                            transcript=not args.no_transcript, piper=not args.no_piper, cpu_runs=args.cpu_runs,
-                           every=args.every, confirm_from=args.confirm_from)
+                           every=args.every, confirm_from=args.confirm_from, confirm_below=args.confirm_below)
     if args.quick:
         options = replace(options, voices=wake.ESPEAK_VOICES[:2], variants=wake.ESPEAK_VARIANTS[:3],
                           speeds=wake.ESPEAK_SPEEDS[-1:])
@@ -222,6 +222,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--threshold", type=float, help="probability cut-off (default: each model's own)")
     p.add_argument("--confirm-from", type=float, help="candidates from this probability to the cut-off count if "
                    "Whisper hears the phrase (listen.wake_word.confirm_from; default: off)")
+    p.add_argument("--confirm-below", type=float, help="with --confirm-from, detections less sure than this are "
+                   "confirmed too (listen.wake_word.confirm_below)")
     p.add_argument("--seed", type=int, default=0, help="noise choice and offsets")
     p.add_argument("--long-hours", type=float, default=1.0, help="hours of long negative audio (0: none)")
     p.add_argument("--long-engine", choices=("micro", "openwakeword", "both"), default="micro",

@@ -74,6 +74,10 @@ class WakeWordConfig(StrictModel):
         0.5, gt=0.0, lt=1.0, description="a model that reaches only this probability, not its cut-off, wakes if "
         "Whisper hears the wake phrase in the word's audio (null: never)"
     )
+    confirm_below: float = Field(
+        0.95, gt=0.0, le=1.0, description="with confirm_from, a word the model is less sure of than this (or its "
+        "cut-off, if higher) is confirmed by Whisper too: the near misses ('OK Google') end there"
+    )
     refractory_s: float = Field(
         2.0, ge=0.2, le=30.0, description="after a detection, no other one for this long (one word wakes once)"
     )

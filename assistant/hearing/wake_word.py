@@ -209,7 +209,7 @@ class WakeWords:
 
     def __init__(self, engine: str = "micro", models: Sequence[str] = ("okay_nabu",), *,
                  threshold: float | None = None, refractory_s: float = 2.0,
-                 confirm_from: float | None = None) -> None:
+                 confirm_from: float | None = None, confirm_below: float | None = None) -> None:
         if engine not in ENGINES:
             raise WakeWordError(f"unknown wake word engine {engine!r}: use one of {', '.join(ENGINES)}")
         if not models:
@@ -228,6 +228,7 @@ class WakeWords:
         self.engine = engine
         self.refractory_s = refractory_s
         self.confirm_from = confirm_from
+        self.confirm_below = confirm_below if confirm_from is not None else None
         self._samples = 0
         self._quiet_until_s = 0.0
         self._candidates: dict[str, tuple[float, float]] = {}  # model -> (since, peak) between the two cut-offs
@@ -244,10 +245,10 @@ class WakeWords:
     def feed(self, pcm: bytes) -> Detection | None:
         """Feed 16 kHz mono int16 audio; the first model to fire, if one does.
 
-        With ``confirm_from``, a model whose probability rises above it but not to its cut-off gives a
-        candidate (``sure=False``) once its probability falls back or ``CANDIDATE_S`` has passed, for
-        something slower (Whisper hearing the phrase) to confirm; a model that reaches its cut-off fires
-        at once, as without it.
+        With ``confirm_from``, a model whose probability rises above it but not to its cut-off (or to
+        ``confirm_below``, if that is higher) gives a candidate (``sure=False``) once its probability falls
+        back or ``CANDIDATE_S`` has passed, for something slower (Whisper hearing the phrase) to confirm; a
+        model that reaches the cut-off fires at once, as without it.
         """
         self._samples += len(pcm) // SAMPLE_WIDTH
         found: Detection | None = None
@@ -264,7 +265,7 @@ class WakeWords:
         return found
 
     def _judge(self, info: WakeModelInfo, threshold: float, probability: float) -> Detection | None:
-        if probability > threshold:
+        if probability > max(threshold, self.confirm_below or 0.0):
             return Detection(info.name, info.phrase, probability, self.audio_s)
         if self.confirm_from is None:
             return None

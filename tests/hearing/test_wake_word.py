@@ -109,7 +109,13 @@ def test_a_candidate_is_given_once_its_peak_is_known_and_a_sure_word_at_once(dat
     (candidate,) = detections(WakeWords("micro", ["hey_mycroft"], threshold=0.9999, confirm_from=0.5), audio)
     assert not candidate.sure and candidate.probability > 0.95  # its peak, not where it crossed 0.5
     assert plain[0].end_s < candidate.end_s <= plain[0].end_s + 0.35
+    # confirm_below raises the cut-off only for firing at once: the word is the same candidate
+    (below,) = detections(WakeWords("micro", ["hey_mycroft"], confirm_from=0.5, confirm_below=0.9999), audio)
+    assert (below.sure, below.end_s) == (False, candidate.end_s)
     assert detections(WakeWords("micro", ["hey_mycroft"], threshold=0.9999), audio) == []
+    # confirm_below raises the cut-off only for firing at once: the word is the same candidate
+    (below,) = detections(WakeWords("micro", ["hey_mycroft"], confirm_from=0.5, confirm_below=0.9999), audio)
+    assert (below.sure, below.end_s) == (False, candidate.end_s)
     # ordinary speech gives no candidate either
     speech = clip(data_dir, "negative_reference.wav")
     assert detections(WakeWords("micro", ["hey_mycroft", "alexa"], confirm_from=0.5), speech) == []

@@ -19,13 +19,17 @@ Levers (``--lever``, repeatable; ``+`` combines):
   rnnoise, deepfilter, spectral, gain
                    that enhancer on the utterance before Whisper (assistant.hearing.denoise)
   preroll          vad.preroll_ms 300 -> 600
+  vad-rnnoise, vad-deepfilter
+                   the whole recording denoised for the VADs (endpointer, Silero); Whisper gets the original
   webrtc-only      vad.engine webrtc: no Silero second stage (it refuses short commands in noise)
   silero-lenient   guards.silero_min_fraction 0.3 -> 0.1 (Silero need confirm only a tenth of webrtc's speech)
   beam             beam_size 5 on every utterance (for comparison: its cost is paid always)
   unsure-beam      tiny.en again with beam 5, only when the first pass looks unsure
   unsure-base      Whisper base (greedy) only when the first pass looks unsure
   unsure-base-beam base with beam 5 only when unsure
-"Unsure": no text, or a segment with avg_logprob < --unsure-logprob or no_speech_prob > 0.6.
+  second-pass      the package's asr.second_pass_model: base, below --unsure-logprob (the unsure-base
+                   lever as WhisperRecognizer does it)
+"Unsure": text written, and a segment with avg_logprob < --unsure-logprob (hearing.whisper.looks_unsure).
 CPU is process CPU time per utterance (enhancer + every Whisper pass; median); RTF is median wall time
 over audio duration. One run each: ratios between levers are the point, not the absolute numbers.
 """
@@ -56,7 +60,7 @@ from assistant.events import SAMPLE_RATE, AudioFrame, Transcript
 from assistant.hearing.denoise import make_enhancer
 from assistant.hearing.listen import Listener, build_listener
 from assistant.hearing.vad import Endpointer
-from assistant.hearing.whisper import WhisperRecognizer
+from assistant.hearing.whisper import WhisperRecognizer, looks_unsure
 
 SPEECH = ("asr_command", "asr_read_clean")
 NOISE = ("nonspeech", "nonspeech_music")
@@ -66,7 +70,8 @@ SEED = 18
 NOISE_LEAD_S = 1.0
 ENHANCERS = ("rnnoise", "deepfilter", "spectral", "gain")
 UNSURE = ("unsure-beam", "unsure-base", "unsure-base-beam")
-LEVERS = ("baseline", *ENHANCERS, "preroll", "beam", *UNSURE, "webrtc-only", "silero-lenient")
+LEVERS = ("baseline", *ENHANCERS, "preroll", "beam", *UNSURE, "second-pass", "webrtc-only", "silero-lenient",
+          "vad-rnnoise", "vad-deepfilter")
 
 
 def read_wav(path: Path) -> np.ndarray:
@@ -102,6 +107,14 @@ def frames(pcm: bytes, frame_ms: int) -> list[AudioFrame]:
     return [AudioFrame(pcm[i : i + size], i / 2 / SAMPLE_RATE, 0.0) for i in range(0, len(pcm) - size + 1, size)]
 
 
+def to_audio(pcm: bytes) -> np.ndarray:
+    return np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
+
+
+def to_pcm(audio: np.ndarray) -> bytes:
+    return np.asarray(np.clip(np.round(audio * 32767), -32768, 32767), dtype="<i2").tobytes()
+
+
 @dataclass
 class Item:
     name: str
@@ -134,6 +147,7 @@ class Bench:
         self._base: WhisperRecognizer | None = None
         self._beams: dict[str, WhisperRecognizer] = {}
         self._enhancers: dict[str, Any] = {}
+        self._second_pass: WhisperRecognizer | None = None
 
     def recognizer(self, model: str, beam: int) -> WhisperRecognizer:
         if model == "tiny.en" and beam == 1:
@@ -165,13 +179,25 @@ class Bench:
         return self._enhancers[name]
 
     def unsure(self, t: Transcript) -> bool:
-        return not t.text or any(s.avg_logprob < self.unsure_logprob or s.no_speech_prob > 0.6 for s in t.segments)
+        return looks_unsure(t.segments, self.unsure_logprob)
+
+    def second_pass(self) -> WhisperRecognizer:
+        if self._second_pass is None:
+            self._second_pass = WhisperRecognizer(AsrConfig(second_pass_model="base",
+                                                            second_pass_below_logprob=self.unsure_logprob))
+        return self._second_pass
 
     def run(self, item: Item, lever: str) -> Outcome:
         parts = lever.split("+")
         vad = self.config.vad.model_copy(update={"preroll_ms": 600} if "preroll" in parts else {})
         endpointer = Endpointer(vad)
-        utterances = [u for f in frames(item.pcm, vad.frame_ms) if (u := endpointer.feed(f)) is not None]
+        # vad-<denoiser>: the VADs (webrtc, Silero) hear the stream denoised, Whisper the original audio
+        vad_denoiser = next((p[4:] for p in parts if p.startswith("vad-")), None)
+        heard, stream_cpu = item.pcm, time.process_time()
+        if vad_denoiser is not None:
+            heard = to_pcm(self.enhancer(vad_denoiser)(to_audio(item.pcm)))
+        stream_cpu = time.process_time() - stream_cpu
+        utterances = [u for f in frames(heard, vad.frame_ms) if (u := endpointer.feed(f)) is not None]
         if (tail := endpointer.flush()) is not None:
             utterances.append(tail)
         out = Outcome(speech_s=item.speech_s)
@@ -183,21 +209,26 @@ class Bench:
                 continue
             cpu, wall = time.process_time(), time.perf_counter()
             pcm = utterance.pcm
+            if heard is not item.pcm:  # the same stretch of the original: utterances are whole frames of it
+                at = heard.find(pcm)
+                pcm = item.pcm[at : at + len(pcm)]
             for name in parts:
                 if name in ENHANCERS:
-                    audio = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
-                    audio = self.enhancer(name)(audio)
-                    pcm = np.asarray(np.clip(np.round(audio * 32767), -32768, 32767), dtype="<i2").tobytes()
-            first = self.recognizer("tiny.en", 5 if "beam" in parts else 1).transcribe(pcm, initial_prompt=self.prompt)
+                    pcm = to_pcm(self.enhancer(name)(to_audio(pcm)))
+            recognizer = (self.second_pass() if "second-pass" in parts
+                          else self.recognizer("tiny.en", 5 if "beam" in parts else 1))
+            first = recognizer.transcribe(pcm, initial_prompt=self.prompt)
             transcript = first
             out.first_logprob += [s.avg_logprob for s in first.segments]
+            out.unsure += first.model != "tiny.en"  # the package's second pass answered
             second = next((p for p in parts if p in UNSURE), None)
             if second is not None and self.unsure(first):
                 out.unsure += 1
                 model = "tiny.en" if second == "unsure-beam" else "base"
                 beam = 1 if second == "unsure-base" else 5
                 transcript = self.recognizer(model, beam).transcribe(pcm, initial_prompt=self.prompt)
-            out.cpu_s.append(time.process_time() - cpu)
+            # the stream's denoising is shared out among the utterances it served
+            out.cpu_s.append(time.process_time() - cpu + stream_cpu / len(utterances))
             out.wall_s += time.perf_counter() - wall
             decision = listener.accept(transcript, utterance, utterance.ended_at)
             if decision.request is None:

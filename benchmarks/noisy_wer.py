@@ -21,6 +21,7 @@ Levers (``--lever``, repeatable; ``+`` combines):
   preroll          vad.preroll_ms 300 -> 600
   vad-rnnoise, vad-deepfilter
                    the whole recording denoised for the VADs (endpointer, Silero); Whisper gets the original
+  webrtc-deepfilter  only the endpointer's webrtcvad hears it denoised; Silero and Whisper the original
   webrtc-only      vad.engine webrtc: no Silero second stage (it refuses short commands in noise)
   silero-lenient   guards.silero_min_fraction 0.3 -> 0.1 (Silero need confirm only a tenth of webrtc's speech)
   beam             beam_size 5 on every utterance (for comparison: its cost is paid always)
@@ -43,7 +44,7 @@ import statistics
 import sys
 import time
 import wave
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +72,7 @@ NOISE_LEAD_S = 1.0
 ENHANCERS = ("rnnoise", "deepfilter", "spectral", "gain")
 UNSURE = ("unsure-beam", "unsure-base", "unsure-base-beam")
 LEVERS = ("baseline", *ENHANCERS, "preroll", "beam", *UNSURE, "second-pass", "webrtc-only", "silero-lenient",
-          "vad-rnnoise", "vad-deepfilter")
+          "vad-rnnoise", "vad-deepfilter", "webrtc-deepfilter")
 
 
 def read_wav(path: Path) -> np.ndarray:
@@ -192,8 +193,10 @@ class Bench:
         parts = lever.split("+")
         vad = self.config.vad.model_copy(update={"preroll_ms": 600} if "preroll" in parts else {})
         endpointer = Endpointer(vad)
-        # vad-<denoiser>: the VADs (webrtc, Silero) hear the stream denoised, Whisper the original audio
-        vad_denoiser = next((p[4:] for p in parts if p.startswith("vad-")), None)
+        # vad-<denoiser>: the VADs (webrtc, Silero) hear the stream denoised, Whisper the original audio;
+        # webrtc-<denoiser>: only the endpointer's webrtcvad hears it denoised
+        vad_denoiser = next((p.split("-", 1)[1] for p in parts if p.startswith(("vad-", "webrtc-deep"))), None)
+        webrtc_only_denoised = any(p.startswith("webrtc-deep") for p in parts)
         heard, stream_cpu = item.pcm, time.process_time()
         if vad_denoiser is not None:
             heard = to_pcm(self.enhancer(vad_denoiser)(to_audio(item.pcm)))
@@ -205,12 +208,15 @@ class Bench:
         listener = self.listener(lever)
         requests = []
         for utterance in utterances:
+            if webrtc_only_denoised:
+                at = heard.find(utterance.pcm)
+                utterance = replace(utterance, pcm=item.pcm[at : at + len(utterance.pcm)])
             if listener.confirm_speech(utterance) is not None:
                 out.skipped += 1
                 continue
             cpu, wall = time.process_time(), time.perf_counter()
             pcm = utterance.pcm
-            if heard is not item.pcm:  # the same stretch of the original: utterances are whole frames of it
+            if heard is not item.pcm and not webrtc_only_denoised:  # that stretch of the original audio
                 at = heard.find(pcm)
                 pcm = item.pcm[at : at + len(pcm)]
             for name in parts:

@@ -296,7 +296,7 @@ def main() -> int:
     if args.stream:
         items = as_streams(items)
     scorer = Scorer()
-    print(f"{len(items) // len(SNRS)} recordings x {len(SNRS)} conditions; prompt {bench.prompt!r}", file=sys.stderr)
+    print(f"{recordings} recordings x {len(SNRS)} conditions; prompt {bench.prompt!r}", file=sys.stderr)
     results: dict[str, Any] = {}
     header = (f"{'lever':<28}" + "".join(f"{'WER ' + ('clean' if s is None else f'{s:g} dB'):>11}" for s in SNRS)
               + f"{'unsure clean/noisy':>20}{'dropped':>9}{'CPU ms':>8}{'RTF':>7}")

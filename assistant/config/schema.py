@@ -90,6 +90,12 @@ class AsrConfig(StrictModel):
     lead_in_ms: int = Field(
         300, ge=0, le=2000, description="silence put before each utterance: Whisper mishears speech at sample 0"
     )
+    second_pass_model: str | None = Field(
+        None, description="a larger model (e.g. base) that transcribes again when tiny.en sounds unsure; null: off"
+    )
+    second_pass_below_logprob: float = Field(
+        -0.8, le=0.0, description="second pass when a segment's average token log-probability is below this"
+    )
 
 
 class TtsConfig(StrictModel):

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from assistant.bench.hearing import NON_SPEECH, endpoint
 from assistant.bench.stats import DEFAULT_MANIFEST, read_manifest
-from assistant.config.hearing import GuardsConfig, ListenConfig
+from assistant.config.hearing import ListenConfig
 from assistant.config.schema import Config
 from assistant.hearing.biasing import build_initial_prompt
 from assistant.hearing.listen import Listener, prompt_for
@@ -41,8 +41,7 @@ NEGATIVE = "openwakeword/negative_reference.wav"
 
 
 def judge(config: Config, recognizer: WhisperRecognizer, path: Path, prompt: str | None) -> list[dict[str, Any]]:
-    listeners = {"webrtc": Listener(engine="webrtc"), "silero": Listener(engine="silero"),
-                 "both": Listener(engine="both")}
+    listeners = {name: Listener(guards=config.guards, engine=name) for name in ("webrtc", "silero", "both")}
     out = []
     for utterance in endpoint(path, config):
         transcript = recognizer.transcribe(utterance.pcm, initial_prompt=prompt)
@@ -66,7 +65,7 @@ def wake_check(config: Config, recognizer: WhisperRecognizer, root: Path) -> lis
     prompt = prompt_for(listen, vocabulary=[t for t in TYPICAL_VOCABULARY if "computer" not in t])
     results = []
     for name in [*WAKE_CLIPS, NEGATIVE]:
-        listener = Listener(listen, GuardsConfig(), engine="both", initial_prompt=prompt)
+        listener = Listener(listen, config.guards, engine="both", initial_prompt=prompt)
         outcomes = []
         for utterance in endpoint(root / name, config):
             transcript = recognizer.transcribe(utterance.pcm, initial_prompt=listener.initial_prompt)
@@ -83,9 +82,12 @@ def main() -> int:
     parser.add_argument("--manifest", type=Path, default=DEFAULT_MANIFEST)
     parser.add_argument("--model", default="tiny.en")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--silero-min-fraction", type=float, help="override guards.silero_min_fraction")
     args = parser.parse_args()
     config = Config()
     config.asr.model = args.model
+    if args.silero_min_fraction is not None:
+        config.guards.silero_min_fraction = args.silero_min_fraction
     recognizer = WhisperRecognizer(config.asr)
     prompt = build_initial_prompt(TYPICAL_VOCABULARY)
     names = ["unguarded", "webrtc", "silero", "both"]

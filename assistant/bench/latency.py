@@ -145,7 +145,8 @@ def table(result: dict[str, Any]) -> str:
                  f"{result['peak_rss_mib']:.0f} MiB; load average {result['machine']['load_avg']}")
     lines.append("(ms after the last voiced frame was captured: endpoint decided, transcript ready, reply text "
                  "ready, first reply sample out; vad dly: that frame's end behind the true end of speech (labelled, "
-                 "or the last 10 ms frame 10 dB above the noise floor); audio*: first reply sample after the true end)")
+                 "or where the last 50 ms above the room's noise end: bench/speech_end.py); audio*: first reply "
+                 "sample after the true end)")
     return "\n".join(lines)
 
 

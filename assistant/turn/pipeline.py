@@ -187,8 +187,11 @@ class Pipeline:
             wake = stages.wake
             if self.deaf_at(frame.captured_at):
                 self._over_our_voice.feed(frame, stages)
-                if wake is not None and wake.hear(frame) is not None:
-                    stages.speaker.cancel()  # the wake word over our reply: stop talking and listen
+                detection = wake.hear(frame) if wake is not None else None
+                # the wake word over our reply: stop talking and listen (a mere candidate, which may be our own
+                # voice, does not cut the reply before Whisper has confirmed it: it only wakes)
+                if detection is not None and detection.sure:
+                    stages.speaker.cancel()
                 continue
             self._over_our_voice.ended(stages)
             if wake is not None and not self._awake(frame, stages, wake):

@@ -49,15 +49,10 @@ class LoopedRoom(SilentSource):
 
     def __init__(self, wav: str, seconds: float, chunk_ms: int = 30) -> None:
         super().__init__(seconds, chunk_ms)
-        from assistant.audio.sources import WavSource
+        from assistant.audio.sources import read_wav_pcm
 
-        source = WavSource(wav, realtime=False, chunk_ms=chunk_ms)
-        chunks = []
-        while (chunk := source.read()) is not None:
-            chunks.append(chunk)
-        source.close()
         self.name = f"{wav} (looped)"
-        self._pcm = b"".join(chunks)
+        self._pcm = read_wav_pcm(wav)
         self._at = 0
 
     def read(self) -> bytes | None:

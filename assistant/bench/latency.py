@@ -23,7 +23,7 @@ import numpy as np
 
 from assistant.app.build import Kept, build_pipeline, build_recognizer, build_synthesizer, warm_up
 from assistant.audio.sinks import NullSink
-from assistant.audio.sources import WavSource
+from assistant.audio.sources import WavSource, read_wav_pcm
 from assistant.bench.speech_end import true_end_s
 from assistant.bench.stats import Recording, cpu_seconds, fmt, peak_rss_mib, summary, word_errors
 from assistant.config.schema import Config
@@ -56,14 +56,9 @@ def stage_latencies(report: TurnReport) -> dict[str, float]:
             "reply_audio": lat.get("reply_audio", math.nan)}
 
 
-def speech_samples(recording: Recording, chunk_ms: int) -> np.ndarray:
-    """The recording as the pipeline hears it (16 kHz mono, resampled by the same source)."""
-    source = WavSource(recording.path, realtime=False, chunk_ms=chunk_ms)
-    chunks = []
-    while (chunk := source.read()) is not None:
-        chunks.append(chunk)
-    source.close()
-    return np.frombuffer(b"".join(chunks), dtype="<i2")
+def speech_samples(recording: Recording) -> np.ndarray:
+    """The recording as the pipeline hears it (16 kHz mono, converted as its WavSource converts it)."""
+    return np.frombuffer(read_wav_pcm(recording.path), dtype="<i2")
 
 
 def from_true_end(latency: dict[str, float], vad_end_s: float, true_end: float | None) -> dict[str, float]:
@@ -73,7 +68,7 @@ def from_true_end(latency: dict[str, float], vad_end_s: float, true_end: float |
 
 
 def run_one(config: Config, recording: Recording, recognizer: Any, synthesizer: Any) -> UtteranceResult:
-    true_end, end_source = true_end_s(recording.path, speech_samples(recording, config.audio.buffer_ms))
+    true_end, end_source = true_end_s(recording.path, speech_samples(recording))
     source = WavSource(recording.path, realtime=True, chunk_ms=config.audio.buffer_ms,
                        tail_silence_s=config.vad.hangover_ms / 1000 + 1.0)
     sink = NullSink(realtime=True)

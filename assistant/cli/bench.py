@@ -132,7 +132,7 @@ def cmd_asr_knobs(args: argparse.Namespace) -> int:
 def cmd_wake(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from assistant.bench import wake
+    from assistant.bench import wake, wake_audio, wake_table
     from assistant.cli.main import UserError
     from assistant.hearing.wake_word import ENGINES
 
@@ -140,18 +140,18 @@ def cmd_wake(args: argparse.Namespace) -> int:
     if not (data / "manifest.tsv").is_file():
         raise UserError(f"no manifest.tsv in {data}: pass --data with the speech folder (../shared/speech)")
     engines = ENGINES if args.engine == "both" else (args.engine,)
-    options = wake.Options(data=data, engines=engines, models=args.model or tuple(wake.PHRASES), seed=args.seed,
+    options = wake.Options(data=data, engines=engines, models=args.model or tuple(wake_audio.PHRASES), seed=args.seed,
                            threshold=args.threshold, long_hours=args.long_hours,
                            long_engines=ENGINES if args.long_engine == "both" else (args.long_engine,),
                            transcript=not args.no_transcript, piper=not args.no_piper, cpu_runs=args.cpu_runs,
                            every=args.every, confirm_from=args.confirm_from, confirm_below=args.confirm_below)
     if args.quick:
-        options = replace(options, voices=wake.ESPEAK_VOICES[:2], variants=wake.ESPEAK_VARIANTS[:3],
-                          speeds=wake.ESPEAK_SPEEDS[-1:])
+        options = replace(options, voices=wake_audio.ESPEAK_VOICES[:2], variants=wake_audio.ESPEAK_VARIANTS[:3],
+                          speeds=wake_audio.ESPEAK_SPEEDS[-1:])
     started = time.monotonic()
     result = wake.run(options, progress=lambda line: print(f"[{time.monotonic() - started:6.0f} s] {line}",
                                                            file=sys.stderr, flush=True))
-    _emit(args, result, wake.table(result))
+    _emit(args, result, wake_table.table(result))
     return 0
 
 

@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from assistant.audio.sources import Capture
-from assistant.events import AudioFrame, RequestContext, SentenceScorer, TurnReport, Utterance
+from assistant.events import RequestContext, SentenceScorer, TurnReport, Utterance
 from assistant.hearing.rescore import scorer_for_request
 from assistant.speech.earcons import Kind
 from assistant.speech.text import split_sentences
@@ -43,7 +43,6 @@ from assistant.turn.items import Cue, PipelineStats, TextJob, TurnState
 from assistant.turn.over_our_voice import OverOurVoice
 from assistant.turn.own_sound import OwnSound
 from assistant.turn.stages import Stages
-from assistant.turn.wake import WakeListening
 
 log = logging.getLogger(__name__)
 
@@ -194,7 +193,8 @@ class Pipeline:
                     stages.speaker.cancel()
                 continue
             self._over_our_voice.ended(stages)
-            if wake is not None and not self._awake(frame, stages, wake):
+            if wake is not None and not wake.admit(frame, endpointer, stages.listener.expects_request(
+                    frame.captured_at), lambda: self._utterances.put(Cue("listening"))):
                 continue  # asleep: only the wake word detector heard this frame
             if self._own.barged_in and gate is not None and gate.echo_may_arrive(frame):
                 frame = gate.clean(frame)  # the last of our cut voice is still coming back
@@ -208,16 +208,6 @@ class Pipeline:
             tail = self.stages.endpointer.flush()
             if tail is not None:
                 self._queue_utterance(tail)
-
-    def _awake(self, frame: AudioFrame, stages: Stages, wake: WakeListening) -> bool:
-        """wake_word mode: whether the endpointer hears this frame. A detection starts it afresh (the wake
-        word's audio is not the request); a pause after it cues the "listening" earcon."""
-        endpointer = stages.endpointer
-        if wake.hear(frame) is not None:
-            endpointer.reset()
-        if wake.earcon_due(frame, endpointer):
-            self._utterances.put(Cue("listening"))
-        return wake.listening(frame, endpointer) or stages.listener.expects_request(frame.captured_at)
 
     def _queue_utterance(self, utterance: Utterance) -> None:
         with self._in_flight_lock:

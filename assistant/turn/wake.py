@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Protocol
 
-from assistant.events import AudioFrame, Utterance
+from assistant.events import SAMPLE_RATE, SAMPLE_WIDTH, AudioFrame, Utterance
 from assistant.hearing.wake_word import Detection, WakeWords
 
 log = logging.getLogger(__name__)
@@ -35,12 +35,14 @@ MAX_TAIL_S = 0.3
 
 
 class VoiceView(Protocol):
-    """What wake listening reads from the endpointer."""
+    """What wake listening reads from the endpointer (and resets, on a detection)."""
 
     @property
     def in_speech(self) -> bool: ...
 
     def is_speech(self, frame: AudioFrame) -> bool: ...
+
+    def reset(self) -> None: ...
 
 
 class Confirmation:
@@ -92,6 +94,17 @@ class WakeListening:
             self._tail_until_s = frame.end_s + MAX_TAIL_S
         return detection
 
+    def admit(self, frame: AudioFrame, endpointer: VoiceView, window_open: bool, pause: Callable[[], None]) -> bool:
+        """On the listen thread, for a frame the mic heard: whether the endpointer hears it. A detection starts
+        the endpointer afresh (the wake word's audio is not the request); ``pause`` is called when the user
+        paused after the wake word (the "listening" earcon); ``window_open``: a follow-up or push-to-talk
+        window of the listener's, which the endpointer must hear too."""
+        if self.hear(frame) is not None:
+            endpointer.reset()
+        if self.earcon_due(frame, endpointer):
+            pause()
+        return self.listening(frame, endpointer) or window_open
+
     def listening(self, frame: AudioFrame, voice: VoiceView) -> bool:
         """Whether the endpointer hears this frame: awake and within the window (past the wake word's own
         tail), or an utterance under way."""
@@ -112,7 +125,7 @@ class WakeListening:
     def _remember(self, pcm: bytes) -> None:
         self._recent.append(pcm)
         self._recent_bytes += len(pcm)
-        while self._recent_bytes - len(self._recent[0]) >= CONFIRM_AUDIO_S * 32000:
+        while self._recent_bytes - len(self._recent[0]) >= CONFIRM_AUDIO_S * SAMPLE_RATE * SAMPLE_WIDTH:
             self._recent_bytes -= len(self._recent.popleft())
 
     def _confirm(self, detection: Detection) -> None:

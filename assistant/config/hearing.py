@@ -65,9 +65,11 @@ class WakePersonaConfig(StrictModel):
 
 
 class WakeWordConfig(StrictModel):
-    engine: Literal["micro", "openwakeword"] = Field(
-        "micro", description="micro (pymicro-wakeword, ~0.3 % of a core) or openwakeword (pyopen-wakeword)"
+    engine: Literal["micro", "openwakeword", "wyoming"] = Field(
+        "micro", description="micro (pymicro-wakeword, ~0.3 % of a core), openwakeword (pyopen-wakeword) or "
+        "wyoming (a Wyoming wake-word server at uri, e.g. wyoming-openwakeword)"
     )
+    uri: str = Field("tcp://127.0.0.1:10400", description="wyoming: the wake-word server (tcp://host:port)")
     models: list[str] = Field(
         default_factory=lambda: ["okay_nabu"], min_length=1, max_length=8,
         description="bundled names (`assistant wake-words`) or model files: micro a .json (its .tflite beside it), "

@@ -96,11 +96,20 @@ class AsrConfig(StrictModel):
     second_pass_below_logprob: float = Field(
         -0.8, le=0.0, description="second pass when a segment's average token log-probability is below this"
     )
+    engine: Literal["whisper", "wyoming"] = Field(
+        "whisper", description="whisper: on this machine; wyoming: a Wyoming speech-to-text server at asr.uri"
+    )
+    uri: str = Field("tcp://127.0.0.1:10300", description="wyoming: the server (tcp://host:port)")
+    timeout_s: float = Field(15.0, gt=0, le=600, description="wyoming: a server slower than this counts as down")
+    fallback: bool = Field(
+        False, description="wyoming: while the server is down, transcribe here with asr.model (loaded at start)"
+    )
 
 
 class TtsConfig(StrictModel):
-    engine: Literal["pyttsx3", "piper", "null"] = Field(
-        "pyttsx3", description="speech synthesizer: pyttsx3 (espeak-ng), piper (neural, the 'piper' extra), null"
+    engine: Literal["pyttsx3", "piper", "wyoming", "null"] = Field(
+        "pyttsx3", description="speech synthesizer: pyttsx3 (espeak-ng), piper (neural, the 'piper' extra), "
+        "wyoming (a server at tts.uri; tts.voice picks its voice), null"
     )
     voice: str | None = Field(None, description="voice id or name substring (see `assistant voices`)")
     rate: int = Field(
@@ -110,6 +119,11 @@ class TtsConfig(StrictModel):
     piper_model: str | None = Field(
         None, description="piper: a voice's .onnx file (its .onnx.json beside it) or a folder holding one; "
         "null: the bundled en_US joe voice"
+    )
+    uri: str = Field("tcp://127.0.0.1:10200", description="wyoming: the text-to-speech server (tcp://host:port)")
+    timeout_s: float = Field(15.0, gt=0, le=600, description="wyoming: a server slower than this counts as down")
+    fallback: Literal["pyttsx3", "piper"] | None = Field(
+        None, description="wyoming: the local engine that speaks while the server is down (null: none)"
     )
 
     @field_validator("engine", mode="before")

@@ -20,7 +20,7 @@ from assistant.hearing.speculative import Speculator
 from assistant.hearing.turn_model import TurnModel
 from assistant.hearing.vad import Endpointer
 from assistant.hearing.wake_confirm import hears_phrase
-from assistant.hearing.wake_word import WakeWordError, WakeWords
+from assistant.hearing.wake_word import WakeDetector, WakeWordError, WakeWords
 from assistant.hearing.whisper import Recognizer, WhisperRecognizer
 from assistant.speech.base import SilentSynthesizer, Synthesizer
 from assistant.speech.earcons import Earcons
@@ -119,12 +119,19 @@ def build_wake_listening(config: Config, recognizer: Recognizer) -> WakeListenin
     if listen.mode != "wake_word":
         return None
     wake_word = listen.wake_word
+    detector: WakeDetector
     try:
-        detector = WakeWords(wake_word.engine, wake_word.models, threshold=wake_word.threshold,
-                             refractory_s=wake_word.refractory_s, confirm_from=wake_word.confirm_from,
-                             confirm_below=wake_word.confirm_below)
-    except WakeWordError as exc:
-        raise ConfigError([f"listen.wake_word.models: {exc}"]) from None
+        if wake_word.engine == "wyoming":
+            from assistant.remote.wyoming.wake_client import WyomingWakeWords
+
+            detector = WyomingWakeWords(wake_word.uri, wake_word.models, refractory_s=wake_word.refractory_s)
+        else:
+            detector = WakeWords(wake_word.engine, wake_word.models, threshold=wake_word.threshold,
+                                 refractory_s=wake_word.refractory_s, confirm_from=wake_word.confirm_from,
+                                 confirm_below=wake_word.confirm_below)
+    except (WakeWordError, ValueError) as exc:
+        key = "uri" if wake_word.engine == "wyoming" else "models"
+        raise ConfigError([f"listen.wake_word.{key}: {exc}"]) from None
 
     def confirm(pcm: bytes, phrase: str) -> tuple[bool, str]:
         return hears_phrase(recognizer, pcm, phrase, listen.wake_tolerance)

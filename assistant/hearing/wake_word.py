@@ -57,6 +57,21 @@ class WakeModelInfo:
     threshold: float  # the model's own cut-off
 
 
+class WakeDetector(Protocol):
+    """What the listen loop needs of a wake-word detector (ours, or a Wyoming server's)."""
+
+    engine: str
+
+    @property
+    def models(self) -> list[WakeModelInfo]: ...
+
+    def feed(self, pcm: bytes) -> Detection | None: ...
+
+    def reset(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
 class _Head(Protocol):
     info: WakeModelInfo
 

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from assistant.events import SAMPLE_RATE, SAMPLE_WIDTH, AudioFrame, Utterance
-from assistant.hearing.wake_word import Detection, WakeWords
+from assistant.hearing.wake_word import Detection, WakeDetector
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ class Confirmation:
 
 
 class WakeListening:
-    def __init__(self, detector: WakeWords, window_s: float, earcon_after_s: float,
+    def __init__(self, detector: WakeDetector, window_s: float, earcon_after_s: float,
                  confirm: Confirm | None = None) -> None:
         self.detector = detector
         self.window_s = window_s

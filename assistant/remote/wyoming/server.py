@@ -34,6 +34,7 @@ class WyomingServer:
         self._locks: Locks | None = None
         self._sessions: set[asyncio.Task[None]] = set()
         self._advertisement: Advertisement | None = None
+        self._closing = False
 
     async def start(self) -> None:
         self._locks = Locks()
@@ -64,16 +65,24 @@ class WyomingServer:
         if self._advertisement is not None:
             await self._advertisement.stop()
             self._advertisement = None
+        self._closing = True
         if self._server is not None:
             self._server.close()
-        for task in list(self._sessions):
-            task.cancel()
-        if self._sessions:
-            await asyncio.gather(*self._sessions, return_exceptions=True)
+        for _ in range(3):  # connections accepted just now start their task on the next turns of the loop
+            await asyncio.sleep(0)
+        while self._sessions:
+            sessions = list(self._sessions)
+            for task in sessions:
+                task.cancel()
+            await asyncio.gather(*sessions, return_exceptions=True)
+            self._sessions.difference_update(sessions)
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         peer = "{}:{}".format(*(writer.get_extra_info("peername") or ("?", "?"))[:2])
+        if self._closing:
+            writer.close()
+            return
         if len(self._sessions) >= self.max_clients:
             log.warning("wyoming %s: refused, %d clients already connected", peer, len(self._sessions))
             with contextlib.suppress(Exception):

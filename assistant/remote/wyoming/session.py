@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Callable
 from functools import partial
@@ -20,6 +21,7 @@ from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, Synthesize
 from wyoming.wake import Detect, Detection, NotDetected
 
 from assistant.events import SAMPLE_RATE, SAMPLE_WIDTH
+from assistant.hearing.wake_word import Detection as WakeDetection
 from assistant.hearing.wake_word import WakeWords
 from assistant.remote.wyoming.backends import Backends, describe
 from assistant.speech.text import split_sentences
@@ -54,6 +56,7 @@ class Session:
         self._streaming_text: list[str] | None = None  # synthesize-start .. synthesize-stop
         self._voice_started = False
         self._wake: WakeWords | None = None
+        self._wake_lock = threading.Lock()  # a feed still running in its worker thread when the client goes
         self._wake_wanted: bool = False
         self._wake_names: list[str] | None = None
         self._detected = False
@@ -112,11 +115,10 @@ class Session:
             return True  # chunks before audio-start (or after a refusal): nothing to do with them
         audio = self._converter.convert(chunk).audio
         if self._wake_wanted and self._wake is not None:
-            if not self._detected:
-                found = await self._run(None, self._wake.feed, audio)
-                if found is not None and (not self._wake_names or found.model in self._wake_names):
-                    self._detected = True
-                    await self.write(Detection(name=found.model, timestamp=int(found.end_s * 1000)).event())
+            found = await self._run(None, self._feed_wake, audio)  # its refractory time spaces detections
+            if found is not None and (not self._wake_names or found.model in self._wake_names):
+                self._detected = True
+                await self.write(Detection(name=found.model, timestamp=int(found.end_s * 1000)).event())
             return True
         if len(self._audio) + len(audio) > MAX_UTTERANCE_S * SAMPLE_RATE * SAMPLE_WIDTH:
             log.warning("wyoming %s: more than %.0f s of audio for one transcription: dropped", self.peer,
@@ -133,8 +135,9 @@ class Session:
         if self._wake_wanted:
             if not self._detected:
                 await self.write(NotDetected().event())
-            if self._wake is not None:
-                self._wake.reset()
+            with self._wake_lock:
+                if self._wake is not None:
+                    self._wake.reset()
             self._wake_wanted = False
             return
         await self._transcribe(bytes(self._audio))
@@ -208,7 +211,12 @@ class Session:
         await self._end_voice()
         await self.write(SynthesizeStopped().event())
 
+    def _feed_wake(self, audio: bytes) -> WakeDetection | None:
+        with self._wake_lock:
+            return self._wake.feed(audio) if self._wake is not None else None
+
     def close(self) -> None:
-        if self._wake is not None:
-            self._wake.close()
-            self._wake = None
+        with self._wake_lock:  # never free the models under a feed that is still running
+            if self._wake is not None:
+                self._wake.close()
+                self._wake = None

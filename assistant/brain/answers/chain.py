@@ -40,8 +40,9 @@ class AnswerChain:
     def load(self) -> None:
         """Whatever a skill loads on first use (pint's registry), loaded now: off the turn's clock."""
         for answerer in self.answerers:
-            if isinstance(answerer, Conversions):
-                answerer.load()
+            load = getattr(answerer, "load", None)  # Conversions' units, the seeing skills' models
+            if callable(load):
+                load()
 
 
 def exact_answers(enabled: Collection[str], persona: str = "Assistant") -> AnswerChain:

@@ -1,0 +1,125 @@
+"""The seeing skills (``skills.enabled: vision``): "read this", "how many people do you see", "what do you
+see", and "read on" for long text. They answer from the vision stage, without any language model.
+
+An exact-answer skill (see :mod:`assistant.brain.answers.base`): it answers only requests it parsed whole.
+"What do you see" is left to a vision-language model when one is configured (it gets the frame and the
+facts); reading and counting are always ours.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from assistant.brain.answers.base import Answer, first_match
+from assistant.brain.camera import Camera, CameraError, ImageError
+from assistant.brain.vision.facts import SceneFacts
+from assistant.brain.vision.say import say_next, say_people, say_read, say_scene
+
+if TYPE_CHECKING:
+    from assistant.brain.vision.scene import Vision
+
+log = logging.getLogger(__name__)
+
+NO_CAMERA_SET_UP = "I don't have a camera set up, so I can't see anything. Set camera.source in my config."
+NO_FRAME = "Sorry, I couldn't get a picture from the camera."
+BAD_IMAGE = "Sorry, I couldn't read that image."
+
+_THING = r"(?:this|that|it|these|those|the \w+|this \w+|that \w+|my \w+)"
+READ = [re.compile(p) for p in (
+    rf"^(?:can you |could you |would you |please )?read (?:out )?{_THING}(?: out)?(?: (?:to|for) me| aloud| out loud)?$",
+    r"^(?:can you |could you |please )?read (?:me )?(?:this|that|it|what it says|what this says|what that says)$",
+    rf"^what does {_THING} say$",
+    rf"^what(?:'s| is) written(?: here| there| on {_THING})?$",
+    rf"^what(?:'s| is| does) (?:it|{_THING}) (?:say|read)$",
+    r"^what does it read$",
+)]
+PEOPLE = [re.compile(p) for p in (
+    r"^(?:is|are) (?:there )?(?:any ?one|any ?body|people|someone|somebody) "
+    r"(?:there|here|in (?:the )?(?:room|picture|frame|view))$",
+    r"^how many (?:people|persons|faces|humans) (?:do you see|can you see|are (?:there|here|in (?:the )?"
+    r"(?:room|picture|frame|view)))$",
+    r"^(?:do|can) you see (?:any ?one|any ?body|someone|somebody|people|a person|anyone there)$",
+    r"^who(?:'s| is) (?:there|here)$",
+    r"^how many people$",
+)]
+DESCRIBE = [re.compile(p) for p in (
+    r"^what (?:do|can) you see(?: now| right now)?$",
+    r"^what(?:'s| is) in front of (?:you|the camera)$",
+    r"^(?:describe|tell me) what you see$",
+    r"^what are you looking at$",
+    r"^what does the camera see$",
+    r"^look around$",
+)]
+MORE = [re.compile(r"^(?:read on|keep reading|continue(?: reading)?|go on|next part|more|"
+                   r"read (?:the )?(?:next|rest|more)(?: part| of it)?)$")]
+
+
+class VisionAnswers:
+    name = "vision"
+
+    def __init__(self, camera: Camera | None, vision: Vision, read_part_chars: int = 300,
+                 model_sees: Callable[[], bool] = lambda: False) -> None:
+        self.camera = camera
+        self.vision = vision
+        self.read_part_chars = read_part_chars
+        self.model_sees = model_sees  # a vision-language model answers "what do you see" itself
+        self.next_image: bytes | None = None  # an explicit image for the next request (`assistant ask --image`)
+        self._remaining: list[str] = []
+        self._lock = threading.Lock()
+
+    def load(self) -> None:
+        """Load the models now, so the first 'read this' does not wait for them."""
+        for problem in self.vision.load():
+            log.warning("seeing: %s", problem)
+
+    def answer(self, text: str, now: datetime) -> Answer | None:
+        with self._lock:
+            if first_match(MORE, text) is not None and self._remaining:
+                reply, self._remaining = say_next(self._remaining)
+                return Answer(reply, "vision.more")
+            if first_match(READ, text) is not None:
+                return self._look("vision.read", lambda facts: self._read(facts))
+            if first_match(PEOPLE, text) is not None:
+                return self._look("vision.people", say_people)
+            if first_match(DESCRIBE, text) is not None and not self._model_sees():
+                return self._look("vision.describe", say_scene)
+            return None
+
+    def _model_sees(self) -> bool:
+        try:
+            return self.model_sees()
+        except Exception:  # a model that fails to load cannot see either
+            log.exception("checking whether the model takes images failed")
+            return False
+
+    def _read(self, facts: SceneFacts) -> str:
+        reply, self._remaining = say_read(facts, self.read_part_chars)
+        return reply
+
+    def _look(self, intent: str, words: Callable[[SceneFacts], str]) -> Answer:
+        image, self.next_image = self.next_image, None
+        if image is None:
+            if self.camera is None:
+                return Answer(NO_CAMERA_SET_UP, intent, {"error": "no camera"})
+            try:
+                image = self.camera.capture()
+            except CameraError as exc:
+                log.error("camera capture failed (%s): %s", self.camera.description, exc)
+                return Answer(NO_FRAME, intent, {"error": str(exc)})
+        try:
+            facts = self.vision.look(image)
+        except ImageError as exc:
+            log.error("the image is unusable: %s", exc)
+            return Answer(BAD_IMAGE, intent, {"error": str(exc)})
+        return Answer(words(facts), intent, _summary(facts))
+
+
+def _summary(facts: SceneFacts) -> dict[str, Any]:
+    """What was seen, for logs and `assistant ask --json`."""
+    return {"people": facts.people, "text": facts.text, "problem": facts.quality.problem,
+            "timings_ms": dict(facts.timings_ms), "errors": list(facts.errors)}

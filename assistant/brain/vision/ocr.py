@@ -19,6 +19,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# Grain added to each text-line crop before recognition. PP-OCRv4's recogniser drops the spaces between
+# English words on flat, clean backgrounds ("thankyouforyourletter"); with a little noise it keeps them.
+# Measured on the rendered benchmark pages: clean text 0.84-0.90 -> 1.00 character accuracy, noisy pages
+# unchanged. Detection sees the frame as it is (grain there lost lines of skimage's page photograph).
+DITHER_SIGMA = 10.0
+
 MISSING = "reading text needs rapidocr-onnxruntime; install the vision extra (scripts/setup.sh does)"
 
 
@@ -47,9 +53,11 @@ class TextReader:
             if self.threads > 0:
                 kwargs.update(intra_op_num_threads=self.threads, inter_op_num_threads=1)
             try:
-                self._engine = RapidOCR(**kwargs)
+                engine = RapidOCR(**kwargs)
             except Exception as exc:  # a broken model file or onnxruntime install
                 raise OcrUnavailable(f"the OCR models could not be loaded: {exc}") from exc
+            engine.text_rec = _Dithered(engine.text_rec)
+            self._engine = engine
 
     def read(self, image: npt.NDArray[np.uint8]) -> list[TextLine]:
         """Text lines in reading order, each piece at least ``min_confidence`` sure and with a letter or digit."""
@@ -65,3 +73,18 @@ class TextReader:
             points = tuple((float(x), float(y)) for x, y in quad)
             found.append(Found((points[0], points[1], points[2], points[3]), text, confidence))
         return reading_order(found)
+
+
+class _Dithered:
+    """Wraps RapidOCR's recogniser: the same seeded grain on every crop, so a frame always reads the same."""
+
+    def __init__(self, recognise: Any) -> None:
+        self._recognise = recognise
+
+    def __call__(self, crops: list[Any], *args: Any, **kwargs: Any) -> Any:
+        import numpy as np
+
+        rng = np.random.default_rng(0)
+        grainy = [np.clip(c.astype(np.float32) + rng.normal(0.0, DITHER_SIGMA, c.shape), 0, 255).astype(np.uint8)
+                  for c in crops]
+        return self._recognise(grainy, *args, **kwargs)

@@ -79,8 +79,8 @@ def say_scene(facts: SceneFacts) -> str:
         words = first.split()
         opening = " ".join(words[:8]) + (" ..." if len(words) > 8 else "")
         lines = len(facts.lines)
-        amount = "a line of text" if lines == 1 else f"{count_words(lines)} lines of text"
-        said.append(f"There's {amount}; it begins: {opening}. Say 'read this' to hear it.")
+        amount = "There's a line of text" if lines == 1 else f"There are {count_words(lines)} lines of text"
+        said.append(f"{amount}; it begins: {opening.rstrip('.')}. Say 'read this' to hear it.")
     if not said:
         said.append("I don't see any text or faces.")
     said.append(NO_VLM)

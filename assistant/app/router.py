@@ -50,7 +50,8 @@ def build_router(config: Config, *, speak: Callable[[str], None] | None = None, 
     return Router(config.router, clock, matcher=matcher, commands=commands, skills=skills, fallback=fallback,
                   confirm_timeout_s=skills_section.confirm_timeout_s, dry_run=dry_run,
                   acoustic=commands_section.matching.acoustic,
-                  exact=_with_vision(exact_answers(skills_section.enabled, config.llm.persona), config, fallback, image),
+                  exact=_with_vision(exact_answers(skills_section.enabled, config.llm.persona), config, fallback,
+                                     image),
                   honest=honest_refusals(skills_section.enabled, commands))
 
 

@@ -114,8 +114,8 @@ def photographed(seed: int = 0) -> Callable[[Image.Image], Image.Image]:
 
         rgb = np.asarray(image, dtype=np.uint8)
         h, w = rgb.shape[:2]
-        src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
-        dst = np.float32([[w * 0.06, h * 0.04], [w * 0.95, 0], [w * 0.99, h * 0.97], [0, h * 0.92]])
+        src = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32)
+        dst = np.array([[w * 0.06, h * 0.04], [w * 0.95, 0], [w * 0.99, h * 0.97], [0, h * 0.92]], dtype=np.float32)
         warped = cv2.warpPerspective(rgb, cv2.getPerspectiveTransform(src, dst), (w, h),
                                      borderMode=cv2.BORDER_CONSTANT, borderValue=(90, 80, 70))
         yy, xx = np.mgrid[0:h, 0:w]

@@ -31,7 +31,8 @@ BAD_IMAGE = "Sorry, I couldn't read that image."
 
 _THING = r"(?:this|that|it|these|those|the \w+|this \w+|that \w+|my \w+)"
 READ = [re.compile(p) for p in (
-    rf"^(?:can you |could you |would you |please )?read (?:out )?{_THING}(?: out)?(?: (?:to|for) me| aloud| out loud)?$",
+    rf"^(?:can you |could you |would you |please )?read (?:out )?{_THING}(?: out)?"
+    r"(?: (?:to|for) me| aloud| out loud)?$",
     r"^(?:can you |could you |please )?read (?:me )?(?:this|that|it|what it says|what this says|what that says)$",
     rf"^what does {_THING} say$",
     rf"^what(?:'s| is) written(?: here| there| on {_THING})?$",

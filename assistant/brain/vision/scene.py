@@ -70,12 +70,10 @@ class Vision:
 
     def look(self, data: bytes) -> SceneFacts:
         """The facts of one encoded image. Raises ImageError for bytes that are not an image."""
-        import cv2
-
         began = time.monotonic()
         image = decode_bgr(data, self.max_side)
         decoded = time.monotonic()
-        quality = assess(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY))
+        quality = assess(_grey(image))
         assessed = time.monotonic()
         height, width = image.shape[:2]
         facts = SceneFacts(width, height, quality)
@@ -87,10 +85,8 @@ class Vision:
 
     def look_array(self, image: npt.NDArray[np.uint8]) -> SceneFacts:
         """The facts of a BGR array as it is (the benchmark's rendered pages)."""
-        import cv2
-
         began = time.monotonic()
-        quality: Quality = assess(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY))
+        quality: Quality = assess(_grey(image))
         facts = SceneFacts(image.shape[1], image.shape[0], quality)
         if worth_analysing(quality):
             self._analyse(image, facts)
@@ -128,6 +124,13 @@ def shared_vision(config: CameraConfig) -> Vision:
         if key not in _SHARED:
             _SHARED[key] = Vision.from_config(config)
         return _SHARED[key]
+
+
+def _grey(image: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    import cv2
+    import numpy as np
+
+    return np.asarray(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), dtype=np.uint8)
 
 
 def _ms(start: float, end: float) -> float:

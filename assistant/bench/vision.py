@@ -136,11 +136,13 @@ def table(result: dict[str, Any]) -> str:
         out.append(f"| {row['condition']} | {row['pages']} | {row['char_accuracy']:.3f} | {row['worst']:.3f} | "
                    f"{row['ocr_ms_median']:g} | {row['ocr_ms_max']:g} |")
     real = result["real_page"]
-    out += ["", f"real photograph: {real['image']}: char accuracy {real['char_accuracy']:.3f}, OCR {real['ocr_ms']:g} ms",
+    out += ["", f"real photograph: {real['image']}: char accuracy {real['char_accuracy']:.3f}, "
+            f"OCR {real['ocr_ms']:g} ms",
             f"  read: {real['read']}", "", "| image | people | counted |", "|---|---|---|"]
     counted = result["counting"]
     out += [f"| {r['image']} | {r['people']} | {r['counted']} |" for r in counted["rows"]]
-    out += [f"counted exactly: {counted['exact']}/{counted['of']}; face detector median {counted['faces_ms_median']:g} ms",
+    out += [f"counted exactly: {counted['exact']}/{counted['of']}; face detector median "
+            f"{counted['faces_ms_median']:g} ms",
             "", "| empty frame | flagged | invented text | invented faces |", "|---|---|---|---|"]
     out += [f"| {r['frame']} | {r['problem'] or '-'} | {r['text'] or '-'} | {r['faces']} |" for r in result["empty"]]
     invented = sum(r["invented"] for r in result["empty"])

@@ -71,7 +71,7 @@ def test_what_do_you_see_says_what_was_found_and_what_cannot_be_named(tmp_path: 
     assert reply.intent == "vision.describe"
     assert reply.text == f"I see one person. {NO_VLM}"
     page = _router(tmp_path, DATA / "skimage_page.png").route("what can you see")
-    assert page.text == ("There are five lines of text; it begins: Region-based segmentation. Say 'read this' to "
+    assert page.text == ("There are seven lines of text; it begins: Region-based segmentation. Say 'read this' to "
                          f"hear it. {NO_VLM}")
 
 

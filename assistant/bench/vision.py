@@ -74,7 +74,7 @@ def _collage(names: list[str]) -> bytes:
 
 
 def counting(vision: Vision) -> dict[str, Any]:
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name, truth in PEOPLE.items():
         facts = vision.look((DATA / name).read_bytes())
         rows.append({"image": name, "people": truth, "counted": facts.people, "faces_ms": facts.timings_ms["faces"]})

@@ -74,7 +74,9 @@ class VisionAnswers:
         self._lock = threading.Lock()
 
     def load(self) -> None:
-        """Load the models now, so the first 'read this' does not wait for them."""
+        """Load the models now, so the first 'read this' does not wait for them (with no camera, on first use)."""
+        if self.camera is None:
+            return
         for problem in self.vision.load():
             log.warning("seeing: %s", problem)
 

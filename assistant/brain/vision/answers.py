@@ -86,9 +86,9 @@ class VisionAnswers:
                 reply, self._remaining = say_next(self._remaining)
                 return Answer(reply, "vision.more")
             if first_match(READ, text) is not None:
-                return self._look("vision.read", lambda facts: self._read(facts))
+                return self._look("vision.read", lambda facts: self._read(facts), faces=False)
             if first_match(PEOPLE, text) is not None:
-                return self._look("vision.people", say_people)
+                return self._look("vision.people", say_people, text=False)
             if first_match(DESCRIBE, text) is not None and not self._model_sees():
                 return self._look("vision.describe", say_scene)
             return None
@@ -104,7 +104,7 @@ class VisionAnswers:
         reply, self._remaining = say_read(facts, self.read_part_chars)
         return reply
 
-    def _look(self, intent: str, words: Callable[[SceneFacts], str]) -> Answer:
+    def _look(self, intent: str, words: Callable[[SceneFacts], str], text: bool = True, faces: bool = True) -> Answer:
         image, self.next_image = self.next_image, None
         if image is None:
             if self.camera is None:
@@ -115,7 +115,7 @@ class VisionAnswers:
                 log.error("camera capture failed (%s): %s", self.camera.description, exc)
                 return Answer(NO_FRAME, intent, {"error": str(exc)})
         try:
-            facts = self.vision.look(image)
+            facts = self.vision.look(image, text=text, faces=faces)
         except ImageError as exc:
             log.error("the image is unusable: %s", exc)
             return Answer(BAD_IMAGE, intent, {"error": str(exc)})

@@ -68,8 +68,9 @@ class Vision:
                 problems.append(str(exc))
         return problems
 
-    def look(self, data: bytes) -> SceneFacts:
-        """The facts of one encoded image. Raises ImageError for bytes that are not an image."""
+    def look(self, data: bytes, text: bool = True, faces: bool = True) -> SceneFacts:
+        """The facts of one encoded image: its text, its faces or both (a request that needs only one does not
+        wait for the other). Raises ImageError for bytes that are not an image."""
         began = time.monotonic()
         image = decode_bgr(data, self.max_side)
         decoded = time.monotonic()
@@ -79,7 +80,7 @@ class Vision:
         facts = SceneFacts(width, height, quality)
         facts.timings_ms.update(decode=_ms(began, decoded), quality=_ms(decoded, assessed))
         if worth_analysing(quality):
-            self._analyse(image, facts)
+            self._analyse(image, facts, text, faces)
         facts.timings_ms["total"] = _ms(began, time.monotonic())
         return facts
 
@@ -93,7 +94,14 @@ class Vision:
         facts.timings_ms["total"] = _ms(began, time.monotonic())
         return facts
 
-    def _analyse(self, image: npt.NDArray[np.uint8], facts: SceneFacts) -> None:
+    def _analyse(self, image: npt.NDArray[np.uint8], facts: SceneFacts, text: bool = True,
+                 faces: bool = True) -> None:
+        if text:
+            self._read(image, facts)
+        if faces:
+            self._count(image, facts)
+
+    def _read(self, image: npt.NDArray[np.uint8], facts: SceneFacts) -> None:
         started = time.monotonic()
         try:
             facts.lines = self.reader.read(image)
@@ -102,7 +110,10 @@ class Vision:
         except Exception as exc:  # onnxruntime failing on one frame must not cost the turn
             log.exception("reading text failed")
             facts.errors.append(f"reading text failed: {exc}")
-        read = time.monotonic()
+        facts.timings_ms["ocr"] = _ms(started, time.monotonic())
+
+    def _count(self, image: npt.NDArray[np.uint8], facts: SceneFacts) -> None:
+        started = time.monotonic()
         try:
             facts.faces = self.faces.find(image)
         except FacesUnavailable as exc:
@@ -110,7 +121,7 @@ class Vision:
         except Exception as exc:
             log.exception("finding faces failed")
             facts.errors.append(f"finding faces failed: {exc}")
-        facts.timings_ms.update(ocr=_ms(started, read), faces=_ms(read, time.monotonic()))
+        facts.timings_ms["faces"] = _ms(started, time.monotonic())
 
 
 _SHARED: dict[tuple[int, float, float], Vision] = {}

@@ -11,11 +11,12 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from assistant.brain.answers.base import Answer, first_match
+from assistant.brain.answers.base import Answer, first_match, prepare
 from assistant.brain.camera import Camera, CameraError, ImageError
 from assistant.brain.vision.facts import SceneFacts
 from assistant.brain.vision.say import say_next, say_people, say_read, say_scene
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     from assistant.brain.vision.scene import Vision
 
 log = logging.getLogger(__name__)
+
+PREFETCH_TTL_S = 3.0  # a frame looked at while the user was still finishing is used this long after
 
 NO_CAMERA_SET_UP = "I don't have a camera set up, so I can't see anything. Set camera.source in my config."
 NO_FRAME = "Sorry, I couldn't get a picture from the camera."
@@ -72,6 +75,7 @@ class VisionAnswers:
         self.next_image: bytes | None = None  # an explicit image for the next request (`assistant ask --image`)
         self._remaining: list[str] = []
         self._lock = threading.Lock()
+        self._early: _Early | None = None  # a look started from the speculative transcript
 
     def load(self) -> None:
         """Load the models now, so the first 'read this' does not wait for them (with no camera, on first use)."""
@@ -79,6 +83,17 @@ class VisionAnswers:
             return
         for problem in self.vision.load():
             log.warning("seeing: %s", problem)
+
+    def prefetch(self, text: str) -> None:
+        """Start looking now when ``text`` (a speculative transcript, during the end-of-speech hangover) is a
+        seeing request, so the answer does not wait for the camera and the models after the turn ends."""
+        wanted = _wanted(prepare(text))
+        if wanted is None or self.camera is None or self.next_image is not None:
+            return
+        early = _Early(wanted)
+        self._early = early
+        threading.Thread(target=early.run, args=(self.camera, self.vision), name="vision-prefetch",
+                         daemon=True).start()
 
     def answer(self, text: str, now: datetime) -> Answer | None:
         with self._lock:
@@ -106,6 +121,11 @@ class VisionAnswers:
 
     def _look(self, intent: str, words: Callable[[SceneFacts], str], text: bool = True, faces: bool = True) -> Answer:
         image, self.next_image = self.next_image, None
+        early, self._early = self._early, None
+        if image is None and early is not None and early.serves((text, faces)):
+            facts = early.result()
+            if facts is not None:
+                return Answer(words(facts), intent, {**_summary(facts), "prefetched": True})
         if image is None:
             if self.camera is None:
                 return Answer(NO_CAMERA_SET_UP, intent, {"error": "no camera"})
@@ -126,3 +146,42 @@ def _summary(facts: SceneFacts) -> dict[str, Any]:
     """What was seen, for logs and `assistant ask --json`."""
     return {"people": facts.people, "text": facts.text, "problem": facts.quality.problem,
             "timings_ms": dict(facts.timings_ms), "errors": list(facts.errors)}
+
+
+def _wanted(prepared: str) -> tuple[bool, bool] | None:
+    """(text, faces) a seeing request needs, or None for any other request."""
+    if first_match(READ, prepared) is not None:
+        return True, False
+    if first_match(PEOPLE, prepared) is not None:
+        return False, True
+    if first_match(DESCRIBE, prepared) is not None:
+        return True, True
+    return None
+
+
+class _Early:
+    """One look begun before the turn ended; the turn takes its facts if they fit and are fresh."""
+
+    def __init__(self, wanted: tuple[bool, bool]) -> None:
+        self.wanted = wanted
+        self.started = time.monotonic()
+        self.done = threading.Event()
+        self.facts: SceneFacts | None = None
+
+    def run(self, camera: Camera, vision: Vision) -> None:
+        try:
+            self.facts = vision.look(camera.capture(), text=self.wanted[0], faces=self.wanted[1])
+        except (CameraError, ImageError) as exc:  # the turn tries again and says what went wrong
+            log.info("looking early failed: %s", exc)
+        except Exception:
+            log.exception("looking early failed")
+        finally:
+            self.done.set()
+
+    def serves(self, wanted: tuple[bool, bool]) -> bool:
+        covers = all(have or not need for have, need in zip(self.wanted, wanted, strict=True))
+        return covers and time.monotonic() - self.started < PREFETCH_TTL_S
+
+    def result(self) -> SceneFacts | None:
+        self.done.wait(PREFETCH_TTL_S)
+        return self.facts

@@ -96,3 +96,17 @@ def test_no_camera_an_explicit_image_and_the_skill_turned_off(tmp_path: Path) ->
     assert with_image.route("how many people do you see").text == NO_CAMERA_SET_UP  # the image was for one request
     off = _router(tmp_path, DATA / "skimage_astronaut.jpg", skills={"enabled": ["time", "date"]})
     assert off.route("how many people do you see").intent != "vision.people"
+
+
+def test_a_look_started_from_the_speculative_transcript_answers_the_turn(tmp_path: Path) -> None:
+    label = tmp_path / "label.png"
+    render(TEXTS[1], "pillow", 30).save(label)
+    router = _router(tmp_path, label)
+    router.prefetch("Read this.")  # the speculator's transcript, while the end-of-speech hangover still runs
+    early = router.route("Read this.")
+    assert early.slots.get("prefetched") is True and early.text.startswith("It says: Best before 04/11/2025.")
+    router.prefetch("what time is it")  # not a seeing request: nothing is started
+    later = router.route("Read this.")
+    assert "prefetched" not in later.slots and later.text == early.text
+    router.prefetch("how many people do you see")  # looked for faces only: no use to a request for text
+    assert "prefetched" not in router.route("read this").slots

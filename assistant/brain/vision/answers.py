@@ -92,6 +92,7 @@ class VisionAnswers:
             return
         early = _Early(wanted)
         self._early = early
+        log.debug("looking early for %r", text)
         threading.Thread(target=early.run, args=(self.camera, self.vision), name="vision-prefetch",
                          daemon=True).start()
 
@@ -125,6 +126,8 @@ class VisionAnswers:
         if image is None and early is not None and early.serves((text, faces)):
             facts = early.result()
             if facts is not None:
+                log.debug("answering from the early look (%.0f ms before the turn)",
+                          (time.monotonic() - early.started) * 1000.0)
                 return Answer(words(facts), intent, {**_summary(facts), "prefetched": True})
         if image is None:
             if self.camera is None:

@@ -16,8 +16,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    import numpy as np
-    import numpy.typing as npt
     from PIL import Image, ImageFont
 
 FRAME = (640, 480)
@@ -62,12 +60,6 @@ def render(text: str, font_name: str = "pillow", size: int = 28, frame: tuple[in
         draw.text((margin, y), line, fill=(30, 30, 36), font=face)
         y += round(size * 1.45)
     return image
-
-
-def to_bgr(image: Image.Image) -> npt.NDArray[np.uint8]:
-    import numpy as np
-
-    return np.ascontiguousarray(np.asarray(image.convert("RGB"), dtype=np.uint8)[:, :, ::-1])
 
 
 def encode(image: Image.Image, fmt: str = "PNG", quality: int = 90) -> bytes:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from assistant.brain.camera import ImageError
 from assistant.brain.vision.faces import FaceCounter, FacesUnavailable
-from assistant.brain.vision.facts import Quality, SceneFacts
+from assistant.brain.vision.facts import SceneFacts
 from assistant.brain.vision.ocr import OcrUnavailable, TextReader
 from assistant.brain.vision.quality import assess, worth_analysing
 
@@ -81,16 +81,6 @@ class Vision:
         facts.timings_ms.update(decode=_ms(began, decoded), quality=_ms(decoded, assessed))
         if worth_analysing(quality):
             self._analyse(image, facts, text, faces)
-        facts.timings_ms["total"] = _ms(began, time.monotonic())
-        return facts
-
-    def look_array(self, image: npt.NDArray[np.uint8]) -> SceneFacts:
-        """The facts of a BGR array as it is (the benchmark's rendered pages)."""
-        began = time.monotonic()
-        quality: Quality = assess(_grey(image))
-        facts = SceneFacts(image.shape[1], image.shape[0], quality)
-        if worth_analysing(quality):
-            self._analyse(image, facts)
         facts.timings_ms["total"] = _ms(began, time.monotonic())
         return facts
 

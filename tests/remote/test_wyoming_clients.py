@@ -137,3 +137,15 @@ def test_a_voice_server_that_is_not_there_is_a_synthesis_error_or_the_fallback()
 
     pcm, rate = WyomingSynthesizer(uri, fallback=lambda: Pyttsx3Synthesizer(TtsConfig())).synthesize("Hello.")
     assert len(pcm) > rate  # more than half a second of the local voice
+
+
+def test_a_server_that_accepts_but_never_answers_counts_as_down(caplog: pytest.LogCaptureFixture) -> None:
+    import socket
+
+    with socket.socket() as silent:  # listens, accepts (the kernel does), reads nothing, answers nothing
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        remote = WyomingRecognizer(f"tcp://127.0.0.1:{silent.getsockname()[1]}", timeout_s=1.0)
+        with pytest.raises(RemoteError, match=r"did not answer within 1 s"):
+            remote.transcribe(bytes(32000))
+    assert "did not answer within 1 s; trying again in 1 s" in caplog.text

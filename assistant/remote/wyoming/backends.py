@@ -23,7 +23,11 @@ from assistant.hearing.wake_word import WakeModelInfo, WakeWords
 from assistant.hearing.whisper import Recognizer
 from assistant.speech.base import Synthesizer
 
-PROJECT_URL = "https://github.com/local-first/assistant"
+PROJECT_URL = ""  # the project has no public address yet
+WHISPER_URL = "https://github.com/SYSTRAN/faster-whisper"
+ENGINE_URLS = {"piper": "https://github.com/rhasspy/piper", "pyttsx3": "https://github.com/espeak-ng/espeak-ng",
+               "micro": "https://github.com/OHF-Voice/pymicro-wakeword",
+               "openwakeword": "https://github.com/dscripka/openWakeWord"}
 
 
 @dataclass
@@ -41,8 +45,8 @@ class Backends:
     wake_models: list[WakeModelInfo] = field(default_factory=list)
 
 
-def _attribution(what: str) -> Attribution:
-    return Attribution(name=what, url=PROJECT_URL)
+def _attribution(what: str, url: str = PROJECT_URL) -> Attribution:
+    return Attribution(name=what, url=url)
 
 
 def offered_voices(synthesizer: Synthesizer, wanted: str | None) -> list[dict[str, str]]:
@@ -68,13 +72,15 @@ def describe(backends: Backends) -> Info:
         info.asr.append(AsrProgram(
             name=f"{backends.name}-asr", attribution=_attribution("assistant (faster-whisper)"), installed=True,
             description="Whisper with hallucination guards and vocabulary bias", version=__version__,
-            models=[AsrModel(name=model, attribution=_attribution("OpenAI Whisper (CTranslate2: Systran)"),
+            models=[AsrModel(name=model, attribution=_attribution("OpenAI Whisper (CTranslate2: Systran)", WHISPER_URL),
                              installed=True, description=f"Whisper {model}", version=None,
                              languages=[backends.language])],
             supports_transcript_streaming=False,  # one transcript per utterance: Whisper is not incremental
         ))
     if backends.synthesizer is not None:
-        voices = [TtsVoice(name=v["id"], attribution=_attribution(backends.synthesizer.name), installed=True,
+        voices = [TtsVoice(name=v["id"], attribution=_attribution(backends.synthesizer.name,
+                                                             ENGINE_URLS.get(backends.synthesizer.name, "")),
+                           installed=True,
                            description=v.get("name") or v["id"], version=None,
                            languages=[lang for lang in str(v.get("languages", "")).split(",") if lang] or
                            [backends.language])
@@ -88,7 +94,8 @@ def describe(backends: Backends) -> Info:
         info.wake.append(WakeProgram(
             name=f"{backends.name}-wake", attribution=_attribution("assistant"), installed=True,
             description="acoustic wake words", version=__version__,
-            models=[WakeModel(name=m.name, attribution=_attribution(m.engine), installed=True,
+            models=[WakeModel(name=m.name, attribution=_attribution(m.engine, ENGINE_URLS.get(m.engine, "")),
+                              installed=True,
                               description=m.phrase, version=None, languages=[backends.language],
                               phrase=m.phrase) for m in backends.wake_models],
         ))

@@ -94,7 +94,8 @@ class SpeakerEncoder:
             mels = mels[np.linspace(0, len(mels) - 1, max_partials).round().astype(int)]
         mean = self.embed_partials(mels).mean(axis=0)
         norm = float(np.linalg.norm(mean))
-        return (mean / norm if norm > 0 else mean).astype(np.float32)
+        embedding: Floats = (mean / norm if norm > 0 else mean).astype(np.float32)
+        return embedding
 
     def embed(self, pcm: bytes, max_partials: int | None = None) -> Floats | None:
         """The embedding of 16 kHz mono int16 speech; None when it holds too little voice to tell."""

@@ -52,7 +52,8 @@ def normalize_volume(wav: Floats, target_dbfs: float = TARGET_DBFS) -> Floats:
     change = target_dbfs - 20 * np.log10(rms / INT16_MAX)
     if change < 0:
         return wav
-    return (wav * (10 ** (change / 20))).astype(np.float32)
+    raised: Floats = (wav * (10 ** (change / 20))).astype(np.float32)
+    return raised
 
 
 def trim_long_silences(wav: Floats) -> Floats:

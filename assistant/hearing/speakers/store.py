@@ -45,12 +45,6 @@ class Voice:
     embeddings: tuple[Floats, ...]  # one per enrolment utterance, each of unit length
     enrolled_at: float
 
-    @property
-    def centroid(self) -> Floats:
-        """The voice: the normalised mean of its utterances (Resemblyzer's embed_speaker)."""
-        mean = np.mean(np.stack(self.embeddings), axis=0)
-        return (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
-
 
 class VoiceStore:
     def __init__(self, path: Path | None = None) -> None:

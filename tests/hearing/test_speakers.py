@@ -11,7 +11,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from assistant.audio.sources import read_wav_pcm
@@ -80,7 +79,7 @@ def test_a_damaged_voices_file_is_one_sentence(tmp_path: Path) -> None:
     with pytest.raises(VoiceStoreError, match="not a voices file"):
         VoiceStore(path).load()
     config = Config.model_validate({"speakers": {"enabled": True}})
-    with pytest.raises(ConfigError, match="speakers: .*remove it and enrol again"):
+    with pytest.raises(ConfigError, match=r"speakers: .*remove it and enrol again"):
         build_speaker_watch(config, VoiceStore(path))
 
 

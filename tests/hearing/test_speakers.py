@@ -158,7 +158,7 @@ def test_identification_starts_in_the_hangover_and_the_turn_takes_it(store: Voic
         assert job.pcm == speech  # the job from the hangover, not a new one
         report = TurnReport(0.0, 1.0)
         assert job.tell(report) == "bob" and report.speaker == "bob" and report.speaker_score is not None
-        assert report.as_dict()["speaker"] == "bob"
+        assert report.as_dict()["speaker"] == "bob" and "speaker_wait" in report.latency_ms
         other = watch.begin(utterance(pcm["speechbrain_spk1_snt4"]))  # no hangover job: started now
         assert other.tell(TurnReport(0.0, 1.0)) == "alice"
     finally:
@@ -178,6 +178,7 @@ def test_a_late_identification_leaves_the_speaker_unknown(store: VoiceStore, enc
         report = TurnReport(0.0, 1.0)
         assert watch.begin(utterance(pcm["speechbrain_spk1_snt4"])).tell(report) is None
         assert report.speaker is None and report.speaker_score is None and report.as_dict()["speaker"] is None
+        assert "speaker_wait" in report.latency_ms  # it waited its bound, not for the result
     finally:
         release.set()
         watch.close()

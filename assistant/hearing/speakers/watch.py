@@ -48,8 +48,11 @@ class SpeakerJob:
         return self.result
 
     def tell(self, report: TurnReport) -> str | None:
-        """Put who spoke (and how close their voice was) in the turn's report; return the speaker."""
+        """Put who spoke (and how close their voice was) in the turn's report, with how long the turn waited
+        for it (``speaker_wait``: 0 when it was ready before the transcript); return the speaker."""
+        started = time.monotonic()
         found = self.identification()
+        report.latency_ms["speaker_wait"] = (time.monotonic() - started) * 1000
         if found is not None:
             report.speaker, report.speaker_score = found.speaker, found.score
         return report.speaker

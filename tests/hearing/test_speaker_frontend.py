@@ -61,6 +61,14 @@ def test_volume_is_raised_never_lowered() -> None:
     assert not frontend.normalize_volume(np.zeros(100, dtype=np.float32)).any()
 
 
+def test_a_fraction_of_a_second_is_trimmed_like_a_long_recording(data_dir: Path, encoder: SpeakerEncoder) -> None:
+    speech = read_wav_pcm(data_dir / "speechbrain_spk1_snt1.wav")
+    for samples in (480, 2880, 3360, 4000):  # 1, 6, 7 and 8 VAD windows: shorter and longer than the dilation
+        kept = frontend.trim_long_silences(frontend.pcm_to_float(speech[16000:16000 + 2 * samples]))
+        assert len(kept) <= samples
+    assert encoder.embed(speech[16000:16000 + 2 * 2880]) is None  # 0.18 s: too little voice to tell
+
+
 def test_silence_and_a_click_are_no_voice(encoder: SpeakerEncoder) -> None:
     assert encoder.embed(bytes(32000)) is None
     click = np.zeros(16000, dtype=np.int16)

@@ -70,7 +70,8 @@ def trim_long_silences(wav: Floats) -> Floats:
     sums[VAD_AVERAGE:] = sums[VAD_AVERAGE:] - sums[:-VAD_AVERAGE]
     mask = np.round(sums[VAD_AVERAGE - 1:] / VAD_AVERAGE).astype(bool)
     width = VAD_MAX_SILENCE + 1
-    mask = np.convolve(mask.astype(int), np.ones(width, dtype=int), mode="same") > 0  # binary dilation
+    half = (width - 1) // 2  # binary dilation (scipy's, centred), whatever the length (np's "same" is not)
+    mask = np.convolve(mask.astype(int), np.ones(width, dtype=int), mode="full")[half:half + len(mask)] > 0
     return wav[np.repeat(mask, VAD_WINDOW)]
 
 

@@ -32,7 +32,7 @@ BACKGROUND_FILE = Path(__file__).resolve().parents[2] / "data" / "speaker_backgr
 
 # Calibrated with `assistant bench speakers` (benchmarks/README.md): the lowest similarity (0.01 steps) at which
 # unknown voices, quiet and in 10 dB noise alike, were taken for an enrolled one in at most 2 % of the trials
-# (1.7 % / 1.8 %; enrolled voices named right 91.6 % quiet, 78.8 % at 10 dB).
+# (1.7 % / 1.8 %; enrolled voices named right 91.6 % quiet, 76.8 % at 10 dB).
 DEFAULT_THRESHOLD = 0.42
 MAX_PARTIALS = 4  # a long utterance is heard through 4 evenly spaced 1.6 s partials (CPU per turn bounded)
 

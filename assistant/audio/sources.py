@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from assistant.audio.devices import DeviceError, find_device, open_pyaudio
+from assistant.audio.devices import PORTAUDIO_LOCK, DeviceError, close_pyaudio, find_device, open_pyaudio
 from assistant.audio.resample import Resampler, to_mono
 from assistant.audio.stream_clock import StreamClock
 from assistant.events import SAMPLE_RATE, SAMPLE_WIDTH, AudioFrame
@@ -170,26 +170,27 @@ class PyAudioSource:
     def __init__(self, device: str | int | None = None, *, rate: int = SAMPLE_RATE, buffer_ms: int = 30) -> None:
         import pyaudio
 
-        self._pa = open_pyaudio()
-        try:
-            info = find_device(self._pa, device, "input")
-            self.name = f"{info['name']} (#{info['index']})"
-            self.rate = self._pick_rate(info, rate)
-            self._resampler = Resampler(self.rate, SAMPLE_RATE)
-            self._chunks: queue.Queue[bytes | None] = queue.Queue()
-            self.overflows = 0
-            self._closed = False
-            self._stream = self._pa.open(
-                format=pyaudio.paInt16, channels=1, rate=self.rate, input=True,
-                input_device_index=int(info["index"]), frames_per_buffer=max(1, self.rate * buffer_ms // 1000),
-                stream_callback=self._callback,
-            )
-        except DeviceError:
-            self._pa.terminate()
-            raise
-        except OSError as exc:
-            self._pa.terminate()
-            raise DeviceError(f"cannot open input device {device!r}: {exc}") from None
+        with PORTAUDIO_LOCK:
+            self._pa = open_pyaudio()
+            try:
+                info = find_device(self._pa, device, "input")
+                self.name = f"{info['name']} (#{info['index']})"
+                self.rate = self._pick_rate(info, rate)
+                self._resampler = Resampler(self.rate, SAMPLE_RATE)
+                self._chunks: queue.Queue[bytes | None] = queue.Queue()
+                self.overflows = 0
+                self._closed = False
+                self._stream = self._pa.open(
+                    format=pyaudio.paInt16, channels=1, rate=self.rate, input=True,
+                    input_device_index=int(info["index"]),
+                    frames_per_buffer=max(1, self.rate * buffer_ms // 1000), stream_callback=self._callback,
+                )
+            except DeviceError:
+                self._pa.terminate()
+                raise
+            except OSError as exc:
+                self._pa.terminate()
+                raise DeviceError(f"cannot open input device {device!r}: {exc}") from None
         log.info("microphone: %s at %d Hz%s", self.name, self.rate,
                  "" if self.rate == SAMPLE_RATE else f" (resampled to {SAMPLE_RATE} Hz)")
 
@@ -235,10 +236,10 @@ class PyAudioSource:
             return
         self._closed = True
         try:
-            self._stream.stop_stream()
-            self._stream.close()
+            with contextlib.suppress(OSError):
+                self._stream.stop_stream()
+            close_pyaudio(self._pa, self._stream)
         finally:
-            self._pa.terminate()
             self._chunks.put(None)
 
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from assistant.brain.brain_stats import BrainStats
-from assistant.brain.camera import Camera, CameraError, ImageError, open_camera, prepare_image, wants_image
+from assistant.brain.camera import Camera, ImageError, open_camera
 from assistant.brain.claims import HONEST, WHY_NOT, claim_in
 from assistant.brain.confidence import is_a_guess
 from assistant.brain.llm.base import LLM, ChatMessage, Completion, LlmError, ToolCall
@@ -23,6 +23,9 @@ from assistant.brain.llm.factory import build_llm, effective_backend
 from assistant.brain.llm.prompts import normalise_tools
 from assistant.brain.llm.sentences import sentences
 from assistant.brain.memory import Memory
+from assistant.brain.vision.facts import PROBLEM_WORDS
+from assistant.brain.vision.grounding import Sight, with_facts
+from assistant.brain.vision.scene import Vision, shared_vision
 from assistant.config.llm import CameraConfig, LlmConfig, MemoryConfig
 from assistant.config.schema import Config
 from assistant.config.speakers import display_name
@@ -39,6 +42,7 @@ CANNOT_DO = "Sorry, I can't do that."
 BAD_IMAGE = "Sorry, I couldn't read that image."
 NO_CAMERA = "Sorry, I couldn't get a picture from the camera."
 CANNOT_SEE = "Sorry, the model I'm using can't see images."
+UNSEEABLE = "I can't make anything out: {problem}."
 
 
 class BrokenLLM:
@@ -77,11 +81,13 @@ class Brain:
         *,
         camera: Camera | None = None,
         backend: str = "",
+        vision: Vision | None = None,
     ) -> None:
         self.llm = llm
         self.config = llm_config
         self.camera_config = camera_config or CameraConfig()
         self.camera = camera
+        self.sight = Sight(camera, self.camera_config, llm_config.image_max_side, vision)  # frames and facts
         self._memory_config = memory_config or MemoryConfig()
         self.memory = Memory(self._memory_config)  # the configured conversation's
         self._memories = {self._memory_config.conversation: self.memory}  # and those wake words talk in
@@ -166,14 +172,21 @@ class Brain:
             yield from self._say(stats, FORGOT_LAST, "memory")
             return
 
-        frame, problem = self._image_for(text, image, stats)
-        if problem is not None:
-            yield from self._say(stats, problem, "apology", stats.error)
+        sighting = self.sight.for_turn(text, image, self.llm.supports_images)
+        stats.capture_ms, stats.error = sighting.capture_ms, sighting.error
+        if sighting.facts is not None:
+            stats.vision_ms = sighting.facts.timings_ms.get("total")
+        if sighting.trouble is not None:
+            problem = sighting.facts.quality.problem if sighting.facts is not None else None
+            apology = {"cannot_see": CANNOT_SEE, "bad_image": BAD_IMAGE, "no_camera": NO_CAMERA,
+                       "unseeable": UNSEEABLE.format(problem=PROBLEM_WORDS.get(problem or "", ""))}
+            yield from self._say(stats, apology[sighting.trouble], "apology", stats.error)
             return
+        frame = sighting.frame
         stats.image = frame is not None
 
         messages = [ChatMessage("system", self._system_prompt(context)), *memory.messages(),
-                    ChatMessage("user", text.strip())]
+                    ChatMessage("user", with_facts(text, sighting.prompt))]
         tools = self._tools or None
         spoken: list[str] = []
         completion: list[Completion] = []
@@ -249,43 +262,6 @@ class Brain:
         stats.reply = reply
         yield from self._say(stats, reply.text, "command")
         memory.add(text, reply.text)
-
-    def _image_for(self, text: str, image: bytes | None, stats: BrainStats) -> tuple[bytes | None, str | None]:
-        """(image to send, None) or (None, apology). Explicit images must decode; camera trouble degrades."""
-        if image is not None:
-            if not self.llm.supports_images:
-                stats.error = "the model cannot take images"
-                return None, CANNOT_SEE
-            try:
-                return prepare_image(image, self.config.image_max_side, self.camera_config.jpeg_quality)[0], None
-            except ImageError as exc:
-                stats.error = f"bad image: {exc}"
-                log.error("the image for this question is unusable: %s", exc)
-                return None, BAD_IMAGE
-        attach = self.camera_config.attach
-        if self.camera is None or attach == "never":
-            return None, None
-        requested = attach == "on_request" and wants_image(text, self.camera_config.triggers)
-        if attach == "on_request" and not requested:
-            return None, None
-        if not self.llm.supports_images:
-            if requested:
-                stats.error = "the model cannot take images"
-                return None, CANNOT_SEE
-            return None, None
-        began = time.monotonic()
-        try:
-            frame = prepare_image(self.camera.capture(), self.config.image_max_side, self.camera_config.jpeg_quality)[0]
-        except (CameraError, ImageError) as exc:
-            if requested:  # the question is about what the camera sees: answering blind would mislead
-                stats.error = f"camera: {exc}"
-                log.error("camera capture failed (%s): %s", self.camera.description, exc)
-                return None, NO_CAMERA
-            log.warning("camera capture failed (%s): %s; answering without a picture", self.camera.description, exc)
-            return None, None
-        finally:
-            stats.capture_ms = (time.monotonic() - began) * 1000.0
-        return frame, None
 
     def _deltas(
         self,
@@ -372,4 +348,5 @@ def build_brain(config: Config, *, strict: bool = False, camera: Camera | None =
         log.error("the %s LLM could not be loaded: %s; every question will get an apology", backend, exc)
         llm = BrokenLLM(llm_config.model, exc)
     return Brain(llm, llm_config, camera_config, memory_config,
-                 camera=camera if camera is not None else open_camera(camera_config), backend=backend)
+                 camera=camera if camera is not None else open_camera(camera_config), backend=backend,
+                 vision=shared_vision(camera_config) if camera_config.vision else None)

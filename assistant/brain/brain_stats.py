@@ -24,6 +24,7 @@ class BrainStats:
     tokens_per_s: float | None = None
     image: bool = False  # an image went to the model
     capture_ms: float | None = None
+    vision_ms: float | None = None  # reading text and counting faces in the frame (assistant.brain.vision)
     tool_call: ToolCall | None = None
     reply: Reply | None = None  # the validated command's Reply when the model called a tool
     error: str | None = None
@@ -48,6 +49,7 @@ class BrainStats:
             "confidence": None if self.confidence is None else round(self.confidence, 3),
             "image": self.image,
             "capture_ms": ms(self.capture_ms),
+            "vision_ms": ms(self.vision_ms),
             "tool_call": None if self.tool_call is None else {"name": self.tool_call.name,
                                                               "arguments": self.tool_call.arguments},
             "error": self.error,

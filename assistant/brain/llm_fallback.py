@@ -55,6 +55,11 @@ class LlmFallback:
     def available(self) -> bool:
         return self.load() is not None
 
+    def sees_images(self) -> bool:
+        """Whether the model takes images (a vision-language model answers "what do you see" itself)."""
+        brain = self.load()
+        return brain is not None and brain.llm.supports_images
+
     def __call__(self, text: str, context: RequestContext | None = None) -> Reply:
         brain = self.load()
         if brain is None:  # llm.backend: none (or nothing installed): the plain acknowledgement

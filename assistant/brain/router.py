@@ -152,6 +152,10 @@ class Router:
         wait out the hangover). Exact matches only: a near miss may be a sentence still going on."""
         return self._matcher.match_exact(normalise(text)) is not None
 
+    def prefetch(self, text: str) -> None:
+        """A speculative transcript, before the turn ends: skills may start fetching (the seeing skills look)."""
+        self._exact.prefetch(text)
+
     def vocabulary(self) -> list[str]:
         """Words the user's commands expect (slot synonyms, template words): Whisper is primed with them.
 

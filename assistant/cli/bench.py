@@ -155,6 +155,15 @@ def cmd_wake(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_vision(args: argparse.Namespace) -> int:
+    from assistant.bench import vision
+
+    _config(args)
+    result = vision.run()
+    _emit(args, result, vision.table(result))
+    return 0
+
+
 def _add_recordings(p: argparse.ArgumentParser) -> None:
     p.add_argument("files", nargs="*", help="WAV files (default: the manifest's command recordings)")
     p.add_argument("--manifest", default=str(DEFAULT_MANIFEST), help="TSV manifest (file, reference_transcript, "
@@ -207,6 +216,10 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     bench = subparsers.add_parser("bench", help="measure latency, idle cost, speech output and barge-in")
     sub = bench.add_subparsers(dest="bench_command", metavar="WHAT", required=True)
+
+    p = sub.add_parser("vision", help="OCR accuracy and time, face counting, empty frames (nothing invented)")
+    _add_common(p)
+    p.set_defaults(handler=cmd_vision)
 
     p = sub.add_parser("latency", help="per-turn latency on real recordings played in real time")
     _add_recordings(p)

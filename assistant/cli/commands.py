@@ -34,7 +34,7 @@ def _ask(args: argparse.Namespace) -> int:
     setup_logging(args, config)
     image = read_image_arg(args)
     fallback = None if args.no_llm else LlmFallback(config)
-    router = build_router(config, fallback=fallback, config_path=path, dry_run=args.dry_run)
+    router = build_router(config, fallback=fallback, config_path=path, dry_run=args.dry_run, image=image)
     try:
         if fallback is not None:
             fallback.bind(router)  # the LLM may choose one of the configured commands

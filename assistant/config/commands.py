@@ -167,9 +167,10 @@ class CommandFile(StrictModel):
 # conversions, spelling, who the assistant is) or refuse honestly what needs live data or an unconfigured
 # action, before the model runs.
 SkillName = Literal["time", "date", "timers", "stop", "repeat", "help", "volume", "calendar", "world_clock",
-                    "math", "convert", "spell", "small_talk", "live_data"]
+                    "math", "convert", "spell", "small_talk", "live_data", "vision"]
 SKILL_NAMES: tuple[SkillName, ...] = ("time", "date", "timers", "stop", "repeat", "help", "volume", "calendar",
-                                      "world_clock", "math", "convert", "spell", "small_talk", "live_data")
+                                      "world_clock", "math", "convert", "spell", "small_talk", "live_data",
+                                      "vision")
 
 
 class SkillsConfig(StrictModel):

@@ -115,6 +115,21 @@ class CameraConfig(StrictModel):
         default=3, ge=0, le=60, description="OpenCV: frames read and dropped so exposure settles"
     )
     jpeg_quality: int = Field(default=85, ge=10, le=100, description="quality of the JPEG sent to the model")
+    vision: bool = Field(
+        default=True, description="read text and count faces in frames ourselves (answers and a text-only LLM's facts)"
+    )
+    vision_max_side: int = Field(
+        default=1280, ge=160, le=4096, description="frames are scaled down to this longer side before being read"
+    )
+    min_text_confidence: float = Field(
+        default=0.6, ge=0.0, le=1.0, description="text read with less confidence than this is left out"
+    )
+    min_face_confidence: float = Field(
+        default=0.7, ge=0.0, le=1.0, description="faces found with less confidence than this are not counted"
+    )
+    read_part_chars: int = Field(
+        default=300, ge=40, le=5000, description="text longer than this is read aloud in parts ('read on' for more)"
+    )
 
     @field_validator("source", mode="before")
     @classmethod

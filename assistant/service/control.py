@@ -1,4 +1,5 @@
-"""The local control socket: a Unix stream socket speaking line-delimited JSON, server and client.
+"""The local control socket: a Unix stream socket speaking line-delimited JSON; this is the server (the
+requests are in ``control_commands``, the client in ``control_client``).
 
 Protocol: the client sends one JSON object per line, ``{"cmd": "status"}``, ``{"cmd": "say", "text": "hi"}``,
 ``{"cmd": "mute", "muted": true}``; an optional ``"id"`` is echoed back. Every request gets exactly one
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import json
 import logging
 import os
 import queue
@@ -25,44 +25,32 @@ import stat
 import struct
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from assistant.config.service import ControlConfig, control_socket_path
-from assistant.events import valid_text
+from assistant.service.control_client import ControlClient
+from assistant.service.control_commands import (
+    COMMANDS,
+    MAX_TEXT_CHARS,
+    ControlError,
+    ControlHandler,
+    commands_for,
+    dispatch,
+    encode_reply,
+    error_reply,
+)
+
+# The client and the requests are their own modules; they are named here too, where users look for them.
+__all__ = ["COMMANDS", "MAX_TEXT_CHARS", "ControlClient", "ControlError", "ControlHandler", "ControlServer",
+           "peer_allowed", "peer_credentials"]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_REQUEST_BYTES = 65_536
 _SLOT_GRACE_S = 0.5  # how long a connection accepted while all slots are taken waits for one
-MAX_TEXT_CHARS = 4000  # longest text `say`/`ask` take (the speaker cuts replies at speech_out.max_chars)
 _UCRED = struct.Struct("3i")  # struct ucred {pid_t pid; uid_t uid; gid_t gid;}
-
-
-class ControlHandler(Protocol):
-    """What the daemon provides. Methods may be called concurrently from connection threads."""
-
-    def status(self) -> dict[str, Any]: ...
-
-    def say(self, text: str) -> dict[str, Any]: ...
-
-    def ask(self, text: str) -> dict[str, Any]: ...
-
-    def mute(self, muted: bool) -> None: ...
-
-    def listen(self) -> None: ...
-
-    def reload(self) -> dict[str, Any]: ...
-
-
-class ControlError(Exception):
-    """A request the server refused, or a server that can't be reached. ``code`` is machine-readable."""
-
-    def __init__(self, message: str, code: str = "error") -> None:
-        super().__init__(message)
-        self.code = code
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,54 +70,6 @@ def peer_allowed(peer_uid: int, own_uid: int) -> bool:
     return peer_uid in (own_uid, 0)
 
 
-def _text_param(request: dict[str, Any]) -> str:
-    """The request's text, made valid (JSON may carry lone surrogates, which nothing after us can store)."""
-    text = request.get("text")
-    if not isinstance(text, str) or not text.strip():
-        raise ControlError("'text' must be a non-empty string", "bad_request")
-    if len(text) > MAX_TEXT_CHARS:
-        raise ControlError(f"'text' is longer than {MAX_TEXT_CHARS} characters", "bad_request")
-    return valid_text(text).strip()
-
-
-def _commands(handler: ControlHandler) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
-    def mute(request: dict[str, Any]) -> dict[str, Any]:
-        muted = request.get("muted", True)
-        if not isinstance(muted, bool):
-            raise ControlError("'muted' must be true or false", "bad_request")
-        handler.mute(muted)
-        return {"muted": muted}
-
-    def unmute(_: dict[str, Any]) -> dict[str, Any]:
-        handler.mute(False)
-        return {"muted": False}
-
-    def listen(_: dict[str, Any]) -> dict[str, Any]:
-        handler.listen()
-        return {"listening": True}
-
-    return {
-        "ping": lambda _: {"pong": True, "pid": os.getpid()},
-        "status": lambda _: handler.status(),
-        "say": lambda r: handler.say(_text_param(r)),
-        "ask": lambda r: handler.ask(_text_param(r)),
-        "mute": mute,
-        "unmute": unmute,
-        "listen": listen,
-        "reload": lambda _: handler.reload(),
-    }
-
-
-COMMANDS = ("ping", "status", "say", "ask", "mute", "unmute", "listen", "reload")
-
-
-def _error(code: str, message: str, request_id: Any = None) -> dict[str, Any]:
-    reply: dict[str, Any] = {"ok": False, "code": code, "error": message}
-    if request_id is not None:
-        reply["id"] = request_id
-    return reply
-
-
 class ControlServer:
     """Serves the control socket from its own threads; ``start()`` binds, ``stop()`` closes and unlinks."""
 
@@ -143,7 +83,7 @@ class ControlServer:
         max_connections: int = 256,
     ) -> None:
         self.path = Path(path)
-        self._commands = _commands(handler)
+        self._commands = commands_for(handler)
         self.max_request_bytes = max_request_bytes
         self.idle_timeout_s = idle_timeout_s
         self.max_connections = max_connections
@@ -300,14 +240,14 @@ class ControlServer:
         if not peer_allowed(peer.uid, self._uid):
             log.warning("control socket: refused pid %d uid %d (only uid %d and root may connect)",
                         peer.pid, peer.uid, self._uid)
-            _refuse(raw, _error("forbidden", f"permission denied: uid {peer.uid} may not control this assistant"))
+            _refuse(raw, error_reply("forbidden", f"permission denied: uid {peer.uid} may not control this assistant"))
             return
         conn = _Connection(raw, peer.pid, time.monotonic() + _SLOT_GRACE_S)
         if self._full:
             # A client that has its answer hangs up at once, but the loop may not have seen that hang-up
             # yet: wait a moment for its slot before calling the server busy.
             if len(self._waiting) >= self.max_connections:
-                _refuse(raw, _error("busy", "too many control connections; try again"))
+                _refuse(raw, error_reply("busy", "too many control connections; try again"))
             else:
                 self._waiting.append(conn)
             return
@@ -329,7 +269,7 @@ class ControlServer:
             self._open(self._waiting.pop(0))
         for conn in [c for c in self._waiting if c.deadline <= now]:
             self._waiting.remove(conn)
-            _refuse(conn.sock, _error("busy", "too many control connections; try again"))
+            _refuse(conn.sock, error_reply("busy", "too many control connections; try again"))
 
     def _read(self, conn: _Connection) -> None:
         try:
@@ -350,11 +290,11 @@ class ControlServer:
             newline = conn.buffer.find(b"\n")
             if newline < 0:
                 if len(conn.buffer) > self.max_request_bytes:  # the rest can't be parsed in step: hang up
-                    self._drop(conn, _error("too_large", f"request longer than {self.max_request_bytes} bytes"))
+                    self._drop(conn, error_reply("too_large", f"request longer than {self.max_request_bytes} bytes"))
                 return
             line, conn.buffer = conn.buffer[:newline], conn.buffer[newline + 1 :]
             if len(line) > self.max_request_bytes:
-                self._drop(conn, _error("too_large", f"request longer than {self.max_request_bytes} bytes"))
+                self._drop(conn, error_reply("too_large", f"request longer than {self.max_request_bytes} bytes"))
                 return
             if line.strip():
                 break
@@ -366,7 +306,7 @@ class ControlServer:
 
     def _answer(self, conn: _Connection, line: bytes) -> None:
         try:
-            reply = _encode(self.dispatch(line))
+            reply = encode_reply(self.dispatch(line))
             conn.sock.settimeout(self.idle_timeout_s)  # a client that never reads its reply is let go
             conn.sock.sendall(reply)
             conn.sock.setblocking(False)
@@ -400,7 +340,11 @@ class ControlServer:
     def _expire(self, now: float) -> None:
         for conn in [c for c in self._reading if c.deadline <= now]:
             message = "no request" if not conn.buffer else "request not finished"
-            self._drop(conn, _error("timeout", f"{message} within {self.idle_timeout_s:g} s"))
+            self._drop(conn, error_reply("timeout", f"{message} within {self.idle_timeout_s:g} s"))
+
+    def dispatch(self, line: bytes) -> dict[str, Any]:
+        """One request line in, one reply object out. Never raises."""
+        return dispatch(self._commands, line)
 
     def _drop(self, conn: _Connection, reply: dict[str, Any] | None = None) -> None:
         assert self._selector is not None
@@ -411,44 +355,11 @@ class ControlServer:
         else:
             conn.close()
 
-    def dispatch(self, line: bytes) -> dict[str, Any]:
-        """One request line in, one reply object out. Never raises."""
-        try:
-            request = json.loads(line)
-        except (UnicodeDecodeError, ValueError) as exc:
-            return _error("bad_request", f"not a JSON object: {exc}")
-        except RecursionError:  # '[[[[...' nested deeper than the JSON decoder recurses
-            return _error("bad_request", "not a JSON object: nested too deeply")
-        if not isinstance(request, dict):
-            return _error("bad_request", "a request must be a JSON object like {\"cmd\": \"status\"}")
-        request_id = request.get("id")
-        cmd = request.get("cmd")
-        command = self._commands.get(cmd) if isinstance(cmd, str) else None
-        if command is None:
-            return _error("unknown_command", f"unknown cmd {cmd!r}; one of: {', '.join(COMMANDS)}", request_id)
-        try:
-            result = command(request)
-        except ControlError as exc:
-            return _error(exc.code, str(exc), request_id)
-        except Exception as exc:  # the daemon must survive a failing handler; the client sees why
-            log.exception("control command %r failed", cmd)
-            return _error("internal", f"{cmd} failed: {exc}", request_id)
-        reply: dict[str, Any] = {"ok": True, "result": result if result is not None else {}}
-        if request_id is not None:
-            reply["id"] = request_id
-        return reply
-
-
-def _encode(reply: dict[str, Any]) -> bytes:
-    # valid_text: a lone surrogate anywhere in a reply (a transcript, a handler's result) must not cost it
-    return (valid_text(json.dumps(reply, ensure_ascii=False, default=str)) + "\n").encode("utf-8")
-
-
 def _refuse(sock: socket.socket, reply: dict[str, Any]) -> None:
     """Send a one-line error without waiting on the client, and hang up."""
     with contextlib.suppress(OSError):
         sock.setblocking(False)
-        sock.send(_encode(reply))
+        sock.send(encode_reply(reply))
     sock.close()
 
 
@@ -462,63 +373,3 @@ class _Connection:
 
     def close(self) -> None:
         self.sock.close()
-
-
-class ControlClient:
-    """Sends requests to a running daemon. Raises ControlError (code ``not_running``, ``forbidden``, ...)."""
-
-    def __init__(self, path: str | os.PathLike[str], timeout_s: float = 10.0) -> None:
-        self.path = Path(path)
-        self.timeout_s = timeout_s
-
-    def request(self, cmd: str, timeout_s: float | None = None, **params: Any) -> dict[str, Any]:
-        """Send one request and return its ``result``; an error reply raises ControlError."""
-        reply = self.raw(json.dumps({"cmd": cmd, **params}, ensure_ascii=False).encode("utf-8"), timeout_s)
-        if not reply.get("ok"):
-            raise ControlError(str(reply.get("error", "request failed")), str(reply.get("code", "error")))
-        result = reply.get("result")
-        return result if isinstance(result, dict) else {}
-
-    def raw(self, line: bytes, timeout_s: float | None = None) -> dict[str, Any]:
-        """Send bytes as one request line and return the decoded reply object (for tests and debugging)."""
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
-        sock.settimeout(self.timeout_s if timeout_s is None else timeout_s)
-        try:
-            try:
-                sock.connect(str(self.path))
-            except (FileNotFoundError, ConnectionRefusedError) as exc:
-                raise ControlError(f"the assistant is not running (nothing listens at {self.path})",
-                                   "not_running") from exc
-            except PermissionError as exc:
-                raise ControlError(f"permission denied on {self.path}: run as the user the assistant runs as, "
-                                   "or as root", "forbidden") from exc
-            try:
-                # Refused at accept (forbidden/busy): our write may fail, but the server's reply is queued for us.
-                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                    sock.sendall(line + b"\n")
-                data = _read_line(sock)
-            except TimeoutError as exc:
-                raise ControlError(f"no reply from the assistant within {sock.gettimeout():g} s", "timeout") from exc
-            except OSError as exc:
-                raise ControlError(f"control connection failed: {exc}", "connection") from exc
-        finally:
-            sock.close()
-        try:
-            reply = json.loads(data)
-        except ValueError as exc:
-            raise ControlError(f"garbled reply from the assistant: {data[:80]!r}", "protocol") from exc
-        if not isinstance(reply, dict):
-            raise ControlError(f"garbled reply from the assistant: {data[:80]!r}", "protocol")
-        return reply
-
-
-def _read_line(sock: socket.socket) -> bytes:
-    buffer = b""
-    while b"\n" not in buffer:
-        chunk = sock.recv(65_536)
-        if not chunk:
-            if not buffer:
-                raise ControlError("the assistant closed the connection without replying", "connection")
-            break
-        buffer += chunk
-    return buffer.split(b"\n", 1)[0]

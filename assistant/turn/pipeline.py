@@ -188,9 +188,9 @@ class Pipeline:
             wake = stages.wake
             if self.deaf_at(frame.captured_at):
                 self._over_our_voice.feed(frame, stages)
-                detection = wake.hear(frame) if wake is not None else None
-                # the wake word over our reply: stop talking and listen (a mere candidate, which may be our own
-                # voice, does not cut the reply before Whisper has confirmed it: it only wakes)
+                detection = wake.hear(frame, stages.speaker.playing_text) if wake is not None else None
+                # the wake word over our reply (not in our own words): stop talking and listen (a mere candidate,
+                # which may be our own voice, does not cut the reply before Whisper has confirmed it: it only wakes)
                 if detection is not None and detection.sure:
                     stages.speaker.cancel()
                 continue

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from assistant.events import SAMPLE_RATE, SAMPLE_WIDTH, AudioFrame, Utterance
+from assistant.hearing.listen import heard_in
 from assistant.hearing.wake_word import Detection, WakeWords
 
 log = logging.getLogger(__name__)
@@ -76,11 +77,16 @@ class WakeListening:
     def awake(self) -> bool:
         return self._woken is not None
 
-    def hear(self, frame: AudioFrame) -> Detection | None:
+    def hear(self, frame: AudioFrame, our_words: str = "") -> Detection | None:
         """Feed the detector; on a detection, wake (and stay awake for a new window if already awake). A
-        candidate wakes at once too, while Whisper listens for the phrase in it; not heard, it is undone."""
+        candidate wakes at once too, while Whisper listens for the phrase in it; not heard, it is undone.
+        ``our_words``: what we are saying now (over a reply); the wake phrase among them is our own voice."""
         self._remember(frame.pcm)
         detection = self.detector.feed(frame.pcm)
+        if detection is not None and our_words and heard_in(our_words, detection.phrase):
+            log.info("wake word %s heard while we say %r ourselves: our own voice, ignored", detection.model,
+                     our_words)
+            return None
         if detection is not None and not detection.sure and self.confirm is None:
             return None
         if detection is not None:

@@ -78,7 +78,7 @@ def test_commands_lists_builtin_skills(tmp_path: Path, capsys: pytest.CaptureFix
     assert status == 0 and listed["commands"] == []
     assert {s["skill"] for s in listed["skills"]} == {"time", "date", "timers", "stop", "repeat", "help", "volume",
                                                      "calendar", "world_clock", "math", "convert", "spell",
-                                                     "small_talk", "live_data"}
+                                                     "small_talk", "live_data", "vision"}
 
 
 @pytest.mark.parametrize("question, intent", [

@@ -25,10 +25,10 @@ from assistant.service.control import (
     ControlClient,
     ControlError,
     ControlServer,
-    _encode,
     peer_allowed,
     peer_credentials,
 )
+from assistant.service.control_commands import encode_reply
 from support.cli import run_service_cli
 
 NOBODY = 65_534
@@ -527,7 +527,7 @@ def test_any_request_line_gets_exactly_one_valid_reply(request: bytes) -> None:
     reply = server.dispatch(request)
     assert isinstance(reply, dict) and isinstance(reply.get("ok"), bool)
     assert reply["ok"] or isinstance(reply.get("code"), str)
-    line = _encode(reply)
+    line = encode_reply(reply)
     assert line.endswith(b"\n") and line.count(b"\n") == 1
     assert json.loads(line.decode("utf-8")) is not None
 

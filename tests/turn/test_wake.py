@@ -183,6 +183,29 @@ def test_the_wake_word_over_a_reply_cuts_it_and_is_listened_to(tmp_path: Path, r
     assert len(sink.played_s) == 1 + len(split_sentences(turns[1].reply))
 
 
+def test_our_own_reply_saying_the_wake_word_neither_wakes_nor_cuts_us(tmp_path: Path, recognizer: Recognizer,
+                                                                      words: dict[str, np.ndarray]) -> None:
+    # the same room as above, but this time the reply itself says "Hey Mycroft": the wake word the mic hears
+    # 1.6 s into it is taken for our own voice, so the reply plays whole and the request after it is not woken
+    wav = write_wav(tmp_path / "room.wav", np.concatenate([
+        gap(1.0), words["hey_mycroft_test"], words["whatstheweatherlike"], gap(1.6), words["hey_mycroft_test"],
+        gap(1.0), words["turn_on_the_living_room_lamp"], gap(2.0)]))
+    config = Config.model_validate({
+        "llm": {"backend": "none"}, "turn": {"echo_tail_ms": 100},
+        "commands": {"commands": [{"name": "weather", "templates": ["what's the weather like"],
+                                   "action": {"type": "say", "reply": "Say hey Mycroft when you need me."}}]},
+        "listen": {"mode": "wake_word", "wake_only_window_s": 3.0, "wake_word": {"models": ["hey_mycroft"]}}})
+    sink = Loudspeaker()
+    pipeline = build_pipeline(config, WavSource(wav, realtime=True), sink,
+                              kept=Kept(recognizer=recognizer, synthesizer=LongVoice()))
+    pipeline.run()
+    turns = pipeline.stats.last_turns
+    assert [(t.wake_word, t.intent) for t in turns] == [("hey_mycroft", "weather")], [t.as_dict() for t in turns]
+    assert sink.played_s[0] > 3.9  # not cut
+    wake = pipeline.stages.wake
+    assert wake is not None and wake.detections == 1  # the second one was ours
+
+
 def test_a_candidate_below_the_cut_off_wakes_only_if_whisper_hears_the_phrase(
         tmp_path: Path, recognizer: Recognizer, words: dict[str, np.ndarray]) -> None:
     import pymicro_wakeword

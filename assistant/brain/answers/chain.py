@@ -37,11 +37,19 @@ class AnswerChain:
                 return answer
         return None
 
+    def prefetch(self, text: str) -> None:
+        """Let skills that fetch something slow (the camera's frame) start on a likely request early."""
+        for answerer in self.answerers:
+            prefetch = getattr(answerer, "prefetch", None)
+            if callable(prefetch):
+                prefetch(text)
+
     def load(self) -> None:
         """Whatever a skill loads on first use (pint's registry), loaded now: off the turn's clock."""
         for answerer in self.answerers:
-            if isinstance(answerer, Conversions):
-                answerer.load()
+            load = getattr(answerer, "load", None)  # Conversions' units, the seeing skills' models
+            if callable(load):
+                load()
 
 
 def exact_answers(enabled: Collection[str], persona: str = "Assistant") -> AnswerChain:

@@ -60,11 +60,13 @@ class Utterance:
 
 @dataclass(frozen=True, slots=True)
 class RequestContext:
-    """Who a request was said to: the wake word that woke us, and the persona and conversation it maps to."""
+    """Who a request was said to (the wake word that woke us, the persona and conversation it maps to) and
+    who said it (the enrolled voice identified, if any)."""
 
     wake_word: str | None = None
     persona: str | None = None  # replaces llm.persona for this request
     conversation: str | None = None  # the conversation memory it talks in (None: memory.conversation)
+    speaker: str | None = None  # the enrolled person who said it (None: unknown, or typed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +134,8 @@ class TurnReport:
     dropped: str | None = None  # why the turn produced no reply, if it didn't
     error: str | None = None
     wake_word: str | None = None  # the acoustic wake word the request followed
+    speaker: str | None = None  # the enrolled voice that said it (None: nobody enrolled was close enough)
+    speaker_score: float | None = None  # that voice's similarity (None: no identification ran)
     latency_ms: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -145,5 +149,7 @@ class TurnReport:
             "dropped": self.dropped,
             "error": self.error,
             "wake_word": self.wake_word,
+            "speaker": self.speaker,
+            "speaker_score": self.speaker_score,
             "latency_ms": {k: round(v, 1) for k, v in self.latency_ms.items()},
         }

@@ -16,6 +16,7 @@ from assistant.brain.llm_fallback import LlmFallback
 from assistant.brain.router import Router
 from assistant.config.schema import Config, ConfigError
 from assistant.hearing.listen import build_listener
+from assistant.hearing.speakers.watch import build_speaker_watch
 from assistant.hearing.speculative import Speculator
 from assistant.hearing.turn_model import TurnModel
 from assistant.hearing.vad import Endpointer
@@ -219,6 +220,7 @@ def build_stages(config: Config, sink: AudioSink, *, config_path: Path | None = 
         turn_taking=build_turn_taking(config, kept.echo_gate),
         speculator=speculator,
         wake=wake,
+        speaker_id=build_speaker_watch(config),
         earcons=Earcons(config.earcons, sink),
         echo_tail_s=config.turn.echo_tail_ms / 1000,
         fallback=fallback,

@@ -28,6 +28,7 @@ from assistant.brain.vision.grounding import Sight, with_facts
 from assistant.brain.vision.scene import Vision, shared_vision
 from assistant.config.llm import CameraConfig, LlmConfig, MemoryConfig
 from assistant.config.schema import Config
+from assistant.config.speakers import display_name
 from assistant.events import Reply, RequestContext
 
 log = logging.getLogger(__name__)
@@ -100,16 +101,20 @@ class Brain:
         self._tools = normalise_tools(tools) if self.config.tools != "off" else []
         self._validator = validator
 
-    def memory_for(self, conversation: str | None) -> Memory:
-        """The memory of a named conversation (None: the configured one), loaded on first use."""
-        name = conversation or self._memory_config.conversation
+    def memory_for(self, conversation: str | None, speaker: str | None = None) -> Memory:
+        """The memory of a named conversation (None: the configured one), loaded on first use; a known
+        speaker has their own of each ("default.alice")."""
+        name = (conversation or self._memory_config.conversation) + (f".{speaker}" if speaker else "")
         if name not in self._memories:
             self._memories[name] = Memory(self._memory_config.model_copy(update={"conversation": name}))
         return self._memories[name]
 
     def _system_prompt(self, context: RequestContext | None) -> str:
         persona = context.persona if context is not None and context.persona else self.config.persona
-        return self.config.system_prompt.replace("{persona}", persona)
+        prompt = self.config.system_prompt.replace("{persona}", persona)
+        if context is not None and context.speaker:  # at the end: the cached start of the prompt stays the same
+            prompt += f" You are talking with {display_name(context.speaker)}."
+        return prompt
 
     def warm_up(self) -> None:
         """Process the fixed start of the prompt (system prompt, examples, memory) once, at load time.
@@ -156,7 +161,7 @@ class Brain:
 
     def _turn(self, text: str, image: bytes | None, stats: BrainStats, started: float,
               context: RequestContext | None) -> Iterator[str]:
-        memory = self.memory_for(context.conversation if context is not None else None)
+        memory = self.memory_for(context.conversation, context.speaker) if context else self.memory_for(None)
         forget = memory.command(text)
         if forget == "forget_all":
             memory.clear()

@@ -37,6 +37,7 @@ from assistant.brain.text import normalise
 from assistant.brain.tools import tool_specs, validate_call
 from assistant.config.commands import SKILL_NAMES, Command, ListSlot
 from assistant.config.schema import RouterConfig
+from assistant.config.speakers import say_names
 from assistant.events import Reply, RequestContext, SentenceScorer
 
 log = logging.getLogger(__name__)
@@ -116,8 +117,8 @@ class Router:
         pending, self._pending = self._pending, None
         if pending is not None and time.monotonic() < pending.expires:
             answer = normalise(text)
-            if answer in YES:
-                return self._run(pending.command, pending.slots)
+            if answer in YES:  # the one who confirms must be allowed too
+                return self._refusal(pending.command) or self._run(pending.command, pending.slots)
             if answer in NO:
                 return Reply("Okay, I won't.", "command", pending.command.name, pending.slots, None)
             # Anything else is a new request; the unanswered question is dropped.
@@ -143,7 +144,7 @@ class Router:
             return self._unmatched(text)
         if match.intent in self._commands:
             return self._command(match, evidence)
-        reply = self._skills.handle(match.intent, match.slots)
+        reply = self._skills.handle(match.intent, match.slots, self._context.speaker if self._context else None)
         return _with_score(reply, match, evidence)
 
     def is_complete_request(self, text: str) -> bool:
@@ -187,6 +188,9 @@ class Router:
             return None
         command, slots = checked
         with self._lock:
+            refusal = self._refusal(command)
+            if refusal is not None:
+                return refusal
             if command.confirm:
                 self._pending = _Pending(command, slots, time.monotonic() + self._confirm_timeout_s)
                 action = {"type": "await_confirmation", "timeout_s": self._confirm_timeout_s}
@@ -195,11 +199,24 @@ class Router:
 
     def _command(self, match: Match, acoustic: dict[str, Any] | None = None) -> Reply:
         command = self._commands[match.intent]
+        refusal = self._refusal(command)
+        if refusal is not None:
+            return _with_score(refusal, match, acoustic)
         if command.confirm:
             self._pending = _Pending(command, match.slots, time.monotonic() + self._confirm_timeout_s)
             action = {"type": "await_confirmation", "timeout_s": self._confirm_timeout_s}
             return _with_score(Reply("Are you sure?", "command", command.name, match.slots, action), match, acoustic)
         return _with_score(self._run(command, match.slots), match, acoustic)
+
+    def _refusal(self, command: Command) -> Reply | None:
+        """A polite no when the command names the people who may run it and the request's voice is not one
+        of theirs (an unknown voice, or a typed request, is nobody's)."""
+        speaker = self._context.speaker if self._context is not None else None
+        if not command.speakers or speaker in command.speakers:
+            return None
+        log.info("%s: refused for %s (only %s)", command.name, speaker or "an unknown voice", command.speakers)
+        return Reply(f"Sorry, only {say_names(command.speakers)} can do that.", "command", command.name, {}, None,
+                     {"refused": "speaker", "speaker": speaker})
 
     def _run(self, command: Command, slots: dict[str, Any]) -> Reply:
         if self._dry_run:

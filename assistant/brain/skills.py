@@ -15,6 +15,7 @@ from typing import Any
 from assistant.brain.slots import DurationSlotType, SlotType, TimeOfDaySlotType
 from assistant.brain.text import say_clock, say_duration
 from assistant.brain.timers import Timer, TimerStore
+from assistant.config.speakers import display_name
 from assistant.events import Reply
 
 Clock = Callable[[], datetime]
@@ -69,9 +70,10 @@ def next_occurrence(now: datetime, hhmm: str) -> datetime:
 
 
 def announcement(timer: Timer) -> str:
-    if timer.kind == "alarm":
-        return f"It's {timer.label}. This is your alarm."
-    return f"Your {timer.label} timer is done."
+    """What a due timer says; one an enrolled person set says whose it is."""
+    alarm = timer.kind == "alarm"
+    text = f"It's {timer.label}. This is your alarm." if alarm else f"Your {timer.label} timer is done."
+    return text if timer.owner is None else f"{display_name(timer.owner)}, {text[0].lower()}{text[1:]}"
 
 
 @dataclass
@@ -91,6 +93,7 @@ class Skills:
         self._timers = timers
         self._clock = clock
         self._epoch = epoch
+        self._speaker: str | None = None  # who asked for the request being handled
         self._handlers: dict[str, Callable[[dict[str, Any]], Reply]] = {
             "time": lambda s: self._reply("time", say_time(self._clock())),
             "date": lambda s: self._reply("date", say_date(self._clock())),
@@ -118,7 +121,9 @@ class Skills:
     def handles(self, intent: str) -> bool:
         return intent in self._handlers
 
-    def handle(self, intent: str, slots: dict[str, Any]) -> Reply:
+    def handle(self, intent: str, slots: dict[str, Any], speaker: str | None = None) -> Reply:
+        """``speaker``: who asked (timers and alarms are each person's own; None: the unknown voices')."""
+        self._speaker = speaker
         reply = self._handlers[intent](slots)
         return Reply(reply.text, "skill", intent, dict(slots), reply.action)
 
@@ -131,7 +136,7 @@ class Skills:
         label = say_duration(seconds)
         if self._timers is None:
             return self._reply("timer.set", "Timers are turned off.")
-        timer = self._timers.add("timer", self._epoch() + seconds, label)
+        timer = self._timers.add("timer", self._epoch() + seconds, label, self._speaker)
         return self._reply("timer.set", f"Timer set for {label}.", {"type": "timer", "id": timer.id, "due": timer.due})
 
     def _set_alarm(self, slots: dict[str, Any]) -> Reply:
@@ -141,20 +146,20 @@ class Skills:
         due = next_occurrence(now, str(slots["alarm_time"]))
         label = say_time(due).removeprefix("It's ").rstrip(".")
         seconds = (due - now).total_seconds()
-        timer = self._timers.add("alarm", self._epoch() + seconds, label)
+        timer = self._timers.add("alarm", self._epoch() + seconds, label, self._speaker)
         when = "tomorrow" if due.date() != now.date() else "today"
         return self._reply("alarm.set", f"Alarm set for {label} {when}.", {"type": "alarm", "id": timer.id,
                                                                           "due": timer.due})
 
     def _cancel(self, kind: str) -> Reply:
-        gone = self._timers.cancel(kind) if self._timers is not None else []
+        gone = self._timers.cancel(kind, self._speaker) if self._timers is not None else []
         if not gone:
             return self._reply(f"{kind}.cancel", f"There's no {kind} running.")
         count = f"{len(gone)} {kind}s" if len(gone) > 1 else f"the {kind}"
         return self._reply(f"{kind}.cancel", f"Cancelled {count}.")
 
     def _remaining(self, slots: dict[str, Any]) -> Reply:
-        pending = self._timers.pending("timer") if self._timers is not None else []
+        pending = self._timers.pending("timer", self._speaker) if self._timers is not None else []
         if not pending:
             return self._reply("timer.remaining", "There's no timer running.")
         now = self._epoch()

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 log = logging.getLogger(__name__)
+ANYONE = "*"  # pending()/cancel() of every owner's timers (no enrolled name can be "*")
 
 
 def default_timers_file() -> Path:
@@ -30,6 +31,7 @@ class Timer:
     kind: str  # "timer" | "alarm"
     due: float  # epoch seconds
     label: str  # what to announce: "5 minutes", "7:30"
+    owner: str | None = None  # the enrolled person who set it (None: set by an unknown voice or typed)
 
 
 class TimerStore:
@@ -47,7 +49,8 @@ class TimerStore:
     def _load(self) -> list[Timer]:
         try:
             raw = json.loads(self._path.read_text(encoding="utf-8"))
-            return [Timer(str(t["id"]), str(t["kind"]), float(t["due"]), str(t["label"])) for t in raw]
+            return [Timer(str(t["id"]), str(t["kind"]), float(t["due"]), str(t["label"]),
+                          None if t.get("owner") is None else str(t["owner"])) for t in raw]
         except FileNotFoundError:
             return []
         except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -78,8 +81,8 @@ class TimerStore:
             self._thread.join(5)
             self._thread = None
 
-    def add(self, kind: str, due: float, label: str) -> Timer:
-        timer = Timer(uuid.uuid4().hex[:12], kind, due, label)
+    def add(self, kind: str, due: float, label: str, owner: str | None = None) -> Timer:
+        timer = Timer(uuid.uuid4().hex[:12], kind, due, label, owner)
         with self._lock:
             self._timers.append(timer)
             self._timers.sort(key=lambda t: t.due)
@@ -87,14 +90,15 @@ class TimerStore:
             self._lock.notify_all()
         return timer
 
-    def pending(self, kind: str | None = None) -> list[Timer]:
+    def pending(self, kind: str | None = None, owner: str | None = ANYONE) -> list[Timer]:
+        """Timers of a kind (or all), of one owner (None: nobody's) or of anyone's."""
         with self._lock:
-            return [t for t in self._timers if kind is None or t.kind == kind]
+            return [t for t in self._timers if (kind is None or t.kind == kind) and owner in (ANYONE, t.owner)]
 
-    def cancel(self, kind: str | None = None) -> list[Timer]:
-        """Cancel all timers of a kind (or all); returns what was cancelled."""
+    def cancel(self, kind: str | None = None, owner: str | None = ANYONE) -> list[Timer]:
+        """Cancel all timers of a kind (or all) of one owner (or anyone's); returns what was cancelled."""
         with self._lock:
-            gone = [t for t in self._timers if kind is None or t.kind == kind]
+            gone = [t for t in self._timers if (kind is None or t.kind == kind) and owner in (ANYONE, t.owner)]
             self._timers = [t for t in self._timers if t not in gone]
             self._save()
             return gone

@@ -189,6 +189,23 @@ def main(what: str, argv: list[str] | None = None) -> int:
         return exc.code
 
 
+def cmd_speakers(args: argparse.Namespace) -> int:
+    import json
+
+    from assistant.bench import speakers
+
+    _config(args)
+    result = speakers.run(Path(args.data), seed=args.seed, piper=not args.no_piper, max_trials=args.trials)
+    if args.write_background:
+        Path(args.write_background).write_text(json.dumps({
+            "about": "the mean Resemblyzer embedding of the real voices of the shared speech set (assistant bench "
+                     "speakers): what every voice shares, taken away before voices are compared",
+            "utterances": result["background_utterances"], "mean": result["background"]}) + "\n", encoding="utf-8")
+    result.pop("background")
+    _emit(args, result, speakers.table(result))
+    return 0
+
+
 def _add_common(p: argparse.ArgumentParser) -> None:
     # also accepted after the subcommand, so the benchmarks/*.py wrappers take them too
     p.add_argument("-c", "--config", metavar="PATH", default=argparse.SUPPRESS, help="config file")
@@ -249,6 +266,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--cpu-runs", type=int, default=3, help="runs for the CPU median")
     _add_common(p)
     p.set_defaults(handler=cmd_wake)
+
+    p = sub.add_parser("speakers", help="who is speaking: accuracy, false accepts, CPU; the calibrated threshold")
+    p.add_argument("--data", default=str(DEFAULT_MANIFEST.parent), help="the speech folder (manifest.tsv)")
+    p.add_argument("--seed", type=int, default=0, help="enrolment choices, noise choice and offsets")
+    p.add_argument("--trials", type=int, default=200, help="most trials (3 enrolled voices each)")
+    p.add_argument("--no-piper", action="store_true", help="no Piper voice")
+    p.add_argument("--write-background", metavar="JSON", help="also write the background voice (the mean "
+                   "embedding of every real voice here) to this file (assistant/data/speaker_background.json)")
+    _add_common(p)
+    p.set_defaults(handler=cmd_speakers)
 
     p = sub.add_parser("asr-knobs", help="recognition time and WER for beam size, timestamps, threads, int8 variants")
     _add_recordings(p)

@@ -25,7 +25,7 @@ log = logging.getLogger("assistant")
 # it costs ~0.5 s, which `assistant --help`, `config check` and `status` (polled by status bars) need not pay.
 _EXTENSIONS: tuple[str, ...] = (
     "assistant.cli.core", "assistant.cli.commands", "assistant.cli.llm", "assistant.cli.service",
-    "assistant.cli.bench", "assistant.cli.look", "assistant.cli.wyoming",
+    "assistant.cli.bench", "assistant.cli.look", "assistant.cli.wyoming", "assistant.cli.speakers",
 )
 
 

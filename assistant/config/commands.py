@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator
 
 from assistant.config.base import StrictModel
+from assistant.config.speakers import speaker_name
 
 SLOT_NAME = r"^[a-z_][a-z0-9_]*$"
 
@@ -106,7 +107,15 @@ class Command(StrictModel):
         default_factory=list, description="sentences: (a|b) alternatives, [optional] words, {slot} values"
     )
     confirm: bool = Field(default=False, description="ask 'Are you sure?' and wait for yes or no before acting")
+    speakers: list[str] = Field(
+        default_factory=list, description="only these enrolled people may run it, by voice (empty: anyone)"
+    )
     action: Action = Field(default_factory=lambda: SayAction(), description="what happens when the command is spoken")
+
+    @field_validator("speakers")
+    @classmethod
+    def _speaker_names(cls, value: list[str]) -> list[str]:
+        return [speaker_name(name) for name in value]
 
     @field_validator("action", mode="before")
     @classmethod

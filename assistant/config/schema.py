@@ -19,6 +19,7 @@ from assistant.config.commands import CommandsConfig, SkillsConfig
 from assistant.config.hearing import GuardsConfig, ListenConfig
 from assistant.config.llm import CameraConfig, LlmConfig, MemoryConfig
 from assistant.config.service import ServiceConfig
+from assistant.config.speakers import SpeakersConfig
 from assistant.config.speech import BargeInConfig, EarconsConfig, LatencyConfig, SpeechOutConfig
 
 __all__ = ["Config", "ConfigError", "StrictModel", "load", "validate"]
@@ -187,6 +188,9 @@ class Config(StrictModel):
         default_factory=BargeInConfig, description="echo gate: barge-in, and stop phrases while speaking in half duplex"
     )
     latency: LatencyConfig = Field(default_factory=LatencyConfig, description="speculative ASR, adaptive end of turn")
+    speakers: SpeakersConfig = Field(
+        default_factory=SpeakersConfig, description="who is speaking: enrolled voices, per-person memory and commands"
+    )
 
     @field_validator("*", mode="before")
     @classmethod

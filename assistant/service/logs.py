@@ -61,6 +61,8 @@ def _logfmt_value(value: object) -> str:
 def format_turn(report: TurnReport) -> str:
     """One logfmt line: ``turn transcript="what time is it" handled_by=skill asr_ms=610 ...``."""
     fields: list[tuple[str, object]] = [("wake_word", report.wake_word)] if report.wake_word else []
+    if report.speaker_score is not None:  # identification ran: who it heard, or that nobody enrolled was close
+        fields += [("speaker", report.speaker or "unknown"), ("speaker_score", round(report.speaker_score, 2))]
     fields.append(("transcript", report.transcript))
     fields += [(k, v) for k, v in (("handled_by", report.handled_by), ("intent", report.intent)) if v]
     fields += [(f"{stage}_ms", round(ms)) for stage, ms in report.latency_ms.items()]

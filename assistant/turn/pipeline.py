@@ -1,10 +1,11 @@
 """The assistant's data flow, in one place.
 
     Capture (thread) --frames--> listen loop: [wake_word mode: WakeListening, the detector on every frame;
-        the endpointer hears only what follows a detection] Endpointer (+ Speculator: ASR during the hangover)
-        --Utterance--> turn worker (thread): Listener.confirm_speech (Silero) -> Recognizer (or the
-        speculation's transcript) -> Listener.accept (guards, wake phrase) -> Router (skills, commands,
-        LLM) --Reply--> Speaker (next sentence synthesized while this one plays) --PCM--> AudioSink
+        the endpointer hears only what follows a detection] Endpointer (+ Speculator: ASR during the hangover;
+        + SpeakerWatch: who is speaking, beside it) --Utterance--> turn worker (thread): Listener.confirm_speech
+        (Silero) -> Recognizer (or the speculation's transcript) -> Listener.accept (guards, wake phrase) ->
+        Router (skills, commands, LLM; told the speaker) --Reply--> Speaker (next sentence synthesized while this
+        one plays) --PCM--> AudioSink
 
     While we play (a reply or an earcon, plus ``echo_tail_s``: OwnSound), frames skip the endpointer and go
     to OverOurVoice:
@@ -36,6 +37,7 @@ from typing import Any
 from assistant.audio.sources import Capture
 from assistant.events import RequestContext, SentenceScorer, TurnReport, Utterance
 from assistant.hearing.rescore import scorer_for_request
+from assistant.hearing.speakers.watch import with_speaker
 from assistant.speech.earcons import Kind
 from assistant.speech.text import split_sentences
 from assistant.turn.barge_in import BargeInWatch
@@ -202,6 +204,8 @@ class Pipeline:
             self._barge_in_watch.observe(endpointer, utterance)
             if stages.speculator is not None:
                 stages.speculator.observe(frame, endpointer)
+            if stages.speaker_id is not None:  # who is speaking, found during the hangover
+                stages.speaker_id.observe(frame, endpointer)
             if utterance is not None:
                 self._queue_utterance(wake.claim(utterance) if wake is not None else utterance)
         if not self._stopping.is_set():  # end of stream: a recording may end mid-utterance
@@ -278,6 +282,7 @@ class Pipeline:
                 self._barge_in_watch.judged(utterance, words=False)
                 return report
             self._earcon("thinking", stages)
+            who = stages.speaker_id.begin(utterance) if stages.speaker_id is not None else None  # beside Whisper
             transcript = None
             speculation = stages.speculator.take(utterance) if stages.speculator is not None else None
             if speculation is not None:  # recognised during the hangover, from this very audio
@@ -299,9 +304,10 @@ class Pipeline:
                     self._earcon("listening", stages)  # "go ahead": the next utterance needs no wake phrase
                 return report
             report.wake_word = utterance.wake_word
+            speaker = who.tell(report) if who is not None else None
             self._answer(decision.request, report, stages, since=utterance.speech_end_at,
                          scorer=scorer_for_request(transcript, decision.request),
-                         context=listener.context_for(utterance))
+                         context=with_speaker(listener.context_for(utterance), speaker))
             if listener.on_reply_finished(time.monotonic()):  # a follow-up window opened
                 self._earcon("listening", stages)
         except Exception as exc:  # one bad turn must not end the daemon

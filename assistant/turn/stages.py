@@ -16,6 +16,7 @@ from typing import Protocol
 from assistant.audio.echo_gate import EchoGate
 from assistant.audio.sinks import AudioSink
 from assistant.hearing.listen import Listener
+from assistant.hearing.speakers.watch import SpeakerWatch
 from assistant.hearing.speculative import Speculator
 from assistant.hearing.vad import Endpointer
 from assistant.hearing.whisper import Recognizer
@@ -50,6 +51,7 @@ class Stages:
     turn_taking: TurnTaking = TurnTaking()
     speculator: Speculator | None = None  # transcribes during the hangover (None: recognise after it)
     wake: WakeListening | None = None  # wake_word mode: the detector, and what the endpointer hears
+    speaker_id: SpeakerWatch | None = None  # who is speaking (enrolled voices), beside Whisper
     earcons: Earcons | None = None
     echo_tail_s: float = 0.3  # after we stop playing, mic frames may still hold our sound this long
     fallback: Closable | None = None  # the LLM behind the router, owned here (a reload may share it)
@@ -78,6 +80,8 @@ class Stages:
             self.speculator.close()
         if self.wake is not None and (successor is None or self.wake is not successor.wake):
             self.wake.close()
+        if self.speaker_id is not None and (successor is None or self.speaker_id is not successor.speaker_id):
+            self.speaker_id.close()
         if self.fallback is not None and (successor is None or self.fallback is not successor.fallback):
             self.fallback.close()
         if successor is not None and self.sink is not successor.sink:

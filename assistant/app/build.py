@@ -22,6 +22,7 @@ from assistant.hearing.vad import Endpointer
 from assistant.hearing.wake_confirm import hears_phrase
 from assistant.hearing.wake_word import WakeWordError, WakeWords
 from assistant.hearing.whisper import Recognizer, WhisperRecognizer
+from assistant.remote.esphome.satellite import EsphomeSatellite
 from assistant.speech.base import SilentSynthesizer, Synthesizer
 from assistant.speech.earcons import Earcons
 from assistant.speech.streaming import Speaker
@@ -214,6 +215,17 @@ def build_pipeline(config: Config, source: AudioSource, sink: AudioSink, *,
     pipeline = Pipeline(build_capture(config, source), stages)
     announcer.pipeline = pipeline
     return pipeline
+
+
+def build_satellite(config: Config, pipeline: Pipeline, *, advertise: bool = True) -> EsphomeSatellite | None:
+    """The Home Assistant voice satellite (ESPHome API), started and joined to the pipeline; None when off."""
+    if not config.satellite.esphome.enabled:
+        return None
+    wake = pipeline.stages.wake
+    satellite = EsphomeSatellite(config.satellite, pipeline, wake.detector.models if wake is not None else [],
+                                 advertise=advertise).start()
+    pipeline.remote = satellite
+    return satellite
 
 
 def warm_up(pipeline: Pipeline) -> None:

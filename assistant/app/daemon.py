@@ -19,11 +19,20 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
-from assistant.app.build import build_capture, build_sink, build_source, build_stages, kept_parts, warm_up
+from assistant.app.build import (
+    build_capture,
+    build_satellite,
+    build_sink,
+    build_source,
+    build_stages,
+    kept_parts,
+    warm_up,
+)
 from assistant.app.checks import deep_check
 from assistant.audio.echo_gate import EchoGate
 from assistant.config.schema import Config, ConfigError, load
 from assistant.events import TurnReport
+from assistant.remote.esphome.satellite import EsphomeSatellite
 from assistant.service import logs
 from assistant.service.control import ControlError, ControlServer
 from assistant.service.history import History, HistoryError, Recorder
@@ -59,6 +68,7 @@ class Daemon:
         self.recorder: Recorder | None = None  # the turn history, None when off or unusable
         self.room: Room | None = None  # the echo gate's learnt room, over restarts
         self.control: ControlServer | None = None
+        self.satellite: EsphomeSatellite | None = None  # Home Assistant's voice satellite (ESPHome API)
         self._stop = threading.Event()
         self.reloads = Reloads(self.reload, self.config.service.reload_timeout_s,
                                on_start=lambda: self.notifier.reloading("reloading configuration"),
@@ -88,6 +98,7 @@ class Daemon:
         if config.service.control.enabled:  # a ControlError (socket path taken, say) is the user's to fix
             self.control = ControlServer.from_config(config.service.control, DaemonControl(self)).start()
             log.info("control socket: %s", self.control.path)
+        self.satellite = build_satellite(config, pipeline)  # a SatelliteError (port taken) is the user's to fix
         return pipeline
 
     def run(self) -> int:
@@ -112,6 +123,8 @@ class Daemon:
         assert self.pipeline is not None
         if self.control is not None:
             self.control.stop()
+        if self.satellite is not None:
+            self.satellite.stop()
         self.pipeline.close()
         self.pipeline.capture.stop()
         self.pipeline.capture.source.close()

@@ -18,6 +18,7 @@ from assistant.config.base import ConfigFileError, StrictModel, load_yaml, read_
 from assistant.config.commands import CommandsConfig, SkillsConfig
 from assistant.config.hearing import GuardsConfig, ListenConfig
 from assistant.config.llm import CameraConfig, LlmConfig, MemoryConfig
+from assistant.config.satellite import SatelliteConfig
 from assistant.config.service import ServiceConfig
 from assistant.config.speech import BargeInConfig, EarconsConfig, LatencyConfig, SpeechOutConfig
 
@@ -173,6 +174,8 @@ class Config(StrictModel):
         default_factory=BargeInConfig, description="echo gate: barge-in, and stop phrases while speaking in half duplex"
     )
     latency: LatencyConfig = Field(default_factory=LatencyConfig, description="speculative ASR, adaptive end of turn")
+    satellite: SatelliteConfig = Field(
+        default_factory=SatelliteConfig, description="a Home Assistant voice satellite (ESPHome native API)")
 
     @field_validator("*", mode="before")
     @classmethod

@@ -11,7 +11,7 @@ import assistant
 
 PACKAGE = Path(assistant.__file__).parent
 # The flow: a module may import from its own folder or an earlier one, never a later one.
-FLOW = ["config", "audio", "hearing", "brain", "speech", "turn", "service", "app", "bench", "cli"]
+FLOW = ["config", "audio", "hearing", "brain", "speech", "turn", "remote", "service", "app", "bench", "cli"]
 SHARED = {"events", "native_logs"}  # root modules every stage may use
 ROOT_FILES = {"__init__.py", "__main__.py", "py.typed"} | {f"{name}.py" for name in SHARED}
 

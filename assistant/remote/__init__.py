@@ -1,0 +1,1 @@
+"""Home Assistant's edges: esphome/ (this daemon as a voice satellite)."""

@@ -53,14 +53,18 @@ class Connection:
         data = b"".join(self.framing.encode(message_type(m), m.SerializeToString()) for m in messages)
         if self.writer.transport.get_write_buffer_size() + len(data) > MAX_BUFFERED:
             log.warning("%r does not read what we send: dropping it", self)
-            self.close()
+            self.close(abort=True)
             return
         self.writer.write(data)
 
-    def close(self) -> None:
+    def close(self, *, abort: bool = False) -> None:
+        """``abort``: drop what waits to be sent (a peer that does not read would hold the socket open)."""
         if not self.closed:
             self.closed = True
-            self.writer.close()
+            if abort:
+                self.writer.transport.abort()
+            else:
+                self.writer.close()
 
 
 class ApiServer:

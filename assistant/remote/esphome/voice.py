@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from assistant.remote.esphome.messages import pb
+from assistant.remote.esphome.messages import VA_API_AUDIO, pb
 from assistant.remote.esphome.server import Connection
 from assistant.speech.earcons import Kind
 
@@ -78,7 +78,8 @@ class VoiceAssistant:
                 self.subscriber = None
                 self._end("Home Assistant unsubscribed")
             return
-        if not message.flags & pb.VOICE_ASSISTANT_SUBSCRIBE_API_AUDIO:
+        # aioesphomeapi sends 1 << 2 (VoiceAssistantFeature.API_AUDIO), the proto's enum says 1: either will do
+        if not message.flags & (pb.VOICE_ASSISTANT_SUBSCRIBE_API_AUDIO | VA_API_AUDIO):
             log.warning("%r wants the audio over UDP; only audio over the API is supported", connection)
         self.subscriber = connection
         log.info("%r runs the voice assistant", connection)

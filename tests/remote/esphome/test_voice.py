@@ -1,0 +1,200 @@
+"""The voice-assistant flow with Home Assistant's pipeline (brain: home_assistant), driven by Home Assistant's
+own client: a real recording of the wake word and a request, fed through our audio source, wakes the
+satellite; HA gets the start request with the wake phrase and the request's audio, sends its pipeline events
+and a TTS URL served by a local HTTP server, and the reply plays on our sink. Then a conversation that goes
+on (a second run without a wake word), an announcement, timers and the media player."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import struct
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from aioesphomeapi import APIClient, VoiceAssistantEventType, VoiceAssistantTimerEventType
+from aioesphomeapi.model import VoiceAssistantAudioSettings
+
+from assistant.remote.esphome.device import MEDIA_PLAYER_KEY
+from assistant.remote.esphome.frames import Plaintext
+from assistant.remote.esphome.messages import VA_API_AUDIO, message_type, pb
+from assistant.remote.esphome.voice import VoiceAssistant
+from assistant.speech.streaming import scale
+from support.esphome import RecordingSink, running, serving
+from support.wav import read_wav
+
+E = VoiceAssistantEventType
+T = VoiceAssistantTimerEventType
+
+
+def gap(seconds: float) -> np.ndarray:
+    return np.zeros(int(seconds * 16000), dtype=np.int16)
+
+
+class HomeAssistant:
+    """The voice-assistant side of Home Assistant's ESPHome integration, as far as these tests need it."""
+
+    def __init__(self, port: int) -> None:
+        self.client = APIClient("127.0.0.1", port, None, client_info="Home Assistant test")
+        self.starts: list[str | None] = []
+        self.stops: list[bool] = []
+        self.audio = bytearray()
+
+    async def connect(self) -> None:
+        await self.client.connect(login=True)
+        await self.client.device_info()
+
+        async def handle_start(conversation_id: str, flags: int, settings: VoiceAssistantAudioSettings,
+                               wake_word_phrase: str | None) -> int | None:
+            self.starts.append(wake_word_phrase)
+            return 0  # the audio comes over the API
+
+        async def handle_stop(abort: bool) -> None:
+            self.stops.append(abort)
+
+        async def handle_audio(data: bytes, data2: bytes | None) -> None:
+            self.audio.extend(data)
+
+        self.client.subscribe_voice_assistant(handle_start=handle_start, handle_stop=handle_stop,
+                                              handle_audio=handle_audio)
+
+    def send(self, *events: tuple[E, dict[str, str] | None]) -> None:
+        for kind, data in events:
+            self.client.send_voice_assistant_event(kind, data)
+
+
+async def until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting")
+        await asyncio.sleep(0.02)
+
+
+def played(sink: RecordingSink) -> list[tuple[bytes, int]]:
+    return [(pcm, rate) for pcm, rate, _ in sink.played]
+
+
+@pytest.fixture(scope="module")
+def clips(data_dir: Path) -> dict[str, np.ndarray]:
+    names = ["hey_mycroft_test", "whatstheweatherlike", "capital_of_italy_piper", "what_time_is_it_espeak"]
+    return {name: read_wav(data_dir / f"{name}.wav")[0] for name in names}
+
+
+def test_a_turn_answered_by_home_assistant(tmp_path: Path, clips: dict[str, np.ndarray]) -> None:
+    request = clips["whatstheweatherlike"]
+    reply = clips["capital_of_italy_piper"]  # Piper's voice: what HA's TTS URL would serve
+    audio = np.concatenate([gap(3.0), clips["hey_mycroft_test"], request, gap(1.0)])
+    files = {"/tts/reply.wav": (Path(__file__).parents[2] / "data" / "capital_of_italy_piper.wav").read_bytes()}
+
+    async def session(port: int, sink: RecordingSink, url: str, voice: VoiceAssistant) -> HomeAssistant:
+        ha = HomeAssistant(port)
+        await ha.connect()
+        await until(lambda: len(ha.starts) == 1)
+        assert ha.starts == ["Hey Mycroft"]
+        await until(lambda: request.tobytes() in ha.audio)  # HA's VAD would hear the end of it now
+        ha.send((E.VOICE_ASSISTANT_RUN_START, None), (E.VOICE_ASSISTANT_STT_START, None),
+                (E.VOICE_ASSISTANT_STT_VAD_START, None), (E.VOICE_ASSISTANT_STT_VAD_END, None),
+                (E.VOICE_ASSISTANT_STT_END, {"text": "What's the weather like?"}),
+                (E.VOICE_ASSISTANT_INTENT_START, None),
+                (E.VOICE_ASSISTANT_INTENT_END, {"conversation_id": "c1", "continue_conversation": "1"}),
+                (E.VOICE_ASSISTANT_TTS_START, {"tts_input": "It is sunny."}),
+                (E.VOICE_ASSISTANT_TTS_END, {"url": url + "/tts/reply.wav"}), (E.VOICE_ASSISTANT_RUN_END, None))
+        await until(lambda: len(sink.played) >= 1)
+        sent = len(voice.runs[0].sent)
+        await asyncio.sleep(0.3)
+        assert len(voice.runs[0].sent) == sent  # the first run's streaming stopped at HA's end of speech
+        streamed = len(ha.audio)
+        # the conversation goes on: a second run, without a wake word, once the reply has played
+        await until(lambda: len(ha.starts) == 2)
+        assert ha.starts[1] is None
+        await until(lambda: len(ha.audio) > streamed)  # the follow-up's audio streams
+        ha.send((E.VOICE_ASSISTANT_RUN_START, None), (E.VOICE_ASSISTANT_ERROR, {"code": "stt-no-text-recognized",
+                                                                               "message": "No text"}),
+                (E.VOICE_ASSISTANT_RUN_END, None))
+        await ha.client.disconnect()
+        return ha
+
+    with running(tmp_path, audio=audio) as sat, serving(files) as web:
+        asyncio.run(session(sat.port, sat.sink, web.url, sat.satellite.voice))
+        assert web.requests == ["/tts/reply.wav"]
+        assert played(sat.sink)[0] == (reply.tobytes(), 16000)  # exactly the served reply
+        assert sat.pipeline.stats.turns == 0  # the local pipeline answered nothing
+        assert not sat.satellite.voice.streaming.is_set()
+        run = sat.satellite.voice.runs[0]
+        assert run.tts_url_at is not None and run.first_sample_at is not None and run.sent
+
+
+def test_announcement_timers_and_the_media_player(tmp_path: Path, clips: dict[str, np.ndarray]) -> None:
+    data = Path(__file__).parents[2] / "data"
+    files = {"/announce.wav": (data / "what_time_is_it_espeak.wav").read_bytes(),
+             "/chime.wav": (data / "capital_of_italy_piper.wav").read_bytes()}
+
+    async def session(port: int, sat_sink: RecordingSink, url: str, volume: Callable[[], float]) -> None:
+        ha = HomeAssistant(port)
+        await ha.connect()
+        finished = await ha.client.send_voice_assistant_announcement_await_response(
+            url + "/announce.wav", 30, text="What time is it?", preannounce_media_id=url + "/chime.wav")
+        assert finished.success
+        assert played(sat_sink) == [(clips["capital_of_italy_piper"].tobytes(), 16000),
+                                    (clips["what_time_is_it_espeak"].tobytes(), 16000)]
+        ha.client.send_voice_assistant_timer_event(T.VOICE_ASSISTANT_TIMER_STARTED, "t1", "pasta",
+                                                   600, 600, True)
+        ha.client.send_voice_assistant_timer_event(T.VOICE_ASSISTANT_TIMER_FINISHED, "t1", "pasta",
+                                                   600, 0, False)
+        await until(lambda: len(sat_sink.played) == 3)
+        ring, rate = played(sat_sink)[2]
+        assert rate == 22050 and len(ring) > 22050  # rung here, over a second of it
+        ha.client.media_player_command(MEDIA_PLAYER_KEY, volume=0.5)
+        await until(lambda: volume() == 0.5)
+        ha.client.media_player_command(MEDIA_PLAYER_KEY, media_url=url + "/announce.wav", announcement=True)
+        await until(lambda: len(sat_sink.played) == 4)
+        assert played(sat_sink)[3] == (scale(clips["what_time_is_it_espeak"].tobytes(), 0.5), 16000)
+        await ha.client.disconnect()
+
+    with running(tmp_path) as sat, serving(files) as web:
+        asyncio.run(session(sat.port, sat.sink, web.url, lambda: sat.pipeline.volume))
+        assert web.requests == ["/chime.wav", "/announce.wav", "/announce.wav"]
+        assert sat.satellite.voice.announcements == 1
+
+
+def test_home_assistant_gone_mid_stream(tmp_path: Path, clips: dict[str, np.ndarray]) -> None:
+    """A client that drops while the request streams: the satellite stops streaming, keeps listening, and
+    the next Home Assistant connection gets the next wake word."""
+    wake, request = clips["hey_mycroft_test"], clips["whatstheweatherlike"]
+    audio = np.concatenate([gap(3.0), wake, request, gap(3.0), wake, request, gap(1.0)])
+
+    async def first(port: int) -> None:  # HA's messages on a raw socket, so that it can vanish with a reset
+        framing = Plaintext()
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        for message in (pb.HelloRequest(client_info="vanishing"), pb.SubscribeVoiceAssistantRequest(
+                subscribe=True, flags=VA_API_AUDIO)):
+            writer.write(framing.encode(message_type(message), message.SerializeToString()))
+        audio = 0
+        while audio < 8000:
+            msg_type, payload = await framing.read(reader)
+            if msg_type == message_type(pb.VoiceAssistantRequest()):
+                writer.write(framing.encode(message_type(pb.VoiceAssistantResponse()), b""))  # port 0: the API
+            elif msg_type == message_type(pb.VoiceAssistantAudio()):
+                audio += len(payload)
+        sock = writer.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close = reset
+        writer.transport.abort()
+
+    async def second(port: int) -> list[str | None]:
+        ha = HomeAssistant(port)
+        await ha.connect()
+        await until(lambda: len(ha.starts) == 1)
+        await until(lambda: request.tobytes() in ha.audio)
+        ha.send((E.VOICE_ASSISTANT_STT_VAD_END, None), (E.VOICE_ASSISTANT_RUN_END, None))
+        await ha.client.disconnect()
+        return ha.starts
+
+    with running(tmp_path, audio=audio) as sat:
+        asyncio.run(first(sat.port))
+        time.sleep(0.2)
+        assert sat.satellite.voice.subscriber is None and not sat.satellite.voice.streaming.is_set()
+        assert asyncio.run(second(sat.port)) == ["Hey Mycroft"]

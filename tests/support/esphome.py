@@ -63,27 +63,30 @@ class Running:
     port: int
 
 
-def config_for(*, key: str | None = None, brain: str = "home_assistant", port: int | None = None) -> Config:
+def config_for(*, key: str | None = None, brain: str = "home_assistant", port: int | None = None,
+               name: str = "kitchen") -> Config:
     return Config.model_validate({
         "tts": {"engine": "null"}, "llm": {"backend": "none"},
         "earcons": {"listening": False, "thinking": False, "error": False},
         "listen": {"mode": "wake_word", "wake_word": {"models": ["hey_mycroft"], "confirm_from": None}},
         "satellite": {"brain": brain, "esphome": {"enabled": True, "host": "127.0.0.1", "port": port or free_port(),
-                                                   "name": "kitchen", "encryption_key": key}},
+                                                   "name": name, "encryption_key": key}},
     })
 
 
 @contextlib.contextmanager
 def running(tmp_path: Path, *, audio: np.ndarray | None = None, key: str | None = None,
-            brain: str = "home_assistant", realtime: bool = True) -> Iterator[Running]:
-    """The satellite, its pipeline fed ``audio`` (16 kHz int16) then silence at real time until the end."""
+            brain: str = "home_assistant", realtime: bool = True, heard: str = "", name: str = "kitchen",
+            advertise: bool = False) -> Iterator[Running]:
+    """The satellite, its pipeline fed ``audio`` (16 kHz int16) then silence at real time until the end; the
+    local pipeline's recognizer hears ``heard`` in every utterance (no Whisper is loaded)."""
     samples = audio if audio is not None else np.zeros(1600, dtype=np.int16)
     wav = write_wav(tmp_path / "room.wav", samples)
-    config = config_for(key=key, brain=brain)
+    config = config_for(key=key, brain=brain, name=name)
     sink = RecordingSink()
     pipeline = build_pipeline(config, WavSource(wav, realtime=realtime, tail_silence_s=300.0), sink,
-                              kept=Kept(recognizer=Heard("")))
-    satellite = build_satellite(config, pipeline, advertise=False)
+                              kept=Kept(recognizer=Heard(heard)))
+    satellite = build_satellite(config, pipeline, advertise=advertise)
     assert satellite is not None
     thread = threading.Thread(target=pipeline.run, name="pipeline", daemon=True)
     thread.start()

@@ -198,3 +198,25 @@ def test_home_assistant_gone_mid_stream(tmp_path: Path, clips: dict[str, np.ndar
         time.sleep(0.2)
         assert sat.satellite.voice.subscriber is None and not sat.satellite.voice.streaming.is_set()
         assert asyncio.run(second(sat.port)) == ["Hey Mycroft"]
+
+
+def test_a_local_brain_answers_itself_while_home_assistant_can_announce(tmp_path: Path,
+                                                                        clips: dict[str, np.ndarray]) -> None:
+    audio = np.concatenate([gap(3.0), clips["hey_mycroft_test"], clips["whatstheweatherlike"], gap(1.0)])
+    files = {"/announce.wav": (Path(__file__).parents[2] / "data" / "what_time_is_it_espeak.wav").read_bytes()}
+
+    async def session(port: int, url: str, turns: Callable[[], int]) -> HomeAssistant:
+        ha = HomeAssistant(port)
+        await ha.connect()
+        await until(lambda: turns() >= 1)  # our own pipeline heard the request
+        finished = await ha.client.send_voice_assistant_announcement_await_response(url + "/announce.wav", 30)
+        assert finished.success
+        await ha.client.disconnect()
+        return ha
+
+    with running(tmp_path, audio=audio, brain="local", heard="what time is it") as sat, serving(files) as web:
+        ha = asyncio.run(session(sat.port, web.url, lambda: sat.pipeline.stats.turns))
+        assert ha.starts == [] and not ha.audio  # Home Assistant's pipeline was never asked
+        turn = sat.pipeline.stats.last_turns[0]
+        assert turn.wake_word == "hey_mycroft" and turn.intent == "time", turn.as_dict()
+        assert played(sat.sink)[-1] == (clips["what_time_is_it_espeak"].tobytes(), 16000)

@@ -78,6 +78,9 @@ class EsphomeSatellite:
             why = failure[0] if failure else "timed out"
             raise SatelliteError(f"cannot serve the ESPHome API on {self.config.esphome.host}:"
                                  f"{self.config.esphome.port}: {why} (is the port taken? set satellite.esphome.port)")
+        if self.remote_brain and not self.device.wake_words:
+            log.warning("satellite.brain is home_assistant but there is no wake word (listen.mode is not "
+                        "wake_word): our own pipeline answers")
         log.info("ESPHome API: %s on %s:%d (%s), brain: %s", self.device.name, self.server.host, self.server.port,
                  "encrypted" if self.device.encrypted else "plaintext", self.config.brain)
         return self
@@ -215,5 +218,6 @@ class EsphomeSatellite:
         if message.has_media_url and message.media_url:
             self.voice.spawn(self.play_url(message.media_url))
         self._send_state()
+
 
 

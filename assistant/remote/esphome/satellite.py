@@ -218,6 +218,3 @@ class EsphomeSatellite:
         if message.has_media_url and message.media_url:
             self.voice.spawn(self.play_url(message.media_url))
         self._send_state()
-
-
-

@@ -19,13 +19,13 @@ class EsphomeConfig(StrictModel):
         description="device name shown in Home Assistant (lowercase letters, digits and dashes)",
     )
     encryption_key: str | None = Field(
-        None, description="base64 Noise pre-shared key (32 bytes, `openssl rand -base64 32`), or null for plaintext"
+        None, description="base64 Noise pre-shared key (32 bytes, `openssl rand -base64 32`); null or empty: plaintext"
     )
 
     @field_validator("encryption_key")
     @classmethod
     def _is_a_key(cls, value: str | None) -> str | None:
-        if value is None:
+        if not value:  # null, or an unset ${ENV_VAR:-}: plaintext
             return None
         try:
             key = binascii.a2b_base64(value.encode("ascii"), strict_mode=True)

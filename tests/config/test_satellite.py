@@ -7,7 +7,8 @@ import pytest
 from pydantic import ValidationError
 
 from assistant.app.checks import deep_check
-from assistant.config.schema import Config
+from assistant.config.schema import Config, load_file
+from support.paths import REPO
 
 KEY = "px7tsbK3C7bpXHr2OevEV2ZMg/FrNpw7L0Ts0tnJF4k="
 
@@ -46,3 +47,13 @@ def test_home_assistant_brain_needs_the_wake_word_mode() -> None:
     assert not [p for p in deep_check(fine, None) if p.startswith("satellite")]
     local = Config.model_validate({"satellite": {**on, "brain": "local"}})
     assert not [p for p in deep_check(local, None) if p.startswith("satellite")]
+
+
+def test_the_example_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    example = REPO / "config" / "examples" / "ha-satellite.yaml"
+    monkeypatch.delenv("ESPHOME_KEY", raising=False)
+    config = load_file(example)
+    assert config.satellite.esphome.enabled and config.satellite.esphome.encryption_key is None
+    assert not [p for p in deep_check(config, example) if p.startswith("satellite")]
+    monkeypatch.setenv("ESPHOME_KEY", KEY)
+    assert load_file(example).satellite.esphome.encryption_key == KEY

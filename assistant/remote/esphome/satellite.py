@@ -175,6 +175,8 @@ class EsphomeSatellite:
         if isinstance(message, pb.HelloRequest):
             connection.client_info = message.client_info[:64]
             connection.send(device.hello())
+        elif isinstance(message, pb.AuthenticationRequest):  # no password: accepted (as linux-voice-assistant)
+            connection.send(pb.AuthenticationResponse(invalid_password=False))
         elif isinstance(message, pb.DeviceInfoRequest):
             connection.send(device.info())
         elif isinstance(message, pb.ListEntitiesRequest):

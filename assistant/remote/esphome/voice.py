@@ -67,6 +67,8 @@ class VoiceAssistant:
         self._buffer: list[tuple[bytes, float, float]] = []
         self._continue = False
         self._reply: asyncio.Task[float | None] | None = None
+        self._tts_url = ""  # RUN_START's streaming TTS URL: HA may say to start it before TTS_END
+        self._reply_url = ""  # the URL the reply is playing from (TTS_END repeats a streamed one)
         self._deadline: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -145,17 +147,19 @@ class VoiceAssistant:
         if self.runs:
             self.runs[-1].events.append((kind, time.monotonic()))
         log.debug("voice assistant event %d %s", kind, data)
-        if kind in (pb.VOICE_ASSISTANT_STT_VAD_END, pb.VOICE_ASSISTANT_STT_END):
+        if kind == pb.VOICE_ASSISTANT_RUN_START:
+            self._tts_url, self._reply_url = data.get("url", ""), ""
+        elif kind in (pb.VOICE_ASSISTANT_STT_VAD_END, pb.VOICE_ASSISTANT_STT_END):
             if self.streaming.is_set():
                 self._end("the request is heard")
                 self._cue("thinking")
         elif kind == pb.VOICE_ASSISTANT_INTENT_END:
             self.conversation_id = data.get("conversation_id", self.conversation_id)
             self._continue = data.get("continue_conversation") == "1"
+        elif kind == pb.VOICE_ASSISTANT_INTENT_PROGRESS and data.get("tts_start_streaming") == "1" and self._tts_url:
+            self._reply_from(self._tts_url)  # the LLM is still talking: its speech starts streaming now
         elif kind == pb.VOICE_ASSISTANT_TTS_END and data.get("url"):
-            if self.runs:
-                self.runs[-1].tts_url_at = time.monotonic()
-            self._reply = self.spawn(self._play(data["url"]))
+            self._reply_from(data["url"])
         elif kind == pb.VOICE_ASSISTANT_ERROR:
             log.warning("voice assistant: Home Assistant's pipeline failed: %s %s", data.get("code", ""),
                         data.get("message", ""))
@@ -166,6 +170,14 @@ class VoiceAssistant:
             self._end("run ended")
             self.spawn(self._after_run(self._reply, self._continue))
             self._reply, self._continue = None, False
+
+    def _reply_from(self, url: str) -> None:
+        if url == self._reply_url:
+            return  # already playing it (started early)
+        self._reply_url = url
+        if self.runs:
+            self.runs[-1].tts_url_at = time.monotonic()
+        self._reply = self.spawn(self._play(url))
 
     async def _after_run(self, reply: asyncio.Task[float | None] | None, again: bool) -> None:
         if reply is not None:

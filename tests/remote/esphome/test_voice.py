@@ -96,13 +96,15 @@ def test_a_turn_answered_by_home_assistant(tmp_path: Path, clips: dict[str, np.n
         await until(lambda: len(ha.starts) == 1)
         assert ha.starts == ["Hey Mycroft"]
         await until(lambda: request.tobytes() in ha.audio)  # HA's VAD would hear the end of it now
-        ha.send((E.VOICE_ASSISTANT_RUN_START, None), (E.VOICE_ASSISTANT_STT_START, None),
+        tts = url + "/tts/reply.wav"  # HA's streaming TTS: announced at RUN_START, started mid-intent
+        ha.send((E.VOICE_ASSISTANT_RUN_START, {"url": tts}), (E.VOICE_ASSISTANT_STT_START, None),
                 (E.VOICE_ASSISTANT_STT_VAD_START, None), (E.VOICE_ASSISTANT_STT_VAD_END, None),
                 (E.VOICE_ASSISTANT_STT_END, {"text": "What's the weather like?"}),
                 (E.VOICE_ASSISTANT_INTENT_START, None),
+                (E.VOICE_ASSISTANT_INTENT_PROGRESS, {"tts_start_streaming": "1"}),
                 (E.VOICE_ASSISTANT_INTENT_END, {"conversation_id": "c1", "continue_conversation": "1"}),
                 (E.VOICE_ASSISTANT_TTS_START, {"tts_input": "It is sunny."}),
-                (E.VOICE_ASSISTANT_TTS_END, {"url": url + "/tts/reply.wav"}), (E.VOICE_ASSISTANT_RUN_END, None))
+                (E.VOICE_ASSISTANT_TTS_END, {"url": tts}), (E.VOICE_ASSISTANT_RUN_END, None))
         await until(lambda: len(sink.played) >= 1)
         sent = len(voice.runs[0].sent)
         await asyncio.sleep(0.3)
@@ -120,8 +122,8 @@ def test_a_turn_answered_by_home_assistant(tmp_path: Path, clips: dict[str, np.n
 
     with running(tmp_path, audio=audio) as sat, serving(files) as web:
         asyncio.run(session(sat.port, sat.sink, web.url, sat.satellite.voice))
-        assert web.requests == ["/tts/reply.wav"]
-        assert played(sat.sink)[0] == (reply.tobytes(), 16000)  # exactly the served reply
+        assert web.requests == ["/tts/reply.wav"]  # fetched once: TTS_END repeats the streamed URL
+        assert played(sat.sink) == [(reply.tobytes(), 16000)]  # exactly the served reply, once
         assert sat.pipeline.stats.turns == 0  # the local pipeline answered nothing
         assert not sat.satellite.voice.streaming.is_set()
         run = sat.satellite.voice.runs[0]

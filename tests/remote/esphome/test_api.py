@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,8 @@ from aioesphomeapi.core import APIConnectionError, InvalidEncryptionKeyAPIError
 
 from assistant.remote.esphome.frames import Plaintext
 from assistant.remote.esphome.messages import message_type, pb
-from support.esphome import KEY, OTHER_KEY, running
+from assistant.remote.esphome.satellite import EsphomeSatellite, SatelliteError
+from support.esphome import KEY, OTHER_KEY, config_for, running
 
 FEATURES = (VoiceAssistantFeature.VOICE_ASSISTANT | VoiceAssistantFeature.SPEAKER | VoiceAssistantFeature.API_AUDIO
             | VoiceAssistantFeature.TIMERS | VoiceAssistantFeature.ANNOUNCE | VoiceAssistantFeature.START_CONVERSATION)
@@ -87,7 +89,10 @@ def test_several_clients_at_once_and_reconnects(tmp_path: Path) -> None:
 
     with running(tmp_path) as sat:
         assert asyncio.run(session(sat.port)) == ["kitchen"] * 7
-        assert not sat.satellite.server.connections or all(c.closed for c in sat.satellite.server.connections)
+        deadline = time.monotonic() + 10
+        while sat.satellite.server.connections and time.monotonic() < deadline:
+            time.sleep(0.05)  # the server notices each goodbye on its own loop
+        assert not sat.satellite.server.connections  # every connection let go
 
 
 def test_noise_with_the_key(tmp_path: Path) -> None:
@@ -135,3 +140,21 @@ def test_plaintext_refuses_an_encrypted_client(tmp_path: Path) -> None:
 
     with running(tmp_path) as sat, pytest.raises(APIConnectionError):
         asyncio.run(refused(sat.port))
+
+
+def test_a_taken_port_is_one_sentence(tmp_path: Path) -> None:
+    with running(tmp_path) as sat:
+        config = config_for(port=sat.port)  # the same port, still served by the first satellite
+        with pytest.raises(SatelliteError, match=f"cannot serve the ESPHome API on 127.0.0.1:{sat.port}.*port"):
+            EsphomeSatellite(config.satellite, sat.pipeline, [], advertise=False).start()
+        assert still_named(sat.port) == "kitchen"
+
+
+def still_named(port: int) -> str:
+    async def session() -> str:
+        client = await connected(port)
+        name = (await client.device_info()).name
+        await client.disconnect()
+        return name
+
+    return asyncio.run(session())

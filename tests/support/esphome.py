@@ -55,6 +55,23 @@ class RecordingSink(NullSink):
             return list(self.played)
 
 
+class RoomSpeaker(RecordingSink):
+    """A loudspeaker in the room (the mic may hear it: the pipeline's half-duplex and barge-in rules apply)
+    that takes as long as the sound to play it; ``cut`` lists the plays stopped before their end."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.audible = True
+        self._realtime = True
+        self.cut: list[bool] = []
+
+    def play(self, pcm: bytes, rate: int, cancelled: threading.Event | None = None) -> float | None:
+        first = super().play(pcm, rate, cancelled)
+        NullSink.play(self, pcm, rate, cancelled)
+        self.cut.append(time.monotonic() - (first or 0.0) < len(pcm) / (2 * rate) - 0.5)
+        return first
+
+
 @dataclass
 class Running:
     pipeline: Pipeline
@@ -77,13 +94,13 @@ def config_for(*, key: str | None = None, brain: str = "home_assistant", port: i
 @contextlib.contextmanager
 def running(tmp_path: Path, *, audio: np.ndarray | None = None, key: str | None = None,
             brain: str = "home_assistant", realtime: bool = True, heard: str = "", name: str = "kitchen",
-            advertise: bool = False) -> Iterator[Running]:
+            advertise: bool = False, sink: RecordingSink | None = None) -> Iterator[Running]:
     """The satellite, its pipeline fed ``audio`` (16 kHz int16) then silence at real time until the end; the
     local pipeline's recognizer hears ``heard`` in every utterance (no Whisper is loaded)."""
     samples = audio if audio is not None else np.zeros(1600, dtype=np.int16)
     wav = write_wav(tmp_path / "room.wav", samples)
     config = config_for(key=key, brain=brain, name=name)
-    sink = RecordingSink()
+    sink = sink or RecordingSink()
     pipeline = build_pipeline(config, WavSource(wav, realtime=realtime, tail_silence_s=300.0), sink,
                               kept=Kept(recognizer=Heard(heard)))
     satellite = build_satellite(config, pipeline, advertise=advertise)

@@ -125,7 +125,8 @@ class EsphomeSatellite:
             return True
         if wake is None:
             return False  # no wake word to start a run with: the local pipeline answers
-        detection = wake.hear(frame)
+        wake.hear(frame)
+        detection = wake.take()  # this frame's, or one heard over our reply (which it cut): a new run
         if detection is not None and detection.sure and detection.model in self.device.active_wake_words:
             self.voice.streaming.set()  # the next frames go to HA (buffered until it accepts)
             loop.call_soon_threadsafe(self.voice.start, detection.phrase)

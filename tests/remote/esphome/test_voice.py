@@ -23,7 +23,7 @@ from assistant.remote.esphome.frames import Plaintext
 from assistant.remote.esphome.messages import VA_API_AUDIO, message_type, pb
 from assistant.remote.esphome.voice import VoiceAssistant
 from assistant.speech.streaming import scale
-from support.esphome import RecordingSink, running, serving
+from support.esphome import RecordingSink, RoomSpeaker, running, serving
 from support.wav import read_wav
 
 E = VoiceAssistantEventType
@@ -42,6 +42,7 @@ class HomeAssistant:
         self.starts: list[str | None] = []
         self.stops: list[bool] = []
         self.audio = bytearray()
+        self.offsets: list[int] = []  # where each run's audio begins in ``audio``
 
     async def connect(self) -> None:
         await self.client.connect(login=True)
@@ -50,6 +51,7 @@ class HomeAssistant:
         async def handle_start(conversation_id: str, flags: int, settings: VoiceAssistantAudioSettings,
                                wake_word_phrase: str | None) -> int | None:
             self.starts.append(wake_word_phrase)
+            self.offsets.append(len(self.audio))
             return 0  # the audio comes over the API
 
         async def handle_stop(abort: bool) -> None:
@@ -224,3 +226,32 @@ def test_a_local_brain_answers_itself_while_home_assistant_can_announce(tmp_path
         turn = sat.pipeline.stats.last_turns[0]
         assert turn.wake_word == "hey_mycroft" and turn.intent == "time", turn.as_dict()
         assert played(sat.sink)[-1] == (clips["what_time_is_it_espeak"].tobytes(), 16000)
+
+
+def test_the_wake_word_over_home_assistants_reply_cuts_it_and_starts_a_run(tmp_path: Path, data_dir: Path,
+                                                                           clips: dict[str, np.ndarray]) -> None:
+    """Our barge-in rule on HA's reply: the wake word said while it plays (from a speaker in the room) cuts it,
+    and what follows goes to Home Assistant as a new run."""
+    wake, request = clips["hey_mycroft_test"], clips["whatstheweatherlike"]
+    audio = np.concatenate([gap(3.0), wake, request, gap(1.5), wake, request, gap(1.0)])
+    files = {"/tts/long.wav": (data_dir / "jfk.wav").read_bytes()}  # 11 s: still playing at the second wake word
+
+    async def session(port: int, url: str) -> list[str | None]:
+        ha = HomeAssistant(port)
+        await ha.connect()
+        await until(lambda: len(ha.starts) == 1 and request.tobytes() in ha.audio)
+        ha.send((E.VOICE_ASSISTANT_STT_VAD_END, None), (E.VOICE_ASSISTANT_TTS_END, {"url": url + "/tts/long.wav"}),
+                (E.VOICE_ASSISTANT_RUN_END, None))
+        await until(lambda: len(ha.starts) == 2)
+        # the second request streams; its first moments may be lost while our cut reply's echo dies away
+        # (turn.echo_tail_ms: the mic is still deaf then)
+        await until(lambda: request[8000:].tobytes() in ha.audio[ha.offsets[1]:])
+        ha.send((E.VOICE_ASSISTANT_STT_VAD_END, None), (E.VOICE_ASSISTANT_RUN_END, None))
+        await ha.client.disconnect()
+        return ha.starts
+
+    speaker = RoomSpeaker()
+    with running(tmp_path, audio=audio, sink=speaker) as sat, serving(files) as web:
+        assert asyncio.run(session(sat.port, web.url)) == ["Hey Mycroft", "Hey Mycroft"]
+        speaker.wait_for(1)
+    assert speaker.cut == [True]  # the reply was cut by the wake word

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from assistant.app.router import build_router as build_commands_router
 from assistant.audio.echo_gate import EchoGate
@@ -22,7 +23,6 @@ from assistant.hearing.vad import Endpointer
 from assistant.hearing.wake_confirm import hears_phrase
 from assistant.hearing.wake_word import WakeWordError, WakeWords
 from assistant.hearing.whisper import Recognizer, WhisperRecognizer
-from assistant.remote.esphome.satellite import EsphomeSatellite
 from assistant.speech.base import SilentSynthesizer, Synthesizer
 from assistant.speech.earcons import Earcons
 from assistant.speech.streaming import Speaker
@@ -30,6 +30,9 @@ from assistant.turn.items import TurnPolicy
 from assistant.turn.pipeline import Pipeline
 from assistant.turn.stages import Stages, TurnTaking
 from assistant.turn.wake import WakeListening
+
+if TYPE_CHECKING:
+    from assistant.remote.esphome.satellite import EsphomeSatellite
 
 
 def build_source(config: Config) -> AudioSource:
@@ -221,6 +224,8 @@ def build_satellite(config: Config, pipeline: Pipeline, *, advertise: bool = Tru
     """The Home Assistant voice satellite (ESPHome API), started and joined to the pipeline; None when off."""
     if not config.satellite.esphome.enabled:
         return None
+    from assistant.remote.esphome.satellite import EsphomeSatellite  # aioesphomeapi: only when enabled
+
     wake = pipeline.stages.wake
     satellite = EsphomeSatellite(config.satellite, pipeline, wake.detector.models if wake is not None else [],
                                  advertise=advertise).start()

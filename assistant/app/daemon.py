@@ -17,7 +17,7 @@ import threading
 import time
 from dataclasses import dataclass
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assistant.app.build import (
     build_capture,
@@ -32,7 +32,6 @@ from assistant.app.checks import deep_check
 from assistant.audio.echo_gate import EchoGate
 from assistant.config.schema import Config, ConfigError, load
 from assistant.events import TurnReport
-from assistant.remote.esphome.satellite import EsphomeSatellite
 from assistant.service import logs
 from assistant.service.control import ControlError, ControlServer
 from assistant.service.history import History, HistoryError, Recorder
@@ -42,6 +41,9 @@ from assistant.service.room import RoomMemory, room_key
 from assistant.service.sdnotify import Notifier
 from assistant.turn.pipeline import Pipeline
 from assistant.turn.stages import Stages
+
+if TYPE_CHECKING:
+    from assistant.remote.esphome.satellite import EsphomeSatellite
 
 log = logging.getLogger("assistant.app.daemon")
 

@@ -61,8 +61,10 @@ def test_the_daemon_is_a_satellite(tmp_path: Path) -> None:
         if proc.poll() is None:
             proc.kill()
     log.finish()
-    with socket.socket() as probe:  # the port is free again
+    with socket.socket() as probe:  # nobody listens there any more (a restarted daemon, like this, reuses it)
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         probe.bind(("127.0.0.1", port))
+        probe.listen()
 
 
 def test_a_taken_port_is_one_line(tmp_path: Path) -> None:

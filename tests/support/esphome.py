@@ -72,12 +72,36 @@ class RoomSpeaker(RecordingSink):
         return first
 
 
+class Gated:
+    """Our WavSource, held back until ``open`` (Home Assistant is connected): the recording's wake word must not
+    be said before anyone listens, however slowly a loaded machine connects."""
+
+    def __init__(self, source: WavSource) -> None:
+        self.source = source
+        self.name = source.name
+        self.gate = threading.Event()
+
+    def read(self) -> bytes | None:
+        if not self.gate.wait(60):
+            return None
+        return self.source.read()
+
+    def close(self) -> None:
+        self.gate.set()
+        self.source.close()
+
+
 @dataclass
 class Running:
     pipeline: Pipeline
     satellite: EsphomeSatellite
     sink: RecordingSink
     port: int
+    source: Gated
+
+    def start_audio(self) -> None:
+        """The recording starts (in real time) now."""
+        self.source.gate.set()
 
 
 def config_for(*, key: str | None = None, brain: str = "home_assistant", port: int | None = None,
@@ -95,20 +119,22 @@ def config_for(*, key: str | None = None, brain: str = "home_assistant", port: i
 def running(tmp_path: Path, *, audio: np.ndarray | None = None, key: str | None = None,
             brain: str = "home_assistant", realtime: bool = True, heard: str = "", name: str = "kitchen",
             advertise: bool = False, sink: RecordingSink | None = None) -> Iterator[Running]:
-    """The satellite, its pipeline fed ``audio`` (16 kHz int16) then silence at real time until the end; the
-    local pipeline's recognizer hears ``heard`` in every utterance (no Whisper is loaded)."""
+    """The satellite, its pipeline fed ``audio`` (16 kHz int16, from ``start_audio()`` on) then silence, in real
+    time, until the end; the local pipeline's recognizer hears ``heard`` in every utterance (no Whisper)."""
     samples = audio if audio is not None else np.zeros(1600, dtype=np.int16)
     wav = write_wav(tmp_path / "room.wav", samples)
     config = config_for(key=key, brain=brain, name=name)
     sink = sink or RecordingSink()
-    pipeline = build_pipeline(config, WavSource(wav, realtime=realtime, tail_silence_s=300.0), sink,
-                              kept=Kept(recognizer=Heard(heard)))
+    source = Gated(WavSource(wav, realtime=realtime, tail_silence_s=300.0))
+    if audio is None:
+        source.gate.set()
+    pipeline = build_pipeline(config, source, sink, kept=Kept(recognizer=Heard(heard)))
     satellite = build_satellite(config, pipeline, advertise=advertise)
     assert satellite is not None
     thread = threading.Thread(target=pipeline.run, name="pipeline", daemon=True)
     thread.start()
     try:
-        yield Running(pipeline, satellite, sink, config.satellite.esphome.port)
+        yield Running(pipeline, satellite, sink, config.satellite.esphome.port, source)
     finally:
         satellite.stop()
         pipeline.stop()

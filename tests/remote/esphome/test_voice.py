@@ -21,9 +21,8 @@ from aioesphomeapi.model import VoiceAssistantAudioSettings
 from assistant.remote.esphome.device import MEDIA_PLAYER_KEY
 from assistant.remote.esphome.frames import Plaintext
 from assistant.remote.esphome.messages import VA_API_AUDIO, message_type, pb
-from assistant.remote.esphome.voice import VoiceAssistant
 from assistant.speech.streaming import scale
-from support.esphome import RecordingSink, RoomSpeaker, running, serving
+from support.esphome import RecordingSink, RoomSpeaker, Running, running, serving
 from support.wav import read_wav
 
 E = VoiceAssistantEventType
@@ -89,12 +88,14 @@ def clips(data_dir: Path) -> dict[str, np.ndarray]:
 def test_a_turn_answered_by_home_assistant(tmp_path: Path, clips: dict[str, np.ndarray]) -> None:
     request = clips["whatstheweatherlike"]
     reply = clips["capital_of_italy_piper"]  # Piper's voice: what HA's TTS URL would serve
-    audio = np.concatenate([gap(3.0), clips["hey_mycroft_test"], request, gap(1.0)])
+    audio = np.concatenate([gap(1.0), clips["hey_mycroft_test"], request, gap(1.0)])
     files = {"/tts/reply.wav": (Path(__file__).parents[2] / "data" / "capital_of_italy_piper.wav").read_bytes()}
 
-    async def session(port: int, sink: RecordingSink, url: str, voice: VoiceAssistant) -> HomeAssistant:
-        ha = HomeAssistant(port)
+    async def session(sat: Running, url: str) -> HomeAssistant:
+        sink, voice = sat.sink, sat.satellite.voice
+        ha = HomeAssistant(sat.port)
         await ha.connect()
+        sat.start_audio()
         await until(lambda: len(ha.starts) == 1)
         assert ha.starts == ["Hey Mycroft"]
         await until(lambda: request.tobytes() in ha.audio)  # HA's VAD would hear the end of it now
@@ -123,7 +124,7 @@ def test_a_turn_answered_by_home_assistant(tmp_path: Path, clips: dict[str, np.n
         return ha
 
     with running(tmp_path, audio=audio) as sat, serving(files) as web:
-        asyncio.run(session(sat.port, sat.sink, web.url, sat.satellite.voice))
+        asyncio.run(session(sat, web.url))
         assert web.requests == ["/tts/reply.wav"]  # fetched once: TTS_END repeats the streamed URL
         assert played(sat.sink) == [(reply.tobytes(), 16000)]  # exactly the served reply, once
         assert sat.pipeline.stats.turns == 0  # the local pipeline answered nothing
@@ -169,14 +170,16 @@ def test_home_assistant_gone_mid_stream(tmp_path: Path, clips: dict[str, np.ndar
     """A client that drops while the request streams: the satellite stops streaming, keeps listening, and
     the next Home Assistant connection gets the next wake word."""
     wake, request = clips["hey_mycroft_test"], clips["whatstheweatherlike"]
-    audio = np.concatenate([gap(3.0), wake, request, gap(3.0), wake, request, gap(1.0)])
+    audio = np.concatenate([gap(1.0), wake, request, gap(3.0), wake, request, gap(1.0)])
 
-    async def first(port: int) -> None:  # HA's messages on a raw socket, so that it can vanish with a reset
+    async def first(sat: Running) -> None:  # HA's messages on a raw socket, so that it can vanish with a reset
         framing = Plaintext()
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        reader, writer = await asyncio.open_connection("127.0.0.1", sat.port)
         for message in (pb.HelloRequest(client_info="vanishing"), pb.SubscribeVoiceAssistantRequest(
                 subscribe=True, flags=VA_API_AUDIO)):
             writer.write(framing.encode(message_type(message), message.SerializeToString()))
+        await framing.read(reader)  # the HelloResponse: the subscription has been taken too
+        sat.start_audio()
         audio = 0
         while audio < 8000:
             msg_type, payload = await framing.read(reader)
@@ -198,7 +201,7 @@ def test_home_assistant_gone_mid_stream(tmp_path: Path, clips: dict[str, np.ndar
         return ha.starts
 
     with running(tmp_path, audio=audio) as sat:
-        asyncio.run(first(sat.port))
+        asyncio.run(first(sat))
         deadline = time.monotonic() + 10
         while sat.satellite.voice.subscriber is not None and time.monotonic() < deadline:
             time.sleep(0.05)  # the server notices the reset on its own loop
@@ -208,12 +211,14 @@ def test_home_assistant_gone_mid_stream(tmp_path: Path, clips: dict[str, np.ndar
 
 def test_a_local_brain_answers_itself_while_home_assistant_can_announce(tmp_path: Path,
                                                                         clips: dict[str, np.ndarray]) -> None:
-    audio = np.concatenate([gap(3.0), clips["hey_mycroft_test"], clips["whatstheweatherlike"], gap(1.0)])
+    audio = np.concatenate([gap(1.0), clips["hey_mycroft_test"], clips["whatstheweatherlike"], gap(1.0)])
     files = {"/announce.wav": (Path(__file__).parents[2] / "data" / "what_time_is_it_espeak.wav").read_bytes()}
 
-    async def session(port: int, url: str, turns: Callable[[], int]) -> HomeAssistant:
-        ha = HomeAssistant(port)
+    async def session(sat: Running, url: str) -> HomeAssistant:
+        turns = lambda: sat.pipeline.stats.turns  # noqa: E731
+        ha = HomeAssistant(sat.port)
         await ha.connect()
+        sat.start_audio()
         await until(lambda: turns() >= 1)  # our own pipeline heard the request
         finished = await ha.client.send_voice_assistant_announcement_await_response(url + "/announce.wav", 30)
         assert finished.success
@@ -221,7 +226,7 @@ def test_a_local_brain_answers_itself_while_home_assistant_can_announce(tmp_path
         return ha
 
     with running(tmp_path, audio=audio, brain="local", heard="what time is it") as sat, serving(files) as web:
-        ha = asyncio.run(session(sat.port, web.url, lambda: sat.pipeline.stats.turns))
+        ha = asyncio.run(session(sat, web.url))
         assert ha.starts == [] and not ha.audio  # Home Assistant's pipeline was never asked
         turn = sat.pipeline.stats.last_turns[0]
         assert turn.wake_word == "hey_mycroft" and turn.intent == "time", turn.as_dict()
@@ -233,12 +238,13 @@ def test_the_wake_word_over_home_assistants_reply_cuts_it_and_starts_a_run(tmp_p
     """Our barge-in rule on HA's reply: the wake word said while it plays (from a speaker in the room) cuts it,
     and what follows goes to Home Assistant as a new run."""
     wake, request = clips["hey_mycroft_test"], clips["whatstheweatherlike"]
-    audio = np.concatenate([gap(3.0), wake, request, gap(1.5), wake, request, gap(1.0)])
+    audio = np.concatenate([gap(1.0), wake, request, gap(1.5), wake, request, gap(1.0)])
     files = {"/tts/long.wav": (data_dir / "jfk.wav").read_bytes()}  # 11 s: still playing at the second wake word
 
-    async def session(port: int, url: str) -> list[str | None]:
-        ha = HomeAssistant(port)
+    async def session(sat: Running, url: str) -> list[str | None]:
+        ha = HomeAssistant(sat.port)
         await ha.connect()
+        sat.start_audio()
         await until(lambda: len(ha.starts) == 1 and request.tobytes() in ha.audio)
         ha.send((E.VOICE_ASSISTANT_STT_VAD_END, None), (E.VOICE_ASSISTANT_TTS_END, {"url": url + "/tts/long.wav"}),
                 (E.VOICE_ASSISTANT_RUN_END, None))
@@ -252,6 +258,6 @@ def test_the_wake_word_over_home_assistants_reply_cuts_it_and_starts_a_run(tmp_p
 
     speaker = RoomSpeaker()
     with running(tmp_path, audio=audio, sink=speaker) as sat, serving(files) as web:
-        assert asyncio.run(session(sat.port, web.url)) == ["Hey Mycroft", "Hey Mycroft"]
+        assert asyncio.run(session(sat, web.url)) == ["Hey Mycroft", "Hey Mycroft"]
         speaker.wait_for(1)
     assert speaker.cut == [True]  # the reply was cut by the wake word

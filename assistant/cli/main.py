@@ -42,7 +42,7 @@ def _user_errors() -> tuple[type[Exception], ...]:
     from assistant.audio.devices import DeviceError
     from assistant.audio.sources import AudioFormatError
     from assistant.hearing.models import ModelNotFound
-    from assistant.remote.esphome.satellite import SatelliteError
+    from assistant.remote.esphome.errors import SatelliteError
     from assistant.service.control import ControlError
     from assistant.speech.base import SynthesisError
 

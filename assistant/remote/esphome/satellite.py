@@ -21,6 +21,7 @@ from assistant.hearing.wake_word import WakeModelInfo
 from assistant.remote.esphome import media
 from assistant.remote.esphome.advertise import Advertiser
 from assistant.remote.esphome.device import Device, WakeWordInfo
+from assistant.remote.esphome.errors import SatelliteError
 from assistant.remote.esphome.frames import Framing, Noise, Plaintext, decode_key
 from assistant.remote.esphome.messages import pb
 from assistant.remote.esphome.server import ApiServer, Connection
@@ -30,14 +31,12 @@ from assistant.turn.items import Cue, Playback
 from assistant.turn.pipeline import Pipeline
 from assistant.turn.wake import WakeListening
 
+__all__ = ["EsphomeSatellite", "SatelliteError"]
+
 log = logging.getLogger(__name__)
 
 RING = Tone(((880.0, 0.15), (0.0, 0.1), (880.0, 0.15), (0.0, 0.1), (880.0, 0.15), (0.0, 0.4)) * 2)
 START_S = 10.0
-
-
-class SatelliteError(Exception):
-    """The API could not be served (the port is taken, say): one sentence the user can act on."""
 
 
 class EsphomeSatellite:

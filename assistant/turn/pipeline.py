@@ -19,6 +19,9 @@ so the worker is the only thread that plays anything. Earcons: "thinking" when a
 recognition, "listening" when the next utterance needs no wake phrase (a wake phrase said alone,
 push-to-talk, a follow-up window), "error" when a turn fails.
 
+A remote brain (``remote``: Home Assistant over the ESPHome API) may take the frames after our wake word
+instead of the endpointer; the audio it sends back is queued as ``Playback``, played like a reply.
+
 The stages (turn/stages.py) are one config's whole set. A reload hands a new set to ``swap``; the listen
 loop takes it up in one step between turns (see ``_take_up``), and each turn runs on the set it began with.
 """

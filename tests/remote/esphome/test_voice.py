@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from aioesphomeapi import APIClient, VoiceAssistantEventType, VoiceAssistantTimerEventType
+from aioesphomeapi import APIClient, MediaPlayerCommand, VoiceAssistantEventType, VoiceAssistantTimerEventType
 from aioesphomeapi.model import VoiceAssistantAudioSettings
 
 from assistant.remote.esphome.device import MEDIA_PLAYER_KEY
@@ -261,3 +261,28 @@ def test_the_wake_word_over_home_assistants_reply_cuts_it_and_starts_a_run(tmp_p
         assert asyncio.run(session(sat, web.url)) == ["Hey Mycroft", "Hey Mycroft"]
         speaker.wait_for(1)
     assert speaker.cut == [True]  # the reply was cut by the wake word
+
+
+def test_the_media_players_stop_cuts_what_plays_and_timers_are_kept(tmp_path: Path, data_dir: Path) -> None:
+    files = {"/long.wav": (data_dir / "jfk.wav").read_bytes()}  # 11 s
+
+    async def session(sat: Running, url: str) -> None:
+        ha = HomeAssistant(sat.port)
+        await ha.connect()
+        ha.client.send_voice_assistant_timer_event(T.VOICE_ASSISTANT_TIMER_STARTED, "t1", "tea", 300, 300, True)
+        ha.client.send_voice_assistant_timer_event(T.VOICE_ASSISTANT_TIMER_STARTED, "t2", "eggs", 420, 420, True)
+        ha.client.send_voice_assistant_timer_event(T.VOICE_ASSISTANT_TIMER_UPDATED, "t1", "tea", 300, 120, False)
+        ha.client.send_voice_assistant_timer_event(T.VOICE_ASSISTANT_TIMER_CANCELLED, "t2", "eggs", 420, 400, False)
+        await until(lambda: "t2" not in sat.satellite.voice.timers and "t1" in sat.satellite.voice.timers)
+        timer = sat.satellite.voice.timers["t1"]
+        assert (timer.name, timer.total_s, timer.left_s, timer.active) == ("tea", 300, 120, False)
+        ha.client.media_player_command(MEDIA_PLAYER_KEY, media_url=url + "/long.wav")
+        await until(lambda: len(sat.sink.played) == 1)
+        ha.client.media_player_command(MEDIA_PLAYER_KEY, command=MediaPlayerCommand.STOP)
+        await until(lambda: len(speaker.cut) == 1)
+        await ha.client.disconnect()
+
+    speaker = RoomSpeaker()
+    with running(tmp_path, sink=speaker) as sat, serving(files) as web:
+        asyncio.run(session(sat, web.url))
+    assert speaker.cut == [True]

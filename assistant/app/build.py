@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from assistant.app.router import build_router as build_commands_router
 from assistant.audio.echo_gate import EchoGate
@@ -30,6 +31,9 @@ from assistant.turn.items import TurnPolicy
 from assistant.turn.pipeline import Pipeline
 from assistant.turn.stages import Stages, TurnTaking
 from assistant.turn.wake import WakeListening
+
+if TYPE_CHECKING:
+    from assistant.remote.esphome.satellite import EsphomeSatellite
 
 
 def build_source(config: Config) -> AudioSource:
@@ -242,6 +246,19 @@ def build_pipeline(config: Config, source: AudioSource, sink: AudioSink, *,
     pipeline = Pipeline(build_capture(config, source), stages)
     announcer.pipeline = pipeline
     return pipeline
+
+
+def build_satellite(config: Config, pipeline: Pipeline, *, advertise: bool = True) -> EsphomeSatellite | None:
+    """The Home Assistant voice satellite (ESPHome API), started and joined to the pipeline; None when off."""
+    if not config.satellite.esphome.enabled:
+        return None
+    from assistant.remote.esphome.satellite import EsphomeSatellite  # aioesphomeapi: only when enabled
+
+    wake = pipeline.stages.wake
+    satellite = EsphomeSatellite(config.satellite, pipeline, wake.detector.models if wake is not None else [],
+                                 advertise=advertise).start()
+    pipeline.remote = satellite
+    return satellite
 
 
 def warm_up(pipeline: Pipeline) -> None:

@@ -32,5 +32,9 @@ def deep_check(config: Config, path: Path | None) -> list[str]:
     if audio.sink == "wav" and not audio.output_wav:
         problems.append("audio.output_wav: required when audio.sink is 'wav'")
 
+    satellite = config.satellite
+    if satellite.esphome.enabled and satellite.brain == "home_assistant" and config.listen.mode != "wake_word":
+        problems.append("satellite.brain: home_assistant starts Home Assistant's pipeline on our wake word: "
+                        "set listen.mode: wake_word (or satellite.brain: local)")
     problems += check_commands(config, path)
     return problems

@@ -17,9 +17,17 @@ import threading
 import time
 from dataclasses import dataclass
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from assistant.app.build import build_capture, build_sink, build_source, build_stages, kept_parts, warm_up
+from assistant.app.build import (
+    build_capture,
+    build_satellite,
+    build_sink,
+    build_source,
+    build_stages,
+    kept_parts,
+    warm_up,
+)
 from assistant.app.checks import deep_check
 from assistant.audio.echo_gate import EchoGate
 from assistant.config.schema import Config, ConfigError, load
@@ -33,6 +41,9 @@ from assistant.service.room import RoomMemory, room_key
 from assistant.service.sdnotify import Notifier
 from assistant.turn.pipeline import Pipeline
 from assistant.turn.stages import Stages
+
+if TYPE_CHECKING:
+    from assistant.remote.esphome.satellite import EsphomeSatellite
 
 log = logging.getLogger("assistant.app.daemon")
 
@@ -59,6 +70,7 @@ class Daemon:
         self.recorder: Recorder | None = None  # the turn history, None when off or unusable
         self.room: Room | None = None  # the echo gate's learnt room, over restarts
         self.control: ControlServer | None = None
+        self.satellite: EsphomeSatellite | None = None  # Home Assistant's voice satellite (ESPHome API)
         self._stop = threading.Event()
         self.reloads = Reloads(self.reload, self.config.service.reload_timeout_s,
                                on_start=lambda: self.notifier.reloading("reloading configuration"),
@@ -88,6 +100,7 @@ class Daemon:
         if config.service.control.enabled:  # a ControlError (socket path taken, say) is the user's to fix
             self.control = ControlServer.from_config(config.service.control, DaemonControl(self)).start()
             log.info("control socket: %s", self.control.path)
+        self.satellite = build_satellite(config, pipeline)  # a SatelliteError (port taken) is the user's to fix
         return pipeline
 
     def run(self) -> int:
@@ -112,6 +125,8 @@ class Daemon:
         assert self.pipeline is not None
         if self.control is not None:
             self.control.stop()
+        if self.satellite is not None:
+            self.satellite.stop()
         self.pipeline.close()
         self.pipeline.capture.stop()
         self.pipeline.capture.source.close()

@@ -42,10 +42,11 @@ def _user_errors() -> tuple[type[Exception], ...]:
     from assistant.audio.devices import DeviceError
     from assistant.audio.sources import AudioFormatError
     from assistant.hearing.models import ModelNotFound
+    from assistant.remote.esphome.errors import SatelliteError
     from assistant.service.control import ControlError
     from assistant.speech.base import SynthesisError
 
-    return (AudioFormatError, ControlError, DeviceError, ModelNotFound, SynthesisError)
+    return (AudioFormatError, ControlError, DeviceError, ModelNotFound, SatelliteError, SynthesisError)
 
 
 def print_json(obj: Any) -> None:

@@ -18,6 +18,7 @@ from assistant.config.base import ConfigFileError, StrictModel, load_yaml, read_
 from assistant.config.commands import CommandsConfig, SkillsConfig
 from assistant.config.hearing import GuardsConfig, ListenConfig
 from assistant.config.llm import CameraConfig, LlmConfig, MemoryConfig
+from assistant.config.satellite import SatelliteConfig
 from assistant.config.service import ServiceConfig
 from assistant.config.speakers import SpeakersConfig
 from assistant.config.speech import BargeInConfig, EarconsConfig, LatencyConfig, SpeechOutConfig
@@ -191,6 +192,8 @@ class Config(StrictModel):
     speakers: SpeakersConfig = Field(
         default_factory=SpeakersConfig, description="who is speaking: enrolled voices, per-person memory and commands"
     )
+    satellite: SatelliteConfig = Field(
+        default_factory=SatelliteConfig, description="a Home Assistant voice satellite (ESPHome native API)")
 
     @field_validator("*", mode="before")
     @classmethod

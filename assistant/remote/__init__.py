@@ -1,1 +1,2 @@
-"""Home Assistant edges: the Wyoming clients (remote ASR, TTS and wake word) and server (ours, offered)."""
+"""Home Assistant's edges: wyoming/ (remote ASR, TTS and wake word; our own server) and esphome/ (this daemon
+as a voice satellite)."""

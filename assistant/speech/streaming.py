@@ -197,6 +197,18 @@ class Speaker:
             self._stream = None
         return timeline
 
+    def play(self, pcm: bytes, rate: int) -> float | None:
+        """Play audio made elsewhere (a remote brain's reply) like one sentence: at our volume, heard by the
+        echo gate, cut by cancel(). The first-sample time, or None."""
+        self._cancel.clear()
+        self._played = ()
+        level = self.gain() if self.gain is not None else 1.0
+        if level < 1.0:
+            pcm = scale(pcm, level)
+        if self.on_audio is not None:
+            self.on_audio(pcm, rate, time.monotonic())
+        return self.sink.play(pcm, rate, self._cancel)
+
     def cancel(self) -> float | None:
         """Barge-in or shutdown: cut the sentence playing now and drop the rest of the reply; return how
         many seconds of that sentence the device was handed (None: unknown)."""

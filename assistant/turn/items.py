@@ -7,8 +7,9 @@ import threading
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from assistant.events import Reply, RequestContext, SentenceScorer, TurnReport
+from assistant.events import AudioFrame, Reply, RequestContext, SentenceScorer, TurnReport
 from assistant.speech.earcons import Kind
+from assistant.turn.wake import WakeListening
 
 
 class Router(Protocol):
@@ -55,6 +56,25 @@ class Cue:
     """An earcon to play in turn with replies (push-to-talk), so only the worker plays anything."""
 
     kind: Kind
+
+
+@dataclass
+class Playback:
+    """Audio made elsewhere (a Home Assistant reply, an announcement), played in turn like a reply."""
+
+    pcm: bytes
+    rate: int
+    done: threading.Event = field(default_factory=threading.Event)
+    first_sample: float | None = None  # monotonic; None: nothing was played (cut, or a failing sink)
+
+
+class RemoteTurns(Protocol):
+    """A remote brain (remote/esphome: Home Assistant) that may take the turn after our wake word."""
+
+    def takes(self, frame: AudioFrame, wake: WakeListening | None) -> bool:
+        """On the listen thread, for a frame the mic heard while we are silent: True when it went to the
+        remote brain (the frame is then not the local pipeline's)."""
+        ...
 
 
 class TurnPolicy(enum.StrEnum):

@@ -20,6 +20,9 @@ so the worker is the only thread that plays anything. Earcons: "thinking" when a
 recognition, "listening" when the next utterance needs no wake phrase (a wake phrase said alone,
 push-to-talk, a follow-up window), "error" when a turn fails.
 
+A remote brain (``remote``: Home Assistant over the ESPHome API) may take the frames after our wake word
+instead of the endpointer; the audio it sends back is queued as ``Playback``, played like a reply.
+
 The stages (turn/stages.py) are one config's whole set. A reload hands a new set to ``swap``; the listen
 loop takes it up in one step between turns (see ``_take_up``), and each turn runs on the set it began with.
 """
@@ -41,7 +44,7 @@ from assistant.hearing.speakers.watch import with_speaker
 from assistant.speech.earcons import Kind
 from assistant.speech.text import split_sentences
 from assistant.turn.barge_in import BargeInWatch
-from assistant.turn.items import Cue, PipelineStats, TextJob, TurnState
+from assistant.turn.items import Cue, PipelineStats, Playback, RemoteTurns, TextJob, TurnState
 from assistant.turn.over_our_voice import OverOurVoice
 from assistant.turn.own_sound import OwnSound
 from assistant.turn.stages import Stages
@@ -65,7 +68,8 @@ class Pipeline:
         self.muted = False  # mic frames are read (nothing piles up) but not listened to
         self.turn_started_at: float | None = None  # watchdog: a turn busy for too long is wedged
         self.state = TurnState.STARTING
-        self._utterances: queue.Queue[Utterance | TextJob | Cue | None] = queue.Queue()
+        self._utterances: queue.Queue[Utterance | TextJob | Cue | Playback | None] = queue.Queue()
+        self.remote: RemoteTurns | None = None  # Home Assistant's pipeline may take the turn (remote/)
         # A new set of stages waits here until no utterance is being heard or answered (see _take_up).
         self._pending: tuple[Stages, threading.Event] | None = None
         self._pending_lock = threading.Lock()
@@ -195,6 +199,8 @@ class Pipeline:
                     stages.speaker.cancel()
                 continue
             self._over_our_voice.ended(stages)
+            if self.remote is not None and self.remote.takes(frame, wake):
+                continue  # a remote brain's turn: the wake word and the request went to Home Assistant
             if wake is not None and not wake.admit(frame, endpointer, stages.listener.expects_request(
                     frame.captured_at), lambda: self._utterances.put(Cue("listening"))):
                 continue  # asleep: only the wake word detector heard this frame
@@ -230,6 +236,10 @@ class Pipeline:
         self._utterances.put(job)
         return job
 
+    def submit(self, item: Playback | Cue) -> None:
+        """Queue audio made elsewhere (a remote brain's reply) or an earcon, played in turn with replies."""
+        self._utterances.put(item)
+
     def _work(self) -> None:
         while True:
             item = self._utterances.get()
@@ -243,14 +253,20 @@ class Pipeline:
                     with self._in_flight_lock:
                         self._utterances_in_flight -= 1
                 # a typed request's answer goes back only now: its asker then finds it in the history
-                if isinstance(item, TextJob):
+                if isinstance(item, TextJob | Playback):
                     item.done.set()
 
-    def _do(self, item: Utterance | TextJob | Cue, stages: Stages) -> None:
+    def _do(self, item: Utterance | TextJob | Cue | Playback, stages: Stages) -> None:
         if self._stopping.is_set():
             return
         if isinstance(item, Cue):
             self._earcon(item.kind, stages)
+            return
+        if isinstance(item, Playback):
+            self.state = TurnState.SPEAKING
+            with self._own.reply(), self._own_sound(stages):
+                item.first_sample = stages.speaker.play(item.pcm, item.rate)
+            self.state = TurnState.LISTENING
             return
         self.turn_started_at = time.monotonic()
         try:

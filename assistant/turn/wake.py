@@ -191,5 +191,12 @@ class WakeListening:
             return utterance  # a follow-up or push-to-talk utterance (the listener's windows decide), or unheard
         return dataclasses.replace(utterance, wake_word=woken.model)
 
+    def take(self) -> Detection | None:
+        """For a remote brain that runs the turn itself: the detection that woke us (this frame's, or one
+        heard over our voice), once; then the assistant sleeps again."""
+        with self._lock:
+            woken, self._woken, self._earcon_at_s, self._tail_until_s = self._woken, None, None, None
+        return woken
+
     def close(self) -> None:
         self.detector.close()

@@ -77,6 +77,7 @@ class TranscriptSegment:
     no_speech_prob: float = 0.0
     avg_logprob: float = 0.0
     compression_ratio: float = 0.0
+    temperature: float = 0.0  # above 0: Whisper resampled this segment, its greedy decode having failed its checks
 
 
 class SentenceScorer(Protocol):

@@ -13,9 +13,12 @@ import threading
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from assistant.config.llm import CameraConfig
+
+if TYPE_CHECKING:
+    from PIL.Image import Image as PILImage
 
 log = logging.getLogger(__name__)
 
@@ -146,11 +149,9 @@ def wants_image(text: str, triggers: list[str]) -> bool:
     return any(f" {trigger.lower().strip()} " in said for trigger in triggers if trigger.strip())
 
 
-def prepare_image(data: bytes, max_side: int, quality: int = 85) -> tuple[bytes, str]:
-    """Decode, downscale so the longer side is at most ``max_side``, re-encode; returns (bytes, MIME type).
-
-    Raises ImageError for bytes that are not a decodable image (so a corrupt file never reaches a model).
-    """
+def open_image(data: bytes, max_side: int) -> PILImage:
+    """Decode to RGB, scaled down so the longer side is at most ``max_side``. Raises ImageError for bytes
+    that are not a decodable image (so a corrupt file never reaches a model)."""
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -161,8 +162,14 @@ def prepare_image(data: bytes, max_side: int, quality: int = 85) -> tuple[bytes,
         raise ImageError(f"not a readable image ({exc})") from None
     if max(image.size) > max_side:
         image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    return image
+
+
+def prepare_image(data: bytes, max_side: int, quality: int = 85) -> tuple[bytes, str]:
+    """Decode, downscale so the longer side is at most ``max_side``, re-encode; returns (bytes, MIME type).
+    Raises ImageError for bytes that are not a decodable image."""
     out = io.BytesIO()
-    image.save(out, format="JPEG", quality=quality)
+    open_image(data, max_side).save(out, format="JPEG", quality=quality)
     return out.getvalue(), "image/jpeg"
 
 

@@ -151,6 +151,10 @@ class GuardsConfig(StrictModel):
     min_avg_logprob: float = Field(
         -1.0, le=0.0, description="drop a segment whose average token log-probability is below this"
     )
+    max_no_speech_prob_resampled: float = Field(
+        0.5, ge=0.0, le=1.0, description="drop a segment Whisper had to resample (its greedy decode failed its own "
+        "checks) when its no-speech probability is above this: resampling noise re-rolls until a guess passes"
+    )
     max_compression_ratio: float = Field(
         2.4, gt=0.0, description="drop a segment whose text compresses better than this (repetition loops)"
     )

@@ -59,6 +59,9 @@ class Guards:
             return f"no-speech probability {segment.no_speech_prob:.2f} > {c.max_no_speech_prob}"
         if segment.avg_logprob < c.min_avg_logprob:
             return f"average log-probability {segment.avg_logprob:.2f} < {c.min_avg_logprob}"
+        if segment.temperature > 0 and segment.no_speech_prob > c.max_no_speech_prob_resampled:
+            return (f"resampled at temperature {segment.temperature:g} with no-speech probability "
+                    f"{segment.no_speech_prob:.2f} > {c.max_no_speech_prob_resampled}")
         if segment.compression_ratio > c.max_compression_ratio:
             return f"compression ratio {segment.compression_ratio:.2f} > {c.max_compression_ratio}"
         return None

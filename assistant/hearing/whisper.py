@@ -269,6 +269,7 @@ class WhisperRecognizer:
                 no_speech_prob=float(s.no_speech_prob),
                 avg_logprob=float(s.avg_logprob),
                 compression_ratio=float(s.compression_ratio),
+                temperature=float(s.temperature or 0.0),
             )
             for s in pieces
         )

@@ -20,8 +20,8 @@ so the worker is the only thread that plays anything. Earcons: "thinking" when a
 recognition, "listening" when the next utterance needs no wake phrase (a wake phrase said alone,
 push-to-talk, a follow-up window), "error" when a turn fails.
 
-A remote brain (``remote``: Home Assistant over the ESPHome API) may take the frames after our wake word
-instead of the endpointer; the audio it sends back is queued as ``Playback``, played like a reply.
+A remote brain (``remote``: Home Assistant over the ESPHome API) may take the frames after our wake word;
+the audio it sends back is queued as ``Playback`` and played like a reply.
 
 The stages (turn/stages.py) are one config's whole set. A reload hands a new set to ``swap``; the listen
 loop takes it up in one step between turns (see ``_take_up``), and each turn runs on the set it began with.
@@ -47,13 +47,10 @@ from assistant.turn.barge_in import BargeInWatch
 from assistant.turn.items import Cue, PipelineStats, Playback, RemoteTurns, TextJob, TurnState
 from assistant.turn.over_our_voice import OverOurVoice
 from assistant.turn.own_sound import OwnSound
-from assistant.turn.stages import Stages
+from assistant.turn.replies import llm_outcome, ms, sentences_of
+from assistant.turn.stages import PendingStages, Stages
 
 log = logging.getLogger(__name__)
-
-
-def ms(seconds: float) -> float:
-    return seconds * 1000.0
 
 
 class Pipeline:
@@ -71,8 +68,7 @@ class Pipeline:
         self._utterances: queue.Queue[Utterance | TextJob | Cue | Playback | None] = queue.Queue()
         self.remote: RemoteTurns | None = None  # Home Assistant's pipeline may take the turn (remote/)
         # A new set of stages waits here until no utterance is being heard or answered (see _take_up).
-        self._pending: tuple[Stages, threading.Event] | None = None
-        self._pending_lock = threading.Lock()
+        self._pending = PendingStages()
         self._turn_lock = threading.Lock()  # held by the worker for each item: no swap mid-turn
         self._utterances_in_flight = 0  # queued or being answered; only the listen thread adds
         self._in_flight_lock = threading.Lock()
@@ -106,8 +102,7 @@ class Pipeline:
 
     def close(self) -> None:
         """Release what the stages hold (the router's timer thread, the LLM, ...); devices are the caller's."""
-        with self._pending_lock:
-            pending, self._pending = self._pending, None
+        pending = self._pending.take()
         if pending is not None:
             pending[0].retire(self.stages)
         self.stages.retire()
@@ -117,27 +112,18 @@ class Pipeline:
     def swap(self, stages: Stages) -> threading.Event:
         """Use ``stages`` from the next turn boundary on; the event is set once they are in use. A set
         still waiting is dropped for the newer one."""
-        taken = threading.Event()
-        with self._pending_lock:
-            replaced, self._pending = self._pending, (stages, taken)
-        if replaced is not None:
-            replaced[0].retire(stages)
-            replaced[1].set()  # superseded: the newer set will carry its settings
-        return taken
+        return self._pending.offer(stages)
 
     def _take_up(self) -> None:
         """On the listen thread: swap in a pending set when nothing is in flight. The endpointer is idle
         (no utterance half heard), nothing of ours is playing or echoing, no utterance waits or is being
         answered, and the worker is between items (it holds _turn_lock for each)."""
-        if self._pending is None or self.stages.endpointer.in_speech or self._utterances_in_flight:
+        if not self._pending.waiting or self.stages.endpointer.in_speech or self._utterances_in_flight:
             return
-        if not self._own.quiet(time.monotonic()):
-            return
-        if not self._turn_lock.acquire(blocking=False):
+        if not self._own.quiet(time.monotonic()) or not self._turn_lock.acquire(blocking=False):
             return
         try:
-            with self._pending_lock:
-                pending, self._pending = self._pending, None
+            pending = self._pending.take()
             if pending is None:
                 return
             stages, taken = pending
@@ -363,31 +349,11 @@ class Pipeline:
         report.handled_by, report.intent = reply.handled_by, reply.intent
         self._apply(reply.action, stages)
         spoken: list[str] = []
-
-        def sentences() -> Iterator[str]:
-            # A streamed reply (LLM) is spoken sentence by sentence as it is generated.
-            for part in split_sentences(reply.text):
-                spoken.append(part)
-                yield part
-            for part in reply.stream or ():
-                for sentence in split_sentences(part):
-                    spoken.append(sentence)
-                    yield sentence
-
         try:
-            self.say(sentences(), stages, since, report)
+            self.say(sentences_of(reply, spoken), stages, since, report)
         finally:
             report.reply = " ".join(spoken)
-        llm = reply.extra.get("llm")
-        if llm:  # what the LLM did is known once its stream has been spoken
-            if llm.get("ttft_ms") is not None:
-                report.latency_ms["llm_first_token"] = llm["ttft_ms"]
-            if llm.get("error"):
-                report.error = str(llm["error"])
-            command = llm.get("command")
-            if command:  # it chose a configured command (validated and run by the router)
-                report.handled_by, report.intent = "command", command.get("intent")
-                self._apply(command.get("action"), stages)
+        self._apply(llm_outcome(reply, report), stages)
 
     def _apply(self, action: dict[str, Any] | None, stages: Stages) -> None:
         """Effects of a reply on the assistant itself (the router documents the action types)."""

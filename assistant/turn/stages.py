@@ -9,6 +9,7 @@ sets; ``retire`` closes only what the new set no longer uses.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -86,3 +87,30 @@ class Stages:
             self.fallback.close()
         if successor is not None and self.sink is not successor.sink:
             self.sink.close()
+
+
+class PendingStages:
+    """A reload's set of stages, waiting for a turn boundary; a newer set replaces (and retires) it."""
+
+    def __init__(self) -> None:
+        self._pending: tuple[Stages, threading.Event] | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def waiting(self) -> bool:
+        return self._pending is not None
+
+    def offer(self, stages: Stages) -> threading.Event:
+        """Queue ``stages``; the event is set once they are in use (or superseded by a newer set)."""
+        taken = threading.Event()
+        with self._lock:
+            replaced, self._pending = self._pending, (stages, taken)
+        if replaced is not None:
+            replaced[0].retire(stages)
+            replaced[1].set()  # superseded: the newer set will carry its settings
+        return taken
+
+    def take(self) -> tuple[Stages, threading.Event] | None:
+        with self._lock:
+            pending, self._pending = self._pending, None
+        return pending

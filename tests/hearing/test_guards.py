@@ -42,11 +42,21 @@ def test_good_speech_passes() -> None:
         (seg("Whoo!", no_speech=0.61, logprob=-0.98), "no-speech probability 0.61 > 0.6"),
         (seg(".", logprob=-1.05), "average log-probability -1.05 < -1.0"),
         (seg("shoot, shoot, shoot, shoot, shoot, shoot, shoot.", logprob=-0.5, ratio=2.6), "compression ratio 2.60"),
+        # what Whisper's temperature fallback made of real noise (picovoice_empty_noise.wav): its greedy "Whoo!"
+        # at -1.03 failed, and resampling re-rolled until a guess passed -1.0
+        (TranscriptSegment(0.0, 1.0, "Whoa!", 0.594, -0.99, 1.0, temperature=0.4), "resampled at temperature 0.4"),
     ],
 )
 def test_each_segment_rule_drops(segment: TranscriptSegment, words: str) -> None:
     verdict = GUARDS.check(tr(segment), utt())
     assert verdict.text == "" and verdict.reason is not None and words in verdict.reason
+
+
+def test_a_resampled_segment_is_kept_when_whisper_is_sure_there_is_speech() -> None:
+    segment = TranscriptSegment(0.0, 1.0, "Turn on the lamp.", 0.05, -0.9, 1.1, temperature=0.2)
+    assert GUARDS.check(tr(segment), utt()).text == "Turn on the lamp."
+    greedy = seg("Whoa!", no_speech=0.594, logprob=-0.99)  # the same doubt without resampling: Whisper's own rule
+    assert GUARDS.check(tr(greedy), utt()).text == "Whoa!"
 
 
 def test_bad_segments_are_removed_and_good_ones_kept() -> None:

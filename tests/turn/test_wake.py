@@ -161,20 +161,27 @@ class LongVoice:
         return []
 
 
-def test_the_wake_word_over_a_reply_cuts_it_and_is_listened_to(tmp_path: Path, recognizer: Recognizer,
-                                                                 words: dict[str, np.ndarray]) -> None:
-    # the first request's reply (two 4 s sentences) is still playing when the wake word comes 1.5 s into it
+def wake_word_over_a_reply(tmp_path: Path, recognizer: Recognizer, words: dict[str, np.ndarray],
+                           extra: dict[str, Any] | None = None) -> tuple[list[TurnReport], Loudspeaker, Any]:
+    """The first request's reply (4 s sentences) is still playing when the wake word comes 1.6 s into it;
+    a second request follows the wake word after 1 s."""
     wav = write_wav(tmp_path / "room.wav", np.concatenate([
         gap(1.0), words["hey_mycroft_test"], words["whatstheweatherlike"], gap(1.6), words["hey_mycroft_test"],
         gap(1.0), words["turn_on_the_living_room_lamp"], gap(2.0)]))
     config = Config.model_validate({
         "llm": {"backend": "none"}, "turn": {"echo_tail_ms": 100},
-        "listen": {"mode": "wake_word", "wake_only_window_s": 3.0, "wake_word": {"models": ["hey_mycroft"]}}})
+        "listen": {"mode": "wake_word", "wake_only_window_s": 3.0, "wake_word": {"models": ["hey_mycroft"]}},
+        **(extra or {})})
     sink = Loudspeaker()
     pipeline = build_pipeline(config, WavSource(wav, realtime=True), sink,
                               kept=Kept(recognizer=recognizer, synthesizer=LongVoice()))
     pipeline.run()
-    turns = pipeline.stats.last_turns
+    return pipeline.stats.last_turns, sink, pipeline
+
+
+def test_the_wake_word_over_a_reply_cuts_it_and_is_listened_to(tmp_path: Path, recognizer: Recognizer,
+                                                                 words: dict[str, np.ndarray]) -> None:
+    turns, sink, _ = wake_word_over_a_reply(tmp_path, recognizer, words)
     assert [(t.wake_word, normalise(t.transcript)[-1]) for t in turns] == [
         ("hey_mycroft", "like"), ("hey_mycroft", "lamp")], [t.as_dict() for t in turns]
     # the first reply: its first sentence cut by the wake word (not played out: 4 s), the rest dropped; then the
@@ -185,21 +192,11 @@ def test_the_wake_word_over_a_reply_cuts_it_and_is_listened_to(tmp_path: Path, r
 
 def test_our_own_reply_saying_the_wake_word_neither_wakes_nor_cuts_us(tmp_path: Path, recognizer: Recognizer,
                                                                       words: dict[str, np.ndarray]) -> None:
-    # the same room as above, but this time the reply itself says "Hey Mycroft": the wake word the mic hears
-    # 1.6 s into it is taken for our own voice, so the reply plays whole and the request after it is not woken
-    wav = write_wav(tmp_path / "room.wav", np.concatenate([
-        gap(1.0), words["hey_mycroft_test"], words["whatstheweatherlike"], gap(1.6), words["hey_mycroft_test"],
-        gap(1.0), words["turn_on_the_living_room_lamp"], gap(2.0)]))
-    config = Config.model_validate({
-        "llm": {"backend": "none"}, "turn": {"echo_tail_ms": 100},
-        "commands": {"commands": [{"name": "weather", "templates": ["what's the weather like"],
-                                   "action": {"type": "say", "reply": "Say hey Mycroft when you need me."}}]},
-        "listen": {"mode": "wake_word", "wake_only_window_s": 3.0, "wake_word": {"models": ["hey_mycroft"]}}})
-    sink = Loudspeaker()
-    pipeline = build_pipeline(config, WavSource(wav, realtime=True), sink,
-                              kept=Kept(recognizer=recognizer, synthesizer=LongVoice()))
-    pipeline.run()
-    turns = pipeline.stats.last_turns
+    # the same room, but this time the reply itself says "Hey Mycroft": the wake word the mic hears during it
+    # is taken for our own voice, so the reply plays whole and the request after it is not woken
+    turns, sink, pipeline = wake_word_over_a_reply(tmp_path, recognizer, words, {"commands": {"commands": [
+        {"name": "weather", "templates": ["what's the weather like"],
+         "action": {"type": "say", "reply": "Say hey Mycroft when you need me."}}]}})
     assert [(t.wake_word, t.intent) for t in turns] == [("hey_mycroft", "weather")], [t.as_dict() for t in turns]
     assert sink.played_s[0] > 3.9  # not cut
     wake = pipeline.stages.wake

@@ -7,13 +7,12 @@ audio path. A backend that is missing or fails costs only its own facts: the err
 
 from __future__ import annotations
 
-import io
 import logging
 import threading
 import time
 from typing import TYPE_CHECKING
 
-from assistant.brain.camera import ImageError
+from assistant.brain.camera import open_image
 from assistant.brain.vision.faces import FaceCounter, FacesUnavailable
 from assistant.brain.vision.facts import SceneFacts
 from assistant.brain.vision.ocr import OcrUnavailable, TextReader
@@ -31,16 +30,8 @@ log = logging.getLogger(__name__)
 def decode_bgr(data: bytes, max_side: int) -> npt.NDArray[np.uint8]:
     """An OpenCV BGR array from encoded bytes, scaled down so its longer side is at most ``max_side``."""
     import numpy as np
-    from PIL import Image, UnidentifiedImageError
 
-    try:
-        with Image.open(io.BytesIO(data)) as opened:
-            opened.load()
-            image = opened.convert("RGB")
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise ImageError(f"not a readable image ({exc})") from None
-    if max(image.size) > max_side:
-        image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    image = open_image(data, max_side)
     rgb = np.asarray(image, dtype=np.uint8)
     return np.ascontiguousarray(rgb[:, :, ::-1])
 

@@ -256,7 +256,7 @@ def test_wake_word_config_is_validated() -> None:
         ListenConfig.model_validate({"wake_word": {"models": ["okay_nabu"], "personas": {"alexa": {}}}})
     with pytest.raises(ValueError, match="at least 1 item"):
         ListenConfig.model_validate({"wake_word": {"models": []}})
-    with pytest.raises(ValueError, match="Input should be 'micro' or 'openwakeword'"):
+    with pytest.raises(ValueError, match="Input should be 'micro', 'openwakeword' or 'wyoming'"):
         ListenConfig.model_validate({"wake_word": {"engine": "porcupine"}})
     # a path's stem names its persona
     ListenConfig.model_validate({"wake_word": {"models": ["/x/my_word.json"], "personas": {"my_word": {}}}})

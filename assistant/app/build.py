@@ -91,20 +91,20 @@ def build_recognizer(config: Config) -> Recognizer:
 
 def build_speculator(config: Config, recognizer: Recognizer,
                      prompt: Callable[[], str | None] | None = None,
-                     complete: Callable[[str], bool] | None = None,
+                     is_request: Callable[[str], bool] | None = None,
                      prepare: Callable[[str], object] | None = None) -> Speculator | None:
-    """Speculative ASR; with latency.adaptive_end, ``complete`` (a transcript that is a whole command) and
-    the Smart Turn model (latency.turn_model) may end a turn before the full hangover."""
+    """Speculative ASR; with latency.adaptive_end, the end of turn for every utterance (``is_request``: a
+    transcript that is exactly a whole command; the Smart Turn model with latency.turn_model)."""
     latency = config.latency
     if not (latency.speculative or latency.adaptive_end):
         return None
-    turn_model = TurnModel() if latency.adaptive_end and latency.turn_model else None
+    adaptive = latency.adaptive_end
+    turn_model = TurnModel() if adaptive and latency.turn_model else None
     return Speculator(recognizer, after_ms=latency.speculative_after_ms, turn_model=turn_model,
                       turn_threshold=latency.turn_threshold,
-                      adaptive_min_ms=latency.adaptive_min_ms if latency.adaptive_end else None, prompt=prompt,
-                      complete=complete if latency.adaptive_end else None,
-                      quick_window_s=(latency.quick_window_s or None) if latency.adaptive_end else None,
-                      prepare=prepare)
+                      end_min_ms=latency.adaptive_min_ms if adaptive else None, max_pause_ms=latency.max_pause_ms,
+                      prompt=prompt, is_request=is_request,
+                      quick_window_s=(latency.quick_window_s or None) if adaptive else None, prepare=prepare)
 
 
 def build_stop_phrase() -> Callable[[str], bool]:
@@ -148,9 +148,9 @@ def build_wake_listening(config: Config, recognizer: Recognizer) -> WakeListenin
 
 
 def build_endpointer(config: Config, speculator: Speculator | None) -> Endpointer:
-    """The endpointer; with latency.adaptive_end it may end a turn early when the speculation says so."""
-    end_early = speculator.should_end_early if speculator is not None and config.latency.adaptive_end else None
-    return Endpointer(config.vad, end_early=end_early)
+    """The endpointer; with latency.adaptive_end the speculation may end a turn early or keep it open longer."""
+    end_of_turn = speculator.end_of_turn if speculator is not None and config.latency.adaptive_end else None
+    return Endpointer(config.vad, end_of_turn=end_of_turn)
 
 
 def build_turn_taking(config: Config, gate: EchoGate | None = None) -> TurnTaking:
@@ -201,13 +201,13 @@ def build_stages(config: Config, sink: AudioSink, *, config_path: Path | None = 
     phrases = {model.name: model.phrase for model in wake.detector.models} if wake is not None else None
     listener = build_listener(config, vocabulary=router.vocabulary(), wake_word_phrases=phrases)
 
-    def complete(text: str) -> bool:  # a whole command: the turn may end before the full hangover
+    def is_request(text: str) -> bool:  # a whole command: the turn may end before the full hangover
         return router.is_complete_request(listener.request_text(text))
 
     def prefetch(text: str) -> None:  # the seeing skills look while the hangover runs
         router.prefetch(listener.request_text(text))
 
-    speculator = build_speculator(config, recognizer, prompt=lambda: listener.initial_prompt, complete=complete,
+    speculator = build_speculator(config, recognizer, prompt=lambda: listener.initial_prompt, is_request=is_request,
                                   prepare=prefetch)
 
     def activate(previous: Stages | None) -> None:

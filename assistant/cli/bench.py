@@ -1,4 +1,4 @@
-"""``assistant bench latency|idle|tts|barge-in|wake``: measurements of the live path, printed as tables or JSON."""
+"""``assistant bench latency|cutoffs|idle|tts|barge-in|wake``: live-path measurements, as tables or JSON."""
 
 from __future__ import annotations
 
@@ -55,6 +55,19 @@ def cmd_latency(args: argparse.Namespace) -> int:
     config = _config(args)
     result = latency.run(config, _recordings(args))
     _emit(args, result, latency.table(result))
+    return 0
+
+
+def cmd_cutoffs(args: argparse.Namespace) -> int:
+    from assistant.bench import cutoffs
+
+    config = _config(args)
+    manifest = Path(args.manifest)
+    as_is = [] if args.files else read_manifest(manifest, ["vad_endpointing"]) if manifest.is_file() else []
+    if not args.files and not args.category:
+        args.category = list(cutoffs.CATEGORIES)
+    result = cutoffs.run(config, _recordings(args), as_is)
+    _emit(args, result, cutoffs.table(result))
     return 0
 
 
@@ -227,6 +240,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", help="override a config value")
     _add_common(p)
     p.set_defaults(handler=cmd_latency)
+
+    p = sub.add_parser("cutoffs", help="false cut-offs: turns ended inside a 0.5-1 s pause inserted mid-sentence")
+    _add_recordings(p)
+    p.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", help="override a config value")
+    _add_common(p)
+    p.set_defaults(handler=cmd_cutoffs)
 
     p = sub.add_parser("idle", help="CPU and memory while listening to silence")
     p.add_argument("--seconds", type=float, default=60.0, help="how long to measure")

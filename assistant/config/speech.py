@@ -47,10 +47,14 @@ class LatencyConfig(StrictModel):
         90, ge=30, le=2000, description="trailing silence after which the utterance so far is transcribed"
     )
     adaptive_end: bool = Field(
-        False, description="end the turn early when it is exactly a whole command (faster commands, others +~70 ms)"
+        True, description="end each turn when Whisper's first guess says the user is done (a whole request or a "
+        "finished sentence), and wait longer when they trail off ('set a timer for...')"
     )
     adaptive_min_ms: int = Field(
-        200, ge=30, le=2000, description="trailing silence needed before an early end is considered"
+        200, ge=30, le=2000, description="trailing silence needed before a turn judged finished ends"
+    )
+    max_pause_ms: int = Field(
+        1500, ge=100, le=10_000, description="longest pause waited out when the user trails off mid-sentence"
     )
     turn_threshold: float = Field(
         0.7, ge=0.0, le=1.0, description="Smart Turn probability above which the turn counts as complete"

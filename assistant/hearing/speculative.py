@@ -7,9 +7,10 @@ reply with a side-effect-free callable. If speech resumes, that work is marked s
 the endpointer finally ends the utterance, ``take(utterance)`` returns the transcript if it was made
 from this very audio minus the trailing silence, so the turn does not wait for recognition again.
 
-``should_end_early(trailing_silence_ms)`` is the adaptive end of turn: the endpointer may end the
-utterance before the full hangover once the current speculation says the turn is complete (the turn
-model's probability, or a transcript the ``complete`` predicate accepts, e.g. a known command).
+``end_of_turn(trailing_silence_ms)`` is the end of turn for every utterance (hearing/end_of_turn.py): the
+first guess at the words (Whisper on a short window, ~0.1 s) is judged DONE (a whole request or a finished
+sentence: the turn ends after ``end_min_ms`` of silence and takes that guess), MORE (trailing off: the turn
+waits up to ``max_pause_ms``) or UNSURE (the hangover decides). The full pass then refines the verdict.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from assistant.events import SAMPLE_RATE, SAMPLE_WIDTH, AudioFrame, Transcript, Utterance
+from assistant.hearing.end_of_turn import Verdict, judge
 from assistant.hearing.whisper import BoundedRecognizer, QuickRecognizer, Recognizer
 
 log = logging.getLogger(__name__)
@@ -56,7 +58,7 @@ class Speculation:
     done: threading.Event = field(default_factory=threading.Event)
     stale: bool = False  # speech resumed after the snapshot: the result must not be used
     turn_probability: float | None = None
-    complete: bool = False  # the turn looks finished (turn model or complete-command check)
+    verdict: Verdict = Verdict.UNSURE  # is the user done (hearing/end_of_turn.py)?
     transcript: Transcript | None = None
     prepared: Any = None  # whatever ``prepare`` returned for the transcript (e.g. a matched intent)
     error: str | None = None
@@ -72,23 +74,25 @@ class SpeculatorStats:
     discarded: int = 0  # speech resumed: the work was thrown away
     used: int = 0  # take() returned the speculative transcript
     missed: int = 0  # take() found nothing usable
-    early_ends: int = 0  # should_end_early() said yes
-    quick: int = 0  # the short-window guess was a whole command (adaptive end's fast path)
+    early_ends: int = 0  # end_of_turn() ended a turn before the hangover
+    longer: int = 0  # end_of_turn() kept a turn open past the hangover (the user was trailing off)
+    quick: int = 0  # the short-window guess judged DONE was taken as the transcript
     loops: int = 0  # the bounded pass looked like a loop: the turn transcribed again
 
 
 class Speculator:
     def __init__(self, recognizer: Recognizer, *, after_ms: int = 180, turn_model: TurnScorer | None = None,
-                 turn_threshold: float = 0.7, adaptive_min_ms: int | None = None,
-                 complete: Callable[[str], bool] | None = None, prepare: Callable[[str], Any] | None = None,
+                 turn_threshold: float = 0.7, end_min_ms: int | None = None, max_pause_ms: int = 1500,
+                 is_request: Callable[[str], bool] | None = None, prepare: Callable[[str], Any] | None = None,
                  prompt: Callable[[], str | None] | None = None,
                  quick_window_s: float | None = None) -> None:
         self.recognizer = recognizer
         self.after_ms = after_ms
         self.turn_model = turn_model
         self.turn_threshold = turn_threshold
-        self.adaptive_min_ms = adaptive_min_ms  # None: never end early
-        self.complete = complete
+        self.end_min_ms = end_min_ms  # None: no end of turn, the hangover alone decides
+        self.max_pause_ms = max_pause_ms
+        self.is_request = is_request  # a transcript that is exactly a whole command or skill request
         self.prepare = prepare
         self.prompt = prompt  # the same initial_prompt the sequential path would give Whisper (biasing)
         # a fast first guess, Whisper on a window this long (None: none): taken only if ``complete`` accepts it
@@ -133,15 +137,22 @@ class Speculator:
                 self.stats.started += 1
                 self._wake.set()
 
-    def should_end_early(self, trailing_silence_ms: int) -> bool:
-        """Adaptive end of turn: True once the current speculation says the turn is complete."""
-        if self.adaptive_min_ms is None or trailing_silence_ms < self.adaptive_min_ms:
-            return False
+    def end_of_turn(self, trailing_silence_ms: int) -> bool | None:
+        """For the endpointer: True to end the utterance now, False to keep it open past the hangover,
+        None to leave it to the hangover (see the module's docstring)."""
         current = self._current
-        if current is None or current.stale or not current.complete:
-            return False
-        self.stats.early_ends += 1
-        return True
+        if self.end_min_ms is None or current is None or current.stale:
+            return None
+        if not current.done.is_set():
+            # Its verdict may yet be MORE: the hangover waits for it (the turn would wait for its transcript
+            # anyway), up to max_pause_ms.
+            return trailing_silence_ms >= self.max_pause_ms
+        if current.verdict is Verdict.DONE and trailing_silence_ms >= self.end_min_ms:
+            self.stats.early_ends += 1
+            return True
+        if current.verdict is Verdict.MORE:
+            return trailing_silence_ms >= self.max_pause_ms
+        return None
 
     @property
     def current(self) -> Speculation | None:
@@ -197,11 +208,12 @@ class Speculator:
         try:
             if self._quick_guess(job):
                 return
-            if self.turn_model is not None and self.adaptive_min_ms is not None and not job.stale:
+            if self.turn_model is not None and self.end_min_ms is not None and not job.stale:
                 # The model was trained on clips that end where speech ends: trailing silence (digital
                 # silence above all) pushes every clip, finished or not, towards "complete".
                 job.turn_probability = self.turn_model.probability(job.pcm[: len(job.pcm) - job.silence_bytes])
-                job.complete = job.turn_probability >= self.turn_threshold
+                if job.verdict is Verdict.UNSURE and job.turn_probability >= self.turn_threshold:
+                    job.verdict = Verdict.DONE
             if job.stale:
                 return
             prompt = self.prompt() if self.prompt is not None else None
@@ -213,8 +225,8 @@ class Speculator:
             else:
                 job.transcript = self.recognizer.transcribe(job.pcm, initial_prompt=prompt)
             text = job.transcript.text
-            if self.complete is not None and text and not job.stale and self.complete(text):
-                job.complete = True
+            if self.end_min_ms is not None and text and not job.stale:
+                self._judge(job, job.transcript)
             if self.prepare is not None and text and not job.stale:
                 job.prepared = self.prepare(text)
         except Exception as exc:  # a failed guess only costs the sequential path
@@ -224,18 +236,27 @@ class Speculator:
             job.finished_at = time.monotonic()
             job.done.set()
 
+    def _judge(self, job: Speculation, transcript: Transcript) -> None:
+        logprob = min((s.avg_logprob for s in transcript.segments), default=None)
+        job.verdict = judge(transcript.text, self.is_request, logprob)
+        if job.verdict is Verdict.MORE:
+            self.stats.longer += 1
+
     def _quick_guess(self, job: Speculation) -> bool:
-        """Adaptive end's fast path: a short-window transcript that is exactly a whole command completes
-        the turn (measured: ready ~0.1 s after the speculation starts instead of ~0.4 s). Anything else,
-        or nothing, leaves the job to the full transcription."""
-        if self.quick_window_s is None or self.complete is None or job.stale:
+        """The end of turn's fast path: a short-window transcript (ready ~0.1 s after the speculation starts
+        instead of ~0.4 s) judged DONE is the turn's transcript. Any other verdict stands until the full
+        transcription, which then judges again; a doubtful guess, or none, leaves it all to the full pass."""
+        if self.quick_window_s is None or self.end_min_ms is None or job.stale:
             return False
         if not isinstance(self.recognizer, QuickRecognizer):  # e.g. a recognizer without a short window
             return False
         guess = self.recognizer.transcribe_quick(job.pcm, self.quick_window_s)
-        if guess is None or not guess.text or job.stale or not self.complete(guess.text):
+        if guess is None or not guess.text or job.stale:
             return False
-        job.transcript, job.complete = guess, True
+        self._judge(job, guess)
+        if job.verdict is not Verdict.DONE:
+            return False
+        job.transcript = guess
         self.stats.quick += 1
         if self.prepare is not None:
             job.prepared = self.prepare(guess.text)

@@ -30,11 +30,12 @@ class Segment:
 
 class Endpointer:
     def __init__(self, config: VadConfig, clock: Callable[[], float] = time.monotonic,
-                 end_early: Callable[[int], bool] | None = None) -> None:
+                 end_of_turn: Callable[[int], bool | None] | None = None) -> None:
         self.config = config
-        # Adaptive end of turn: asked on each silent frame (with the trailing silence in ms) whether the
-        # utterance is already complete, so the turn need not wait for the whole hangover.
-        self.end_early = end_early
+        # End of turn (hearing/end_of_turn.py): asked on each silent frame, with the trailing silence in ms,
+        # whether the user is done: True ends the utterance now, False keeps it open past the hangover (the
+        # user is trailing off), None leaves it to the hangover.
+        self.end_of_turn = end_of_turn
         self._vad = webrtcvad.Vad(config.aggressiveness)
         self._frame_s = config.frame_ms / 1000
         self._frame_bytes = SAMPLE_RATE * config.frame_ms // 1000 * SAMPLE_WIDTH
@@ -96,10 +97,10 @@ class Endpointer:
             self._last_voiced = frame
         else:
             self._trailing_silence += 1
-        if self._trailing_silence >= self._hangover_frames:
-            return self._finish(truncated=False)
-        if self._trailing_silence and self.end_early is not None and self.end_early(self.trailing_silence_ms):
-            return self._finish(truncated=False)
+        if self._trailing_silence:
+            done = self.end_of_turn(self.trailing_silence_ms) if self.end_of_turn is not None else None
+            if done or (done is None and self._trailing_silence >= self._hangover_frames):
+                return self._finish(truncated=False)
         if len(self._frames) >= self._max_frames:
             return self._finish(truncated=True)
         return None

@@ -222,6 +222,14 @@ class WhisperRecognizer:
             return None if again is None else replace(again, asr_s=time.monotonic() - started)
         return self._transcript(decoded, started, len(audio))
 
+    def word_times(self, pcm: bytes) -> list[tuple[str, float, float]]:
+        """Each word heard in ``pcm`` with its start and end in seconds (benchmarks cut recordings between
+        words with it)."""
+        audio = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
+        pieces, _info = self._model.transcribe(audio, language=self.config.language, beam_size=1,
+                                               condition_on_previous_text=False, word_timestamps=True)
+        return [(w.word.strip(), float(w.start), float(w.end)) for s in pieces for w in s.words or ()]
+
     def _cut_short(self, decoded: tuple[str, list[Any]]) -> bool:
         """Whether decoding stopped at the cap rather than at the end of what was said: a segment Whisper
         ends itself ends on a timestamp token (ids after <|notimestamps|>), a capped one on a word."""

@@ -61,7 +61,19 @@ def test_sentences_do_not_split_abbreviations_numbers_or_short_fragments() -> No
     ]
 
 
-PIECES = ["Hello", " there", ".", " ", "!", "?", "\n", "Mr.", "ok", "3.5", "…", '"']
+def test_the_first_piece_may_be_a_long_enough_clause() -> None:
+    text = "The Brooklyn Bridge opened in 1883, which makes it about 140 years old. It crosses, as you know, a river."
+    assert list(sentences(chunks(text, 4))) == [
+        "The Brooklyn Bridge opened in 1883,",  # spoken while the model writes the rest
+        "which makes it about 140 years old.",
+        "It crosses, as you know, a river.",  # later sentences stay whole
+    ]
+    assert list(sentences(chunks("Yes, of course. Paris is the capital.", 4))) == [
+        "Yes, of course.", "Paris is the capital."]  # a clause too short to be said alone waits
+    assert next(iter(sentences(chunks(text, 4), first_clause_chars=None))).endswith("140 years old.")
+
+
+PIECES = ["Hello", " there", ".", " ", "!", "?", "\n", "Mr.", "ok", "3.5", "…", '"', ", and the rest", " -"]
 
 
 @given(st.lists(st.sampled_from(PIECES), max_size=40), st.integers(min_value=1, max_value=7))

@@ -1,0 +1,65 @@
+"""End of turn for every utterance: is the user done, or only pausing? Judged from the speculative transcript.
+
+The endpointer's fixed hangover (vad.hangover_ms) is a compromise: too long for "what time is it", too short
+for "remind me to... call mum". Whisper's first guess at the words said so far, made a moment into the
+silence (hearing/speculative.py), answers better:
+
+- ``DONE``: a whole command or skill request, or a finished sentence (Whisper closed it with . ? or !, was
+  sure of it, and its last word can end one). The turn ends after ``latency.adaptive_min_ms`` of silence.
+- ``MORE``: the user is trailing off: Whisper wrote "...", a comma or a dash, or the last word cannot end a
+  request ("turn on the", "um", "remind me to"). The turn waits up to ``latency.max_pause_ms``.
+- ``UNSURE``: anything else (no punctuation, nothing written, an unsure guess): the hangover decides, once
+  the speculation has had its say (hearing/speculative.py keeps the turn open while it runs).
+
+Why words and not only punctuation: tiny.en ends almost every guess with a period, "Turn on the." included.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Callable
+
+
+class Verdict(enum.Enum):
+    DONE = "done"
+    MORE = "more"
+    UNSURE = "unsure"
+
+
+# Words a request does not end on: articles and possessives, conjunctions, subjects still waiting for their
+# verb, hesitations. Kept short on purpose: "what time is it", "what's the weather like", "turn the lights
+# on", "tell me more" and "yes I do" all end on words that often start a phrase.
+TRAILING_WORDS = frozenset({
+    "a", "an", "the", "my", "your", "our", "their", "every", "each",
+    "and", "or", "but", "nor", "because", "if", "than", "whether",
+    "i", "we", "they", "he", "she", "i'm", "it's", "you're", "we're", "they're", "what's", "there's", "that's", "let's",
+    "um", "uh", "er", "erm", "hmm",
+    # prepositions, even before a question mark: tiny.en writes "What is the capital of?" for a pause there
+    "to", "for", "of", "with", "from", "at", "into", "onto", "about", "by",
+})
+_CONTINUES = re.compile(r"(\.\.\.|…|[,;:\-–—])[\"'”’)\]]*$")  # Whisper's "she said..." or "first,"
+_ENDS = re.compile(r"[.?!][\"'”’)\]]*$")
+_WORD = re.compile(r"[\w']+")
+
+
+# A finished-looking sentence counts only if Whisper was this sure of it (its lowest segment's average token
+# log-probability): cut inside a word, tiny.en finishes the sentence itself, less surely ("Turn on the lip."
+# -0.42, "The horizon." -0.49; the whole sentences of the shared set mostly -0.03 to -0.25).
+SURE_LOGPROB = -0.3
+
+
+def judge(text: str, is_request: Callable[[str], bool] | None = None, logprob: float | None = None) -> Verdict:
+    """The verdict on a transcript of everything said so far (see the module's docstring); ``logprob``: how
+    sure Whisper was of it (None: sure enough)."""
+    text = text.strip()
+    words = _WORD.findall(text.lower().replace("’", "'"))
+    if not words:
+        return Verdict.UNSURE
+    if is_request is not None and is_request(text):
+        return Verdict.DONE
+    if _CONTINUES.search(text) or words[-1] in TRAILING_WORDS:
+        return Verdict.MORE
+    if _ENDS.search(text) and (logprob is None or logprob >= SURE_LOGPROB):
+        return Verdict.DONE
+    return Verdict.UNSURE

@@ -1,0 +1,35 @@
+"""The end-of-turn verdict on what Whisper wrote so far (the speculative pass's text)."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.hearing.end_of_turn import Verdict, judge
+
+
+@pytest.mark.parametrize("text", [
+    "What time is it?", "Turn on the living room lamp.", "Yes.", "Stop!", "How old is the Brooklyn Bridge?",
+])
+def test_a_finished_sentence_is_done(text: str) -> None:
+    assert judge(text) is Verdict.DONE
+
+
+@pytest.mark.parametrize("text", [
+    "Set a timer for.", "Turn on the.", "Remind me to", "What's the weather in...", "And so my fellow Americans,",
+    "I want to, um", "Play some music and", "Call mum —", "Um.",
+])
+def test_a_phrase_that_trails_off_wants_more(text: str) -> None:
+    assert judge(text) is Verdict.MORE
+
+
+@pytest.mark.parametrize("text", ["", "  ", "...", "ten of clubs seven of hearts"])
+def test_no_words_or_no_punctuation_leave_it_to_the_hangover(text: str) -> None:
+    assert judge(text) is Verdict.UNSURE
+
+
+def test_a_whole_command_is_done_whatever_its_punctuation() -> None:
+    def is_request(text: str) -> bool:
+        return text.lower().strip(" .") == "lights on"
+
+    assert judge("Lights on", is_request) is Verdict.DONE
+    assert judge("Lights on", None) is Verdict.UNSURE

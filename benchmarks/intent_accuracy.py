@@ -37,6 +37,7 @@ from assistant.app.router import build_router
 from assistant.audio.sources import read_wav_pcm
 from assistant.config.commands import CommandsConfig, SkillsConfig
 from assistant.config.schema import Config, expand_env
+from assistant.hearing.end_of_turn import Verdict, judge
 
 REPO = Path(__file__).resolve().parent.parent
 LIVING, KITCHEN, BEDROOM, HALL = "light.living_room", "light.kitchen", "light.bedroom", "light.hallway"
@@ -183,7 +184,7 @@ def main() -> int:
     cases = build_cases(args.speech_dir, args.voices.split(","), rng, (low, high))
     results = {"command": [0, 0], "non-command": [0, 0]}
     text_only = [0, 0]
-    quick_used = [0, 0]  # exact commands from the short-window guess, of which right
+    quick_used = [0, 0]  # short-window guesses the turn takes, of which right
     with_quick = [0, 0]  # right answers when such a guess is taken instead of the full transcript
     fuzzy_rescues = acoustic_rescues = 0
     asr_s: list[float] = []
@@ -207,10 +208,11 @@ def main() -> int:
                 inexact_s.append(route_s[-1])
             got = (reply.intent if reply.handled_by in ("command", "skill") else None, reply.slots)
             ok = got == (case.intent, case.slots)
-            # the adaptive end of turn's first guess (latency.adaptive_end): a short-window transcript that
-            # is exactly a whole command ends the turn early and is what the turn then uses
+            # the end of turn's first guess (latency.adaptive_end): a short-window transcript not judged MORE
+            # (trailing off) is what the turn uses; judged DONE it also ends the turn early
             quick = recognizer.transcribe_quick(pcm)
-            if quick is not None and router.is_complete_request(quick.text):
+            logprob = min((s.avg_logprob for s in quick.segments), default=None) if quick is not None else None
+            if quick is not None and judge(quick.text, router.is_complete_request, logprob) is not Verdict.MORE:
                 guessed = router.route(quick.text)
                 quick_right = (guessed.intent, guessed.slots) == (case.intent, case.slots)
                 quick_used[0] += 1
@@ -252,7 +254,7 @@ def main() -> int:
     for kind, (right, n) in results.items():
         print(f"{kind:<12} accuracy: {right}/{n} = {100 * right / n:.1f} %")
     print(f"overall      accuracy: {total_ok}/{total} = {100 * total_ok / total:.1f} %")
-    print(f"adaptive end's short-window guess was exactly a command on {quick_used[0]} utterances, right on "
+    print(f"the end of turn took the short-window guess (not judged MORE) on {quick_used[0]} utterances, right on "
           f"{quick_used[1]}; overall accuracy when those guesses are taken: {with_quick[0]}/{with_quick[1]} = "
           f"{100 * with_quick[0] / with_quick[1]:.1f} %")
     print(f"correct thanks to fuzzy matching: {fuzzy_rescues}; to acoustic rescoring: {acoustic_rescues}")

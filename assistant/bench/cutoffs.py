@@ -1,12 +1,14 @@
 """False cut-offs: how often a turn ends inside the user's mid-sentence pause, on the daemon's live path.
 
-Real recordings get one pause of 0.5-1.0 s inserted between two words in the middle of what is said (the
-gap is found with Whisper's word timestamps, cut at its quietest 10 ms, and filled with the recording's own
-room noise, never digital silence); each is then played in real time through ``build_pipeline``, as the
-latency benchmark plays recordings. A recording counts as cut off when a turn ends with its last voiced
-frame before the inserted pause is over: the request was split, or answered before it was said. Any other
-split (a turn ending at one of the recording's own pauses) is counted apart. The recordings the manifest
-files under ``vad_endpointing`` are played as they are and listed with their turn counts.
+Real recordings get one pause of 0.5-1.0 s inserted between two words in the middle of what is said (the gap
+is found with Whisper's word timestamps and cut at its quietest 10 ms; the pause is white noise at the
+recording's own noise level, never digital silence); each is then played in real time through
+``build_pipeline``, as the latency benchmark plays recordings. With the fixed 500 ms hangover, every pause of
+0.7 s or more splits every one of these recordings (checked with ``hearing.vad.segments``). A recording counts
+as cut off when a turn ends with its last voiced frame before the inserted pause is over: the request was
+split, or answered before it was said. Any other split (a turn ending at one of the recording's own pauses) is
+counted apart. The recordings the manifest files under ``vad_endpointing`` are played as they are and listed
+with their turn counts.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ CATEGORIES = ("asr_command", "asr_command_secondary", "wakeword_plus_command", "
 MAX_SECONDS = 10.0
 PAUSES_S = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 FRAME = SAMPLE_RATE // 100  # 10 ms
+MAX_ROOM_RMS = 40.0  # -58 dBFS
 MIN_WORDS = 3  # a pause needs a word on each side and a sentence around it
 
 
@@ -63,12 +66,13 @@ class Outcome:
 
 
 def room_noise(samples: np.ndarray, seconds: float) -> np.ndarray:
-    """``seconds`` of the recording's quietest tenth of 10 ms frames, in their order, repeated as needed."""
-    frames = samples[: len(samples) // FRAME * FRAME].reshape(-1, FRAME)
-    energy = np.mean(frames.astype(np.float64) ** 2, axis=1)
-    quiet = frames[energy <= np.percentile(energy, 10)].reshape(-1)
-    need = int(seconds * SAMPLE_RATE)
-    return np.resize(quiet, need).astype(np.int16)
+    """``seconds`` of quiet room: white noise as loud as the recording's quietest tenth of 10 ms frames, at most
+    -58 dBFS. Not the recording's own quiet stretches: looped, their seams click, and some of them (breath,
+    hum) are voiced to webrtcvad, so a 1 s "pause" was no pause at all on a quarter of the recordings."""
+    power = samples[: len(samples) // FRAME * FRAME].astype(np.float64).reshape(-1, FRAME) ** 2
+    floor = float(np.sqrt(np.percentile(power.mean(axis=1), 10)))
+    noise = np.random.default_rng(len(samples)).normal(0.0, min(floor, MAX_ROOM_RMS), int(seconds * SAMPLE_RATE))
+    return np.clip(noise, -32768, 32767).astype(np.int16)
 
 
 def quietest_cut(samples: np.ndarray, start_s: float, end_s: float) -> int:

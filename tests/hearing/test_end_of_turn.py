@@ -9,6 +9,7 @@ from assistant.hearing.end_of_turn import Verdict, judge
 
 @pytest.mark.parametrize("text", [
     "What time is it?", "Turn on the living room lamp.", "Yes.", "Stop!", "How old is the Brooklyn Bridge?",
+    "1, 2, 3.", "Seven of clubs.",
 ])
 def test_a_finished_sentence_is_done(text: str) -> None:
     assert judge(text) is Verdict.DONE
@@ -16,7 +17,7 @@ def test_a_finished_sentence_is_done(text: str) -> None:
 
 @pytest.mark.parametrize("text", [
     "Set a timer for.", "Turn on the.", "Remind me to", "What's the weather in...", "And so my fellow Americans,",
-    "I want to, um", "Play some music and", "Call mum —", "Um.",
+    "I want to, um", "Play some music and", "Call mum —", "Um.", "7.", "Two.", "1,",
 ])
 def test_a_phrase_that_trails_off_wants_more(text: str) -> None:
     assert judge(text) is Verdict.MORE
@@ -33,3 +34,10 @@ def test_a_whole_command_is_done_whatever_its_punctuation() -> None:
 
     assert judge("Lights on", is_request) is Verdict.DONE
     assert judge("Lights on", None) is Verdict.UNSURE
+
+
+def test_a_finished_sentence_whisper_is_unsure_of_is_left_to_the_hangover() -> None:
+    # cut inside a word, tiny.en finishes the sentence itself, less surely (figures from the shared set)
+    assert judge("Turn on the lip.", logprob=-0.42) is Verdict.UNSURE
+    assert judge("The horizon seems extremely distant.", logprob=-0.08) is Verdict.DONE
+    assert judge("Turn on the living room lamp.", lambda text: True, logprob=-0.9) is Verdict.DONE  # a command

@@ -191,7 +191,6 @@ def test_a_pause_after_an_unfinished_phrase_does_not_split_the_request(remind_me
     speculation = speculator.take(utterance)
     assert speculation is not None and speculation.transcript is not None
     assert wer("remind me to call my brother", speculation.transcript.text) <= 0.2
-    assert speculator.stats.early_ends == 1  # once finished, the turn ended before the hangover would have
 
 
 class Busy:
@@ -249,4 +248,25 @@ def test_a_speculative_pass_that_loops_leaves_the_turn_to_transcribe_itself(lamp
         assert speculator.take(utterance, timeout=20) is None  # the pipeline then transcribes the utterance
         assert speculator.stats.loops == 1 and speculator.stats.missed == 1
     finally:
+        speculator.close()
+
+
+def test_the_hangover_waits_for_a_verdict_still_being_made(lamp: np.ndarray) -> None:
+    """A pass still running may yet say the user is trailing off: the turn stays open for it, past the
+    hangover but no longer than max_pause_ms; once it says UNSURE, the hangover decides again."""
+    recognizer = Busy()
+    speculator = Speculator(recognizer, after_ms=90, end_min_ms=200, max_pause_ms=1200)
+    try:
+        endpointer = Endpointer(VadConfig(hangover_ms=5000))
+        for frame in frames_of(np.concatenate([silence(0.3), lamp, silence(0.3)])):
+            endpointer.feed(frame)
+            speculator.observe(frame, endpointer)
+        assert speculator.current is not None and not speculator.current.done.is_set()
+        assert speculator.end_of_turn(600) is False and speculator.end_of_turn(1200) is True
+        recognizer.release.set()
+        assert speculator.current.done.wait(10)
+        assert speculator.current.verdict is Verdict.UNSURE  # "busy": no punctuation
+        assert speculator.end_of_turn(600) is None
+    finally:
+        recognizer.release.set()
         speculator.close()

@@ -52,7 +52,7 @@ class AudioConfig(StrictModel):
     )
     stdin_rate: int = Field(16000, ge=8000, le=192000, description="sample rate of raw s16le mono PCM on stdin")
     buffer_ms: int = Field(
-        100, ge=10, le=500, description="size of one read from the device: larger wakes the CPU less, adds latency"
+        50, ge=10, le=500, description="size of one read from the device: larger wakes the CPU less, adds latency"
     )
     @field_validator("sink", mode="before")
     @classmethod

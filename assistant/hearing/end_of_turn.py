@@ -39,6 +39,9 @@ TRAILING_WORDS = frozenset({
     # prepositions, even before a question mark: tiny.en writes "What is the capital of?" for a pause there
     "to", "for", "of", "with", "from", "at", "into", "onto", "about", "by",
 })
+# Whole answers in one word: Whisper is rarely sure of a single word ("Yes." -0.89), but nobody trails off
+# after one of these alone.
+ONE_WORD_ANSWERS = frozenset({"yes", "no", "yeah", "yep", "nope", "okay", "ok", "sure", "thanks", "stop", "cancel"})
 # A number said alone is the start of something ("seven... of clubs", "two... thirty pm", "one... two, three"),
 # not a request: measured, these were half of what the end of turn still cut off.
 _NUMBER = re.compile(r"\d+([.:,]\d+)?|zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
@@ -66,6 +69,8 @@ def judge(text: str, is_request: Callable[[str], bool] | None = None, logprob: f
     alone_a_number = len(words) == 1 and _NUMBER.fullmatch(words[0]) is not None
     if _CONTINUES.search(text) or words[-1] in TRAILING_WORDS or alone_a_number:
         return Verdict.MORE
+    if len(words) == 1 and words[0] in ONE_WORD_ANSWERS:
+        return Verdict.DONE
     if _ENDS.search(text) and (logprob is None or logprob >= SURE_LOGPROB):
         return Verdict.DONE
     return Verdict.UNSURE

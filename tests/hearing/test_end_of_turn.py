@@ -41,3 +41,4 @@ def test_a_finished_sentence_whisper_is_unsure_of_is_left_to_the_hangover() -> N
     assert judge("Turn on the lip.", logprob=-0.42) is Verdict.UNSURE
     assert judge("The horizon seems extremely distant.", logprob=-0.08) is Verdict.DONE
     assert judge("Turn on the living room lamp.", lambda text: True, logprob=-0.9) is Verdict.DONE  # a command
+    assert judge("Yes.", logprob=-0.89) is Verdict.DONE and judge("no", logprob=-1.0) is Verdict.DONE

@@ -9,8 +9,7 @@ silence (hearing/speculative.py), answers better:
 - ``MORE``: the user is trailing off: Whisper wrote "...", a comma or a dash, or the last word cannot end a
   request ("turn on the", "um", "remind me to"), or a number is all there is ("seven..."). The turn waits
   up to ``latency.max_pause_ms``.
-- ``UNSURE``: anything else (no punctuation, nothing written, an unsure guess): the hangover decides, once
-  the speculation has had its say (hearing/speculative.py keeps the turn open while it runs).
+- ``UNSURE``: anything else (no punctuation, nothing written, an unsure guess): the hangover decides.
 
 Why words and not only punctuation: tiny.en ends almost every guess with a period, "Turn on the." included.
 """

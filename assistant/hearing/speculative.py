@@ -11,7 +11,7 @@ from this very audio minus the trailing silence, so the turn does not wait for r
 first guess at the words (Whisper on a short window, 0.1-0.2 s) is judged DONE (a whole request or a finished
 sentence: the turn ends after ``end_min_ms`` of silence), UNSURE (the hangover decides) or MORE (trailing
 off: the turn waits up to ``max_pause_ms``). Unless it is MORE, that guess is the turn's transcript; a MORE,
-or a guess too doubtful to use, goes on to the full pass, which judges again, and the turn stays open for it.
+or a guess too doubtful to use, goes on to the full pass, which judges again.
 """
 
 from __future__ import annotations
@@ -144,15 +144,13 @@ class Speculator:
         current = self._current
         if self.end_min_ms is None or current is None or current.stale:
             return None
-        if not current.done.is_set():
-            # Its verdict may yet be MORE: the hangover waits for it (the turn would wait for its transcript
-            # anyway), up to max_pause_ms.
+        if current.verdict is Verdict.MORE:  # also while the full pass that may revise it runs
             return trailing_silence_ms >= self.max_pause_ms
-        if current.verdict is Verdict.DONE and trailing_silence_ms >= self.end_min_ms:
+        # A verdict still being made does not hold the turn: the guess is ready long before the hangover is
+        # over in real time, and audio read faster than that (simulate, files) must not wait on the cores.
+        if current.done.is_set() and current.verdict is Verdict.DONE and trailing_silence_ms >= self.end_min_ms:
             self.stats.early_ends += 1
             return True
-        if current.verdict is Verdict.MORE:
-            return trailing_silence_ms >= self.max_pause_ms
         return None
 
     @property

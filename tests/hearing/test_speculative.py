@@ -251,22 +251,31 @@ def test_a_speculative_pass_that_loops_leaves_the_turn_to_transcribe_itself(lamp
         speculator.close()
 
 
-def test_the_hangover_waits_for_a_verdict_still_being_made(lamp: np.ndarray) -> None:
-    """A pass still running may yet say the user is trailing off: the turn stays open for it, past the
-    hangover but no longer than max_pause_ms; once it says UNSURE, the hangover decides again."""
-    recognizer = Busy()
-    speculator = Speculator(recognizer, after_ms=90, end_min_ms=200, max_pause_ms=1200)
-    try:
-        endpointer = Endpointer(VadConfig(hangover_ms=5000))
-        for frame in frames_of(np.concatenate([silence(0.3), lamp, silence(0.3)])):
-            endpointer.feed(frame)
-            speculator.observe(frame, endpointer)
-        assert speculator.current is not None and not speculator.current.done.is_set()
-        assert speculator.end_of_turn(600) is False and speculator.end_of_turn(1200) is True
-        recognizer.release.set()
-        assert speculator.current.done.wait(10)
-        assert speculator.current.verdict is Verdict.UNSURE  # "busy": no punctuation
-        assert speculator.end_of_turn(600) is None
-    finally:
-        recognizer.release.set()
-        speculator.close()
+class TrailingOff(Busy):
+    """A first guess that trails off ("Remind me to"); the full pass then waits until released."""
+
+    def transcribe_quick(self, pcm: bytes, window_s: float = 10.0) -> Transcript:
+        return Transcript("Remind me to", (TranscriptSegment(0.0, 1.0, "Remind me to", avg_logprob=-0.1),),
+                          "busy", 0.01)
+
+
+def test_a_trailing_verdict_holds_the_turn_while_the_full_pass_runs(lamp: np.ndarray) -> None:
+    """MORE from the first guess keeps the turn open past the hangover (up to max_pause_ms) while the full
+    pass that may revise it runs; a pass still running with no verdict yet leaves it to the hangover."""
+    for recognizer, expected in ((TrailingOff(), False), (Busy(), None)):
+        speculator = Speculator(recognizer, after_ms=90, end_min_ms=200, max_pause_ms=1200, quick_window_s=10.0)
+        try:
+            endpointer = Endpointer(VadConfig(hangover_ms=5000))
+            for frame in frames_of(np.concatenate([silence(0.3), lamp, silence(0.3)])):
+                endpointer.feed(frame)
+                speculator.observe(frame, endpointer)
+            current = speculator.current
+            assert current is not None and not current.done.wait(0.5)  # the full pass is still running
+            assert speculator.end_of_turn(600) is expected
+            assert speculator.end_of_turn(1200) is (True if expected is False else None)
+            recognizer.release.set()
+            assert current.done.wait(10) and current.verdict is Verdict.UNSURE  # "busy": no punctuation
+            assert speculator.end_of_turn(600) is None
+        finally:
+            recognizer.release.set()
+            speculator.close()

@@ -209,10 +209,13 @@ def main() -> int:
             got = (reply.intent if reply.handled_by in ("command", "skill") else None, reply.slots)
             ok = got == (case.intent, case.slots)
             # the end of turn's first guess (latency.adaptive_end): a short-window transcript not judged MORE
-            # (trailing off) is what the turn uses; judged DONE it also ends the turn early
+            # (trailing off) is what the turn uses (with the biasing prompt, only if it is a whole command)
             quick = recognizer.transcribe_quick(pcm)
             logprob = min((s.avg_logprob for s in quick.segments), default=None) if quick is not None else None
-            if quick is not None and judge(quick.text, router.is_complete_request, logprob) is not Verdict.MORE:
+            verdict = judge(quick.text, router.is_complete_request, logprob) if quick is not None else None
+            # as hearing/speculative.py takes it: with the biasing prompt, only a guess that is a whole command
+            taken = verdict not in (None, Verdict.MORE) and (not prompt or router.is_complete_request(quick.text))
+            if quick is not None and taken:
                 guessed = router.route(quick.text)
                 quick_right = (guessed.intent, guessed.slots) == (case.intent, case.slots)
                 quick_used[0] += 1

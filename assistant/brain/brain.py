@@ -155,7 +155,7 @@ class Brain:
         stats.handled_by = handled_by
         if error:
             stats.error = error
-        for sentence in sentences([text]):
+        for sentence in sentences([text], first_clause_chars=None):  # our own text is whole: no need to hurry
             stats.sentences.append(sentence)
             yield sentence
 

@@ -10,8 +10,9 @@ from this very audio minus the trailing silence, so the turn does not wait for r
 ``end_of_turn(trailing_silence_ms)`` is the end of turn for every utterance (hearing/end_of_turn.py): the
 first guess at the words (Whisper on a short window, 0.1-0.2 s) is judged DONE (a whole request or a finished
 sentence: the turn ends after ``end_min_ms`` of silence), UNSURE (the hangover decides) or MORE (trailing
-off: the turn waits up to ``max_pause_ms``). Unless it is MORE, that guess is the turn's transcript; a MORE,
-or a guess too doubtful to use, goes on to the full pass, which judges again.
+off: the turn waits up to ``max_pause_ms``). Unless it is MORE, that guess is the turn's transcript (with
+configured commands to bias Whisper towards, only if it is one of them); otherwise the full pass, which judges
+again, writes it.
 """
 
 from __future__ import annotations
@@ -256,6 +257,11 @@ class Speculator:
             return False
         self._judge(job, guess)
         if job.verdict is Verdict.MORE:
+            return False
+        if self.prompt is not None and self.prompt() and not (self.is_request and self.is_request(guess.text)):
+            # The guess is written without the biasing prompt (it makes the short window loop): with your
+            # commands to bias towards, only one of them is taken; the prompted full pass writes anything
+            # else (measured on benchmarks/intent_accuracy.py: taking every guess, 90.0 % -> 81.7 %).
             return False
         job.transcript = guess
         self.stats.quick += 1

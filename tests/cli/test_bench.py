@@ -33,9 +33,10 @@ def test_latency_table_on_a_real_command(capsys: pytest.CaptureFixture[str], con
     [utterance] = result["utterances"]
     assert result["wer"] == 0.0 and utterance["transcript"].lower().startswith("turn on the living room lamp")
     lat = utterance["latency_ms"]
-    # each stage ends after the one before it; the endpoint waits out the 500 ms hangover (17 frames, 510 ms;
-    # a late wake-up of the capture thread on a loaded machine shortens what is measured by up to ~100 ms)
-    assert 400 <= lat["endpoint"] <= lat["transcript"] <= lat["reply_text"] <= lat["reply_audio"]
+    # each stage ends after the one before it; the endpoint waits at least latency.adaptive_min_ms (200 ms: a
+    # finished sentence ends the turn then, hearing/end_of_turn.py) or the hangover (a late wake-up of the
+    # capture thread on a loaded machine shortens what is measured by up to ~100 ms)
+    assert 100 <= lat["endpoint"] <= lat["transcript"] <= lat["reply_text"] <= lat["reply_audio"]
     assert result["summary"]["reply_audio"]["median"] == lat["reply_audio"]
     assert utterance["cpu_s"] > 0 and result["peak_rss_mib"] > 100
     assert result["config"]["vad"]["hangover_ms"] == 500

@@ -151,6 +151,12 @@ def test_a_short_window_guess_judged_done_is_the_transcript(lamp: np.ndarray, re
                           quick_window_s=10.0)
     wait_for_verdict(np.concatenate([silence(0.3), lamp, silence(1.0)]), sentence)
     assert sentence.stats.quick == 1 and sentence.end_of_turn(150) is True
+    # with commands to bias Whisper towards, a guess (written without that prompt) is taken only if it is one
+    biased = Speculator(recognizer, after_ms=150, end_min_ms=150, is_request=lambda text: False,
+                        quick_window_s=10.0, prompt=lambda: "living room lamp, kitchen light")
+    wait_for_verdict(np.concatenate([silence(0.3), lamp, silence(1.0)]), biased)
+    assert biased.stats.quick == 0 and biased.current is not None and biased.current.transcript is not None
+    assert wer("turn on the living room lamp", biased.current.transcript.text) == 0.0  # the prompted full pass
 
 
 def test_a_guess_that_trails_off_leaves_the_transcript_to_the_full_window(remind_me_to, recognizer) -> None:

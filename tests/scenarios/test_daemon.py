@@ -166,7 +166,7 @@ def test_notify_watchdog_control_reload_and_stop(daemon: Daemon, data_dir: Path,
     assert daemon.control("status")["state"] == "listening"
     # SIGHUP with a valid config: applied without reopening the mic
     before = len(notify.messages)
-    daemon.config.write_text("logging:\n  level: INFO\nvad:\n  hangover_ms: 600\nlatency:\n  adaptive_end: true\n"
+    daemon.config.write_text("logging:\n  level: INFO\nvad:\n  hangover_ms: 600\nlatency:\n  max_pause_ms: 1200\n"
                              "turn:\n  policy: barge_in\n")
     daemon.proc.send_signal(signal.SIGHUP)
     notify.wait_for("READY", "1", after=notify.wait_for("RELOADING", "1", after=before))

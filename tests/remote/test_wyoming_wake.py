@@ -86,6 +86,8 @@ def test_the_wake_server_going_away_and_coming_back(caplog: pytest.LogCaptureFix
             detector.feed(bytes(FRAME))  # the listen loop goes on feeding; nothing raises
             time.sleep(0.03)
         assert not detector.connected.is_set()
+        while "no wake word is heard until it is back" not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.01)  # the client says so just after it lets go of the connection
         assert "no wake word is heard until it is back" in caplog.text
         second = _server(port)  # back: reconnected (after the backoff), and it wakes again
         try:

@@ -48,8 +48,11 @@ BROKEN = "vad: {aggressiveness: 9}\n"  # a value out of range: rejected, the run
 def test_a_hundred_reloads_while_audio_streams(tmp_path: Path) -> None:
     pcm, rate = read_wav(DATA / "turn_on_the_living_room_lamp.wav")
     gap = np.zeros(int(rate * 1.5), dtype=np.int16)
-    write_wav(tmp_path / "mic.wav", np.concatenate([gap, *[np.concatenate([pcm, gap]) for _ in range(UTTERANCES)]]),
-              rate)
+    # 20 s of silence at the end: the daemon (which stops with its recording) must still be there to answer
+    # "status" after the reloads, however long a loaded machine takes over them (CI once took > 30 s)
+    tail = np.zeros(int(rate * 20), dtype=np.int16)
+    write_wav(tmp_path / "mic.wav",
+              np.concatenate([gap, *[np.concatenate([pcm, gap]) for _ in range(UTTERANCES)], tail]), rate)
     config = tmp_path / "config.yaml"
     config.write_text(config_text("A", tmp_path))
     proc = subprocess.Popen([sys.executable, "-m", "assistant", "--config", str(config), "run"],

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.service.control import ControlClient
+from assistant.service.control import ControlClient, ControlError
 from support.daemon import DaemonLog
 from support.paths import DATA
 from support.wav import read_wav, write_wav
@@ -69,7 +69,11 @@ def test_a_hundred_reloads_while_audio_streams(tmp_path: Path) -> None:
             sent += 1
             time.sleep(0.2)
         log.wait_for("reloaded", timeout=30)
-        status = ControlClient(tmp_path / "control.sock", 30).request("status")
+        try:
+            status = ControlClient(tmp_path / "control.sock", 30).request("status")
+        except ControlError:  # say why: the daemon's exit code and its last words (seen on CI only)
+            last = "\n".join(log.lines[-40:])
+            raise AssertionError(f"no status (daemon exit code {proc.poll()}):\n{last}") from None
         lines = log.finish(timeout=120)  # the recording ends, and so does the daemon
     finally:
         if proc.poll() is None:

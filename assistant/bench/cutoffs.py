@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from assistant.app.build import Kept, build_pipeline, build_recognizer, build_synthesizer, warm_up
-from assistant.audio.sinks import NullSink
+from assistant.app.build import Kept, build_recognizer, build_synthesizer
 from assistant.audio.sources import WavSource
+from assistant.bench import latency
 from assistant.bench.latency import machine, speech_samples
 from assistant.bench.speech_end import true_end_s
 from assistant.bench.stats import Recording, fmt, summary, word_errors
@@ -107,19 +107,10 @@ def insert_pause(recording: Recording, recognizer: Any, pause_s: float, folder: 
 
 
 def play(config: Config, path: Path, kept: Kept) -> list[TurnReport]:
-    """Every turn the live pipeline takes on ``path`` played in real time."""
+    """Every turn with words the live pipeline takes on ``path`` played in real time."""
     source = WavSource(path, realtime=True, chunk_ms=config.audio.buffer_ms,
                        tail_silence_s=max(config.vad.hangover_ms, config.latency.max_pause_ms) / 1000 + 1.0)
-    turns: list[TurnReport] = []
-    pipeline = build_pipeline(config, source, NullSink(realtime=True), kept=kept)
-    pipeline.on_turn = turns.append
-    warm_up(pipeline)
-    try:
-        pipeline.run()
-    finally:
-        pipeline.close()
-        source.close()
-    return [t for t in turns if t.transcript]
+    return [t for t in latency.play(config, source, kept) if t.transcript]
 
 
 def judge_turns(paused: Paused, turns: list[TurnReport]) -> Outcome:

@@ -67,21 +67,26 @@ def from_true_end(latency: dict[str, float], vad_end_s: float, true_end: float |
     return {"vad_delay": delay_ms, "reply_audio_true": latency["reply_audio"] + delay_ms}
 
 
-def run_one(config: Config, recording: Recording, recognizer: Any, synthesizer: Any) -> UtteranceResult:
-    true_end, end_source = true_end_s(recording.path, speech_samples(recording))
-    source = WavSource(recording.path, realtime=True, chunk_ms=config.audio.buffer_ms,
-                       tail_silence_s=config.vad.hangover_ms / 1000 + 1.0)
-    sink = NullSink(realtime=True)
+def play(config: Config, source: WavSource, kept: Kept) -> list[TurnReport]:
+    """Every turn the live pipeline takes on ``source``, into a real-time null sink; the source is closed."""
     turns: list[TurnReport] = []
-    pipeline = build_pipeline(config, source, sink, kept=Kept(recognizer=recognizer, synthesizer=synthesizer))
+    pipeline = build_pipeline(config, source, NullSink(realtime=True), kept=kept)
     pipeline.on_turn = turns.append
     warm_up(pipeline)  # as the daemon does before READY: no model loads inside a measured turn
-    started = cpu_seconds()
     try:
         pipeline.run()
     finally:
         pipeline.close()
         source.close()
+    return turns
+
+
+def run_one(config: Config, recording: Recording, recognizer: Any, synthesizer: Any) -> UtteranceResult:
+    true_end, end_source = true_end_s(recording.path, speech_samples(recording))
+    source = WavSource(recording.path, realtime=True, chunk_ms=config.audio.buffer_ms,
+                       tail_silence_s=config.vad.hangover_ms / 1000 + 1.0)
+    started = cpu_seconds()
+    turns = play(config, source, Kept(recognizer=recognizer, synthesizer=synthesizer))
     cpu = cpu_seconds() - started
     spoken = [t for t in turns if t.transcript]
     transcript = " ".join(t.transcript for t in spoken)

@@ -273,9 +273,14 @@ def test_the_media_players_stop_cuts_what_plays_and_timers_are_kept(tmp_path: Pa
         ha.client.send_voice_assistant_timer_event(T.VOICE_ASSISTANT_TIMER_STARTED, "t2", "eggs", 420, 420, True)
         ha.client.send_voice_assistant_timer_event(T.VOICE_ASSISTANT_TIMER_UPDATED, "t1", "tea", 300, 120, False)
         ha.client.send_voice_assistant_timer_event(T.VOICE_ASSISTANT_TIMER_CANCELLED, "t2", "eggs", 420, 400, False)
-        await until(lambda: "t2" not in sat.satellite.voice.timers and "t1" in sat.satellite.voice.timers)
-        timer = sat.satellite.voice.timers["t1"]
-        assert (timer.name, timer.total_s, timer.left_s, timer.active) == ("tea", 300, 120, False)
+
+        def timers() -> dict[str, tuple[str, int, int, bool]]:
+            # Copied first: the satellite's thread adds and removes timers while we look.
+            known = dict(sat.satellite.voice.timers)
+            return {key: (t.name, t.total_s, t.left_s, t.active) for key, t in known.items()}
+
+        # Waits for the last event's effect: "t2 gone" alone is also true before t2 has started.
+        await until(lambda: timers() == {"t1": ("tea", 300, 120, False)})
         ha.client.media_player_command(MEDIA_PLAYER_KEY, media_url=url + "/long.wav")
         await until(lambda: len(sat.sink.played) == 1)
         ha.client.media_player_command(MEDIA_PLAYER_KEY, command=MediaPlayerCommand.STOP)

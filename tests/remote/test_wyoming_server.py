@@ -24,6 +24,7 @@ from assistant.remote.wyoming.server import ServerThread, WyomingServer
 from assistant.speech.piper_engine import PiperSynthesizer
 from support.paths import DATA
 from support.textnorm import normalise as words
+from support.textnorm import wer
 from support.wyoming_peer import describe, detect, synthesize, synthesize_streamed, transcribe, wav_pcm
 
 
@@ -86,8 +87,10 @@ def test_a_streamed_reply_is_spoken_from_its_first_sentence(server: WyomingServe
     voice, before_stop = run(synthesize_streamed(server.port, ["Turn on the ", "lamp. What ", "time is it?"]))
     assert "audio-chunk" in before_stop  # the first sentence came back while the text was still streaming
     assert voice.events[-2:] == ["audio-stop", "synthesize-stopped"]
-    assert words(recognizer.transcribe(_to_16k(bytes(voice.pcm), voice.rate)).text) == words(
-        "turn on the lamp what time is it")
+    heard = recognizer.transcribe(_to_16k(bytes(voice.pcm), voice.rate)).text
+    # One misheard word of eight is allowed (tiny.en heard "lap" for "lamp" on one CI machine); a lost
+    # sentence costs at least three.
+    assert wer("turn on the lamp what time is it", heard) <= 1 / 8, heard
 
 
 def test_wake_word_detected_in_a_real_clip_and_not_in_speech(server: WyomingServer) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
-import shutil
 import tempfile
 import threading
 import wave
@@ -69,7 +68,6 @@ class Pyttsx3Synthesizer:
             self._espeak = _shared_engine()
             self._engine, default_voice = self._espeak.engine, self._espeak.default_voice
             voice = self.find_voice(config.voice) if config.voice else None
-        self._dir = Path(tempfile.mkdtemp(prefix="assistant-tts-"))
         # set for every synthesis: the shared engine keeps whatever the last synthesizer used; the voice first,
         # as loading a voice is done at once while rate and volume wait in espeak's queue
         self._settings: dict[str, Any] = {"voice": voice or default_voice, "rate": config.rate,
@@ -113,17 +111,19 @@ class Pyttsx3Synthesizer:
             return b"", 22050
         with _ENGINE_LOCK:
             self._use_settings()
-            path = self._dir / "reply.wav"
-            path.unlink(missing_ok=True)
-            with contextlib.redirect_stdout(io.StringIO()):
-                self._engine.save_to_file(text, str(path))
-                self._engine.runAndWait()
-            self._espeak.wait_idle()
-            try:
-                with wave.open(str(path), "rb") as wav:
-                    return wav.readframes(wav.getnframes()), wav.getframerate()
-            except (FileNotFoundError, wave.Error, EOFError) as exc:
-                raise SynthesisError(f"espeak-ng produced no audio for {text[:40]!r}: {exc}") from None
+            # A folder per synthesis, gone when it returns: one per synthesizer outlived every synthesizer
+            # nobody closed (a reload's old one, tests), 322 of them in /tmp after a day of test runs.
+            with tempfile.TemporaryDirectory(prefix="assistant-tts-") as folder:
+                path = Path(folder) / "reply.wav"
+                with contextlib.redirect_stdout(io.StringIO()):
+                    self._engine.save_to_file(text, str(path))
+                    self._engine.runAndWait()
+                self._espeak.wait_idle()
+                try:
+                    with wave.open(str(path), "rb") as wav:
+                        return wav.readframes(wav.getnframes()), wav.getframerate()
+                except (FileNotFoundError, wave.Error, EOFError) as exc:
+                    raise SynthesisError(f"espeak-ng produced no audio for {text[:40]!r}: {exc}") from None
 
     def close(self) -> None:
-        shutil.rmtree(self._dir, ignore_errors=True)
+        """Nothing to free: the engine is shared, and each synthesis cleans up after itself."""

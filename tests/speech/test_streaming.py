@@ -200,3 +200,12 @@ def test_two_synthesizers_at_once_each_speak_with_their_own_voice(monkeypatch: p
     assert not cancels, f"espeak was cancelled {len(cancels)} times, dropping queued settings; {lengths}"
     assert all(abs(length - alone[name]) < 0.05 * alone[name] and rate == 22050 for name, length, rate in lengths), \
         (alone, lengths)
+
+
+def test_synthesis_leaves_no_files_behind(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # A daemon reloads for weeks and tests make many synthesizers: none of them may leave a folder in /tmp.
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    synthesizer = Pyttsx3Synthesizer(TtsConfig())
+    pcm, rate = synthesizer.synthesize("The lamp is on.")
+    assert len(pcm) > rate  # real speech came back
+    assert list(tmp_path.iterdir()) == []

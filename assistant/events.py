@@ -137,6 +137,7 @@ class TurnReport:
     wake_word: str | None = None  # the acoustic wake word the request followed
     speaker: str | None = None  # the enrolled voice that said it (None: nobody enrolled was close enough)
     speaker_score: float | None = None  # that voice's similarity (None: no identification ran)
+    end_of_turn: str | None = None  # the verdict on the words heard in the pause: done, more, unsure (None: none made)
     latency_ms: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -152,5 +153,6 @@ class TurnReport:
             "wake_word": self.wake_word,
             "speaker": self.speaker,
             "speaker_score": self.speaker_score,
+            "end_of_turn": self.end_of_turn,
             "latency_ms": {k: round(v, 1) for k, v in self.latency_ms.items()},
         }

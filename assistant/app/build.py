@@ -17,6 +17,7 @@ from assistant.brain.llm_fallback import LlmFallback
 from assistant.brain.router import Router
 from assistant.config.schema import Config, ConfigError
 from assistant.hearing.listen import build_listener
+from assistant.hearing.sentence_end import load_sentence_end
 from assistant.hearing.speakers.watch import build_speaker_watch
 from assistant.hearing.speculative import Speculator
 from assistant.hearing.turn_model import TurnModel
@@ -100,11 +101,13 @@ def build_speculator(config: Config, recognizer: Recognizer,
         return None
     adaptive = latency.adaptive_end
     turn_model = TurnModel() if adaptive and latency.turn_model else None
+    sentence_end = load_sentence_end(latency.sentence_end_model, config.llm.cache_dir) if adaptive else None
     return Speculator(recognizer, after_ms=latency.speculative_after_ms, turn_model=turn_model,
                       turn_threshold=latency.turn_threshold,
                       end_min_ms=latency.adaptive_min_ms if adaptive else None, max_pause_ms=latency.max_pause_ms,
                       prompt=prompt, is_request=is_request,
-                      quick_window_s=(latency.quick_window_s or None) if adaptive else None, prepare=prepare)
+                      quick_window_s=(latency.quick_window_s or None) if adaptive else None, prepare=prepare,
+                      sentence_end=sentence_end.log10_probability if sentence_end is not None else None)
 
 
 def build_stop_phrase() -> Callable[[str], bool]:

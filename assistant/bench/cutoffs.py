@@ -63,6 +63,7 @@ class Outcome:
     errors: int
     ref_words: int
     reply_audio_true_ms: float  # first reply sample after the true end of speech (uncut recordings only)
+    verdicts: str = ""  # each turn's end-of-turn verdict (done, more, unsure; "-": none made)
 
 
 def room_noise(samples: np.ndarray, seconds: float) -> np.ndarray:
@@ -127,7 +128,8 @@ def judge_turns(paused: Paused, turns: list[TurnReport]) -> Outcome:
         if true_end is not None and reply is not None:
             reply_true = reply + (turns[0].speech_end - true_end) * 1000
     return Outcome(paused.source.path.name, paused.pause_s, paused.before, len(turns), cut,
-                   len(turns) > 1 and not cut, transcript, errors, ref_words, reply_true)
+                   len(turns) > 1 and not cut, transcript, errors, ref_words, reply_true,
+                   ",".join(t.end_of_turn or "-" for t in turns))
 
 
 def run(config: Config, recordings: list[Recording], as_is: list[Recording]) -> dict[str, Any]:
@@ -155,10 +157,12 @@ def _ms(value: float | None) -> str:
 
 
 def table(result: dict[str, Any]) -> str:
-    lines = [f"{'file':36} {'pause':>5} {'turns':>5} {'cut':>4} {'audio*':>7}  words before the pause | heard"]
+    lines = [f"{'file':36} {'pause':>5} {'turns':>5} {'cut':>4} {'audio*':>7} {'verdicts':13}  words before the pause"
+             " | heard"]
     for o in result["outcomes"]:
         lines.append(f"{o['file'][:36]:36} {o['pause_s']:5.1f} {o['turns']:5d} {'CUT' if o['cut_at_pause'] else '':>4} "
-                     f"{_ms(o['reply_audio_true_ms']):>7}  {o['before'][:30]!r} | {o['transcript'][:50]!r}")
+                     f"{_ms(o['reply_audio_true_ms']):>7} {o.get('verdicts', '')[:13]:13}  {o['before'][:30]!r} | "
+                     f"{o['transcript'][:50]!r}")
     for played in result["as_is"]:
         lines.append(f"{played['file'][:36]:36} as is: {len(played['turns'])} turns {played['turns']}")
     lines.append(f"cut off at the inserted pause: {result['cut_off']} of {result['paused']} "

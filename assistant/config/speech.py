@@ -62,6 +62,10 @@ class LatencyConfig(StrictModel):
     turn_model: bool = Field(
         False, description="also ask the Smart Turn v3.2 model (slow on 2 cores; a whole command needs no model)"
     )
+    sentence_end_model: str = Field(
+        "smollm2-135m", description="language model that tells a finished phrase from one going on, for the end of "
+        "turn (a bundled model's name or a .gguf path; '': none)",
+    )
     quick_window_s: float = Field(
         10.0, ge=0.0, le=29.0,
         description="adaptive end first tries Whisper on max(utterance + 1 s, this) of audio, not 30 s; 0: off",

@@ -87,7 +87,8 @@ class Speculator:
                  turn_threshold: float = 0.7, end_min_ms: int | None = None, max_pause_ms: int = 1500,
                  is_request: Callable[[str], bool] | None = None, prepare: Callable[[str], Any] | None = None,
                  prompt: Callable[[], str | None] | None = None,
-                 quick_window_s: float | None = None) -> None:
+                 quick_window_s: float | None = None,
+                 sentence_end: Callable[[str], float] | None = None) -> None:
         self.recognizer = recognizer
         self.after_ms = after_ms
         self.turn_model = turn_model
@@ -99,6 +100,7 @@ class Speculator:
         self.prompt = prompt  # the same initial_prompt the sequential path would give Whisper (biasing)
         # a fast first guess, Whisper on a window this long (None: none): taken unless judged MORE
         self.quick_window_s = quick_window_s
+        self.sentence_end = sentence_end  # log10 P(a sentence mark next | the words): a language model's cue
         self.stats = SpeculatorStats()
         self._current: Speculation | None = None  # for the utterance in progress
         self._ended: list[Speculation] = []  # for utterances that ended but whose turn has not run yet
@@ -236,11 +238,20 @@ class Speculator:
 
     def _judge(self, job: Speculation, transcript: Transcript) -> None:
         logprob = min((s.avg_logprob for s in transcript.segments), default=None)
-        job.verdict = judge(transcript.text, self.is_request, logprob)
+        sentence_end = self._sentence_end if self.sentence_end is not None else None
+        job.verdict = judge(transcript.text, self.is_request, logprob, sentence_end)
         if job.verdict is Verdict.UNSURE and (job.turn_probability or 0.0) >= self.turn_threshold:
             job.verdict = Verdict.DONE  # the turn model (latency.turn_model) hears a finished turn
         if job.verdict is Verdict.MORE:
             self.stats.longer += 1
+
+    def _sentence_end(self, text: str) -> float:
+        assert self.sentence_end is not None
+        try:
+            return self.sentence_end(text)
+        except Exception as exc:  # the cue is optional: without it, the words alone decide
+            log.warning("the end of turn's language model failed: %s: %s", type(exc).__name__, exc)
+            return 0.0
 
     def _quick_guess(self, job: Speculation) -> bool:
         """The end of turn's fast path: a short-window transcript (0.1-0.2 s after the speculation starts

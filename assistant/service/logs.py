@@ -64,7 +64,8 @@ def format_turn(report: TurnReport) -> str:
     if report.speaker_score is not None:  # identification ran: who it heard, or that nobody enrolled was close
         fields += [("speaker", report.speaker or "unknown"), ("speaker_score", round(report.speaker_score, 2))]
     fields.append(("transcript", report.transcript))
-    fields += [(k, v) for k, v in (("handled_by", report.handled_by), ("intent", report.intent)) if v]
+    fields += [(k, v) for k, v in (("handled_by", report.handled_by), ("intent", report.intent),
+                                   ("end_of_turn", report.end_of_turn)) if v]
     fields += [(f"{stage}_ms", round(ms)) for stage, ms in report.latency_ms.items()]
     fields += [(k, v) for k, v in (("dropped", report.dropped), ("error", report.error)) if v]
     fields.append(("reply", report.reply))

@@ -42,3 +42,24 @@ def test_a_finished_sentence_whisper_is_unsure_of_is_left_to_the_hangover() -> N
     assert judge("The horizon seems extremely distant.", logprob=-0.08) is Verdict.DONE
     assert judge("Turn on the living room lamp.", lambda text: True, logprob=-0.9) is Verdict.DONE  # a command
     assert judge("Yes.", logprob=-0.89) is Verdict.DONE and judge("no", logprob=-1.0) is Verdict.DONE
+
+
+def test_a_phrase_the_language_model_finds_unfinished_wants_more() -> None:
+    asked: list[str] = []
+
+    def sentence_end(text: str) -> float:  # the policy is under test here; the real model has its own tests
+        asked.append(text)
+        return -3.0 if text.startswith("The pencils") else -0.5
+
+    assert judge("The pencils have.", sentence_end=sentence_end) is Verdict.MORE
+    assert judge("The pencils have", sentence_end=sentence_end) is Verdict.MORE
+    assert judge("The pencils have all been used.", sentence_end=sentence_end) is Verdict.MORE
+    assert judge("The horizon seems extremely distant.", sentence_end=sentence_end) is Verdict.DONE
+    assert judge("A thin stripe runs down the middle", sentence_end=sentence_end) is Verdict.UNSURE
+    # what the words alone settle is never asked: a command, a one-word answer, a trailing word
+    asked.clear()
+    assert judge("Turn on the lamp", lambda text: text == "Turn on the lamp", sentence_end=sentence_end) \
+        is Verdict.DONE
+    assert judge("Yes.", sentence_end=sentence_end) is Verdict.DONE
+    assert judge("Remind me to", sentence_end=sentence_end) is Verdict.MORE
+    assert asked == []

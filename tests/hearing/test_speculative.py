@@ -285,3 +285,26 @@ def test_a_trailing_verdict_holds_the_turn_while_the_full_pass_runs(lamp: np.nda
         finally:
             recognizer.release.set()
             speculator.close()
+
+
+def test_a_language_model_that_fails_leaves_the_verdict_to_the_words(lamp: np.ndarray, recognizer) -> None:
+    calls: list[str] = []
+
+    def broken(text: str) -> float:
+        calls.append(text)
+        raise RuntimeError("llama.cpp went away")
+
+    speculator = Speculator(recognizer, after_ms=150, end_min_ms=150, is_request=lambda text: False,
+                            quick_window_s=10.0, sentence_end=broken)
+    wait_for_verdict(np.concatenate([silence(0.3), lamp, silence(1.0)]), speculator)
+    guess = speculator.current
+    assert calls and guess is not None and guess.error is None
+    assert guess.verdict is Verdict.DONE and speculator.stats.quick == 1  # as without a model
+
+
+def test_a_phrase_the_language_model_finds_unfinished_is_held(lamp: np.ndarray, recognizer) -> None:
+    speculator = Speculator(recognizer, after_ms=150, end_min_ms=150, is_request=lambda text: False,
+                            quick_window_s=10.0, sentence_end=lambda text: -4.0)
+    wait_for_verdict(np.concatenate([silence(0.3), lamp, silence(1.0)]), speculator)
+    assert speculator.current is not None and speculator.current.verdict is Verdict.MORE
+    assert speculator.stats.quick == 0 and speculator.end_of_turn(600) is False

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 from assistant.events import SAMPLE_RATE, SAMPLE_WIDTH, AudioFrame, Transcript, Utterance
 from assistant.hearing.end_of_turn import Verdict, judge
-from assistant.hearing.whisper import BoundedRecognizer, QuickRecognizer, Recognizer
+from assistant.hearing.whisper import BoundedRecognizer, QuickRecognizer, Recognizer, is_doubtful
 
 log = logging.getLogger(__name__)
 
@@ -263,11 +263,17 @@ class Speculator:
             return False
         if not isinstance(self.recognizer, QuickRecognizer):  # e.g. a recognizer without a short window
             return False
-        guess = self.recognizer.transcribe_quick(job.pcm, self.quick_window_s)
+        guess = self.recognizer.transcribe_quick(job.pcm, self.quick_window_s, keep_doubtful=True)
         if guess is None or not guess.text or job.stale:
             return False
         self._judge(job, guess)
         if job.verdict is Verdict.MORE:
+            return False
+        if is_doubtful(guess.segments):
+            # Too unsure to be the transcript, or to end the turn; but its "7..." or "for Queen of" held the
+            # turn above: without that, the hangover ended it while the full pass still ran (5 of the 18 turns
+            # the cut-off benchmark found cut, 2026-12-07).
+            job.verdict = Verdict.UNSURE
             return False
         if self.prompt is not None and self.prompt() and not (self.is_request and self.is_request(guess.text)):
             # The guess is written without the biasing prompt (it makes the short window loop): with your

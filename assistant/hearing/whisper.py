@@ -8,7 +8,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any, Protocol, runtime_checkable
 
@@ -41,8 +41,10 @@ class BoundedRecognizer(Protocol):
 
 @runtime_checkable
 class QuickRecognizer(Protocol):
-    def transcribe_quick(self, pcm: bytes, window_s: float = 10.0) -> Transcript | None:
-        """A fast first guess for a short utterance, or None when only a full transcription will do."""
+    def transcribe_quick(self, pcm: bytes, window_s: float = 10.0, *,
+                         keep_doubtful: bool = False) -> Transcript | None:
+        """A fast first guess for a short utterance, or None when only a full transcription will do
+        (``keep_doubtful``: a guess too doubtful to be the transcript is returned too; see ``is_doubtful``)."""
         ...
 
 
@@ -99,14 +101,17 @@ def token_budget(speech_s: float) -> int:
     return int(4 * speech_s) + 10
 
 
+def is_doubtful(segments: Iterable[Any]) -> bool:
+    """Too unsure to stand as a short window's transcript: Whisper is less sure of itself on a short window
+    ("Yes." -0.90 -> -1.20), and the hallucination guards were calibrated on the full one."""
+    return any(s.avg_logprob < DOUBTFUL_LOGPROB or s.no_speech_prob > DOUBTFUL_NO_SPEECH for s in segments)
+
+
 def needs_full_window(decoded: tuple[str, list[Any]], budget: int) -> bool:
     """Whether a short-window transcript must be redone on the full window: nothing written, a doubtful
-    one (Whisper is less sure of itself on a short window: "Yes." -0.90 -> -1.20, and the guards were
-    calibrated on the full one), or Whisper's loop."""
+    one, or Whisper's loop."""
     text, segments = decoded
-    if not text or any(s.avg_logprob < DOUBTFUL_LOGPROB or s.no_speech_prob > DOUBTFUL_NO_SPEECH for s in segments):
-        return True
-    return looks_like_a_loop(decoded, budget)
+    return not text or is_doubtful(segments) or looks_like_a_loop(decoded, budget)
 
 
 def looks_like_a_loop(decoded: tuple[str, list[Any]], budget: int) -> bool:
@@ -178,14 +183,16 @@ class WhisperRecognizer:
             return replace(again, asr_s=time.monotonic() - started)
         return first
 
-    def transcribe_quick(self, pcm: bytes, window_s: float = 10.0) -> Transcript | None:
+    def transcribe_quick(self, pcm: bytes, window_s: float = 10.0, *,
+                         keep_doubtful: bool = False) -> Transcript | None:
         """A fast first guess for a short utterance, or None when only the full window will do.
 
         Whisper's encoder always reads a 30 s window (0.3-0.45 s on 2 cores for a 2 s command); here it
         reads max(audio + 1 s, ``window_s``) (measured: 0.05 s; the whole call 0.09 s). tiny.en then
         sometimes loops or hesitates on short audio, and an initial prompt makes it loop far more, so this
-        is greedy, unprompted and capped, and a doubtful result is refused (``needs_full_window``).
-        """
+        is greedy, unprompted and capped, and a doubtful result is refused (``needs_full_window``) unless
+        ``keep_doubtful`` (the end of turn may still read "7..." in it; nothing written or a loop is refused
+        always)."""
         started = time.monotonic()
         audio = self._with_lead_in(pcm)
         window = short_window(len(audio), window_s)
@@ -195,7 +202,9 @@ class WhisperRecognizer:
         # decoded once, greedy and capped: if it loops, the full window decides, not a hotter sample of the
         # same encoding
         decoded = self._decode(audio, window=window, temperature=0.0, max_new_tokens=budget, without_timestamps=True)
-        if needs_full_window(decoded, budget):
+        usable = (bool(decoded[0]) and not looks_like_a_loop(decoded, budget)) if keep_doubtful \
+            else not needs_full_window(decoded, budget)
+        if not usable:
             log.debug("short encoder window gave %r: the full window decides", decoded[0][:80])
             return None
         return self._transcript(decoded, started, len(audio))

@@ -260,9 +260,41 @@ def test_a_speculative_pass_that_loops_leaves_the_turn_to_transcribe_itself(lamp
 class TrailingOff(Busy):
     """A first guess that trails off ("Remind me to"); the full pass then waits until released."""
 
-    def transcribe_quick(self, pcm: bytes, window_s: float = 10.0) -> Transcript:
+    def transcribe_quick(self, pcm: bytes, window_s: float = 10.0, *, keep_doubtful: bool = False) -> Transcript:
         return Transcript("Remind me to", (TranscriptSegment(0.0, 1.0, "Remind me to", avg_logprob=-0.1),),
                           "busy", 0.01)
+
+
+class Doubtful(Busy):
+    """A first guess Whisper is too unsure of to stand as the transcript (a short window on a short word)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def transcribe_quick(self, pcm: bytes, window_s: float = 10.0, *, keep_doubtful: bool = False) -> Transcript | None:
+        if not keep_doubtful:
+            return None
+        return Transcript(self.text, (TranscriptSegment(0.0, 1.0, self.text, avg_logprob=-1.1),), "busy", 0.01)
+
+
+def test_a_doubtful_guess_is_never_the_transcript_but_its_trailing_off_holds_the_turn(lamp: np.ndarray) -> None:
+    for recognizer, held in ((Doubtful("Seven"), True), (Doubtful("Turn on the lamp."), False)):
+        speculator = Speculator(recognizer, after_ms=90, end_min_ms=200, max_pause_ms=1200, quick_window_s=10.0,
+                                is_request=lambda text: text.endswith("lamp."))  # not even a command is taken on doubt
+        try:
+            endpointer = Endpointer(VadConfig(hangover_ms=5000))
+            for frame in frames_of(np.concatenate([silence(0.3), lamp, silence(0.3)])):
+                endpointer.feed(frame)
+                speculator.observe(frame, endpointer)
+            current = speculator.current
+            assert current is not None and not current.done.wait(0.5)  # the full pass runs: no guess taken
+            assert current.verdict is (Verdict.MORE if held else Verdict.UNSURE)
+            assert speculator.stats.quick == 0
+            assert speculator.end_of_turn(600) is (False if held else None)
+        finally:
+            recognizer.release.set()
+            speculator.close()
 
 
 def test_a_trailing_verdict_holds_the_turn_while_the_full_pass_runs(lamp: np.ndarray) -> None:

@@ -40,8 +40,10 @@ class SentenceEnd:
     def __init__(self, gguf: Path, threads: int = 2) -> None:
         from llama_cpp import Llama
 
-        # a context just long enough for one request: the model (98 MB) is memory-mapped, shared with the LLM
-        self._llm: Any = Llama(model_path=str(gguf), n_ctx=256, n_batch=256, n_threads=threads, verbose=False)
+        # a context just long enough for one request: the model (98 MB) is memory-mapped, shared with the LLM.
+        # Flash attention: 43 ms instead of 58 for a 9-token request on 2 cores (AMD EPYC, 2026-12-07).
+        self._llm: Any = Llama(model_path=str(gguf), n_ctx=256, n_batch=256, n_threads=threads,
+                               n_threads_batch=threads, flash_attn=True, verbose=False)
         self._marks = [self._llm.tokenize(mark.encode(), add_bos=False)[0] for mark in _MARKS]
         self._lock = threading.Lock()
 

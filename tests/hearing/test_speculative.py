@@ -266,16 +266,19 @@ class TrailingOff(Busy):
 
 
 class Doubtful(Busy):
-    """A first guess Whisper is too unsure of to stand as the transcript (a short window on a short word)."""
+    """A first guess (by default one Whisper is too unsure of to stand as the transcript: a short window on a
+    short word); the full pass then waits until released."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, logprob: float = -1.1) -> None:
         super().__init__()
         self.text = text
+        self.logprob = logprob
 
     def transcribe_quick(self, pcm: bytes, window_s: float = 10.0, *, keep_doubtful: bool = False) -> Transcript | None:
         if not keep_doubtful:
             return None
-        return Transcript(self.text, (TranscriptSegment(0.0, 1.0, self.text, avg_logprob=-1.1),), "busy", 0.01)
+        return Transcript(self.text, (TranscriptSegment(0.0, 1.0, self.text, avg_logprob=self.logprob),), "busy",
+                          0.01)
 
 
 def test_a_doubtful_guess_is_never_the_transcript_but_its_trailing_off_holds_the_turn(lamp: np.ndarray) -> None:
@@ -319,24 +322,43 @@ def test_a_trailing_verdict_holds_the_turn_while_the_full_pass_runs(lamp: np.nda
             speculator.close()
 
 
-def test_a_language_model_that_fails_leaves_the_verdict_to_the_words(lamp: np.ndarray, recognizer) -> None:
+def test_a_language_model_that_fails_leaves_the_verdict_to_the_words(lamp: np.ndarray) -> None:
     calls: list[str] = []
 
     def broken(text: str) -> float:
         calls.append(text)
         raise RuntimeError("llama.cpp went away")
 
-    speculator = Speculator(recognizer, after_ms=150, end_min_ms=150, is_request=lambda text: False,
-                            quick_window_s=10.0, sentence_end=broken)
-    wait_for_verdict(np.concatenate([silence(0.3), lamp, silence(1.0)]), speculator)
-    guess = speculator.current
-    assert calls and guess is not None and guess.error is None
-    assert guess.verdict is Verdict.DONE and speculator.stats.quick == 1  # as without a model
+    recognizer = Doubtful("the pencils have", logprob=-0.1)
+    speculator = Speculator(recognizer, after_ms=90, end_min_ms=200, max_pause_ms=1200, quick_window_s=10.0,
+                            is_request=lambda text: False, sentence_end=broken)
+    try:
+        endpointer = Endpointer(VadConfig(hangover_ms=5000))
+        for frame in frames_of(np.concatenate([silence(0.3), lamp, silence(0.3)])):
+            endpointer.feed(frame)
+            speculator.observe(frame, endpointer)
+        current = speculator.current
+        assert current is not None and current.done.wait(10)  # the guess is taken: no full pass
+        assert calls == ["the pencils have"] and current.error is None
+        assert current.verdict is Verdict.UNSURE and speculator.end_of_turn(600) is None  # as without a model
+        assert speculator.stats.quick == 1 and recognizer.calls == 0  # the guess is the transcript
+    finally:
+        recognizer.release.set()
+        speculator.close()
 
 
-def test_a_phrase_the_language_model_finds_unfinished_is_held(lamp: np.ndarray, recognizer) -> None:
-    speculator = Speculator(recognizer, after_ms=150, end_min_ms=150, is_request=lambda text: False,
-                            quick_window_s=10.0, sentence_end=lambda text: -4.0)
-    wait_for_verdict(np.concatenate([silence(0.3), lamp, silence(1.0)]), speculator)
-    assert speculator.current is not None and speculator.current.verdict is Verdict.MORE
-    assert speculator.stats.quick == 0 and speculator.end_of_turn(600) is False
+def test_a_phrase_the_language_model_finds_unfinished_is_held(lamp: np.ndarray) -> None:
+    recognizer = Doubtful("the pencils have", logprob=-0.1)  # sure of it, but no sentence mark: unsure
+    speculator = Speculator(recognizer, after_ms=90, end_min_ms=200, max_pause_ms=1200, quick_window_s=10.0,
+                            is_request=lambda text: False, sentence_end=lambda text: -4.0)
+    try:
+        endpointer = Endpointer(VadConfig(hangover_ms=5000))
+        for frame in frames_of(np.concatenate([silence(0.3), lamp, silence(0.3)])):
+            endpointer.feed(frame)
+            speculator.observe(frame, endpointer)
+        current = speculator.current
+        assert current is not None and not current.done.wait(0.5)  # the full pass runs: the guess trails off
+        assert current.verdict is Verdict.MORE and speculator.end_of_turn(600) is False
+    finally:
+        recognizer.release.set()
+        speculator.close()

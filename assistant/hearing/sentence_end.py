@@ -14,6 +14,7 @@ its first half): the whole scored higher on 40 of 43; below 10^-2.5 were 0 whole
 
 from __future__ import annotations
 
+import atexit
 import functools
 import logging
 import re
@@ -46,6 +47,13 @@ class SentenceEnd:
                                n_threads_batch=threads, flash_attn=True, verbose=False)
         self._marks = [self._llm.tokenize(mark.encode(), add_bos=False)[0] for mark in _MARKS]
         self._lock = threading.Lock()
+        # Freed before the interpreter tears its modules down: left to Llama.__del__ at exit, llama.cpp's free
+        # function is already gone, and every exit printed a traceback (the daemon's log is read for those).
+        atexit.register(self.close)
+
+    def close(self) -> None:
+        with self._lock:
+            self._llm.close()
 
     def log10_probability(self, text: str) -> float:
         import llama_cpp

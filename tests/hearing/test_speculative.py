@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -13,7 +15,7 @@ import pytest
 from assistant.config.schema import VadConfig
 from assistant.events import AudioFrame, Transcript, TranscriptSegment, Utterance
 from assistant.hearing.end_of_turn import Verdict
-from assistant.hearing.speculative import Speculator
+from assistant.hearing.speculative import Speculation, Speculator
 from assistant.hearing.turn_model import TurnModel
 from assistant.hearing.vad import Endpointer
 from support.textnorm import normalise, wer
@@ -281,45 +283,45 @@ class Doubtful(Busy):
                           0.01)
 
 
+@contextlib.contextmanager
+def paused_after(lamp: np.ndarray, recognizer: Busy, **options: Any) -> Iterator[tuple[Speculator, Speculation]]:
+    """A speculator on ``recognizer`` that has seen the lamp command and 0.3 s of silence (a hangover of 5 s
+    has not ended it), with the speculation it started; released and closed afterwards."""
+    speculator = Speculator(recognizer, after_ms=90, end_min_ms=200, max_pause_ms=1200, quick_window_s=10.0,
+                            **options)
+    try:
+        endpointer = Endpointer(VadConfig(hangover_ms=5000))
+        for frame in frames_of(np.concatenate([silence(0.3), lamp, silence(0.3)])):
+            endpointer.feed(frame)
+            speculator.observe(frame, endpointer)
+        assert speculator.current is not None
+        yield speculator, speculator.current
+    finally:
+        recognizer.release.set()
+        speculator.close()
+
+
 def test_a_doubtful_guess_is_never_the_transcript_but_its_trailing_off_holds_the_turn(lamp: np.ndarray) -> None:
     for recognizer, held in ((Doubtful("Seven"), True), (Doubtful("Turn on the lamp."), False)):
-        speculator = Speculator(recognizer, after_ms=90, end_min_ms=200, max_pause_ms=1200, quick_window_s=10.0,
-                                is_request=lambda text: text.endswith("lamp."))  # not even a command is taken on doubt
-        try:
-            endpointer = Endpointer(VadConfig(hangover_ms=5000))
-            for frame in frames_of(np.concatenate([silence(0.3), lamp, silence(0.3)])):
-                endpointer.feed(frame)
-                speculator.observe(frame, endpointer)
-            current = speculator.current
-            assert current is not None and not current.done.wait(0.5)  # the full pass runs: no guess taken
+        # not even a whole command is taken on doubt
+        with paused_after(lamp, recognizer, is_request=lambda text: text.endswith("lamp.")) as (speculator, current):
+            assert not current.done.wait(0.5)  # the full pass runs: no guess taken
             assert current.verdict is (Verdict.MORE if held else Verdict.UNSURE)
             assert speculator.stats.quick == 0
             assert speculator.end_of_turn(600) is (False if held else None)
-        finally:
-            recognizer.release.set()
-            speculator.close()
 
 
 def test_a_trailing_verdict_holds_the_turn_while_the_full_pass_runs(lamp: np.ndarray) -> None:
     """MORE from the first guess keeps the turn open past the hangover (up to max_pause_ms) while the full
     pass that may revise it runs; a pass still running with no verdict yet leaves it to the hangover."""
     for recognizer, expected in ((TrailingOff(), False), (Busy(), None)):
-        speculator = Speculator(recognizer, after_ms=90, end_min_ms=200, max_pause_ms=1200, quick_window_s=10.0)
-        try:
-            endpointer = Endpointer(VadConfig(hangover_ms=5000))
-            for frame in frames_of(np.concatenate([silence(0.3), lamp, silence(0.3)])):
-                endpointer.feed(frame)
-                speculator.observe(frame, endpointer)
-            current = speculator.current
-            assert current is not None and not current.done.wait(0.5)  # the full pass is still running
+        with paused_after(lamp, recognizer) as (speculator, current):
+            assert not current.done.wait(0.5)  # the full pass is still running
             assert speculator.end_of_turn(600) is expected
             assert speculator.end_of_turn(1200) is (True if expected is False else None)
             recognizer.release.set()
             assert current.done.wait(10) and current.verdict is Verdict.UNSURE  # "busy": no punctuation
             assert speculator.end_of_turn(600) is None
-        finally:
-            recognizer.release.set()
-            speculator.close()
 
 
 def test_a_language_model_that_fails_leaves_the_verdict_to_the_words(lamp: np.ndarray) -> None:
@@ -330,35 +332,16 @@ def test_a_language_model_that_fails_leaves_the_verdict_to_the_words(lamp: np.nd
         raise RuntimeError("llama.cpp went away")
 
     recognizer = Doubtful("the pencils have", logprob=-0.1)
-    speculator = Speculator(recognizer, after_ms=90, end_min_ms=200, max_pause_ms=1200, quick_window_s=10.0,
-                            is_request=lambda text: False, sentence_end=broken)
-    try:
-        endpointer = Endpointer(VadConfig(hangover_ms=5000))
-        for frame in frames_of(np.concatenate([silence(0.3), lamp, silence(0.3)])):
-            endpointer.feed(frame)
-            speculator.observe(frame, endpointer)
-        current = speculator.current
-        assert current is not None and current.done.wait(10)  # the guess is taken: no full pass
+    with paused_after(lamp, recognizer, is_request=lambda text: False, sentence_end=broken) as (speculator, current):
+        assert current.done.wait(10)  # the guess is taken: no full pass
         assert calls == ["the pencils have"] and current.error is None
         assert current.verdict is Verdict.UNSURE and speculator.end_of_turn(600) is None  # as without a model
         assert speculator.stats.quick == 1 and recognizer.calls == 0  # the guess is the transcript
-    finally:
-        recognizer.release.set()
-        speculator.close()
 
 
 def test_a_phrase_the_language_model_finds_unfinished_is_held(lamp: np.ndarray) -> None:
     recognizer = Doubtful("the pencils have", logprob=-0.1)  # sure of it, but no sentence mark: unsure
-    speculator = Speculator(recognizer, after_ms=90, end_min_ms=200, max_pause_ms=1200, quick_window_s=10.0,
-                            is_request=lambda text: False, sentence_end=lambda text: -4.0)
-    try:
-        endpointer = Endpointer(VadConfig(hangover_ms=5000))
-        for frame in frames_of(np.concatenate([silence(0.3), lamp, silence(0.3)])):
-            endpointer.feed(frame)
-            speculator.observe(frame, endpointer)
-        current = speculator.current
-        assert current is not None and not current.done.wait(0.5)  # the full pass runs: the guess trails off
+    with paused_after(lamp, recognizer, is_request=lambda text: False,
+                      sentence_end=lambda text: -4.0) as (speculator, current):
+        assert not current.done.wait(0.5)  # the full pass runs: the guess trails off
         assert current.verdict is Verdict.MORE and speculator.end_of_turn(600) is False
-    finally:
-        recognizer.release.set()
-        speculator.close()

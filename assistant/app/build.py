@@ -3,6 +3,8 @@ sees their Protocols."""
 
 from __future__ import annotations
 
+import functools
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,11 +15,13 @@ from assistant.audio.echo_gate import EchoGate
 from assistant.audio.sinks import AudioSink, NullSink, PyAudioSink, WavSink
 from assistant.audio.sources import AudioSource, Capture, PyAudioSource, StdinSource, WavSource
 from assistant.brain.intents import CommandSet, build_matcher
+from assistant.brain.llm.base import LlmError
+from assistant.brain.llm.weights import bundled, bundled_gguf
 from assistant.brain.llm_fallback import LlmFallback
 from assistant.brain.router import Router
 from assistant.config.schema import Config, ConfigError
 from assistant.hearing.listen import build_listener
-from assistant.hearing.sentence_end import load_sentence_end
+from assistant.hearing.sentence_end import SentenceEnd
 from assistant.hearing.speakers.watch import build_speaker_watch
 from assistant.hearing.speculative import Speculator
 from assistant.hearing.turn_model import TurnModel
@@ -35,6 +39,8 @@ from assistant.turn.wake import WakeListening
 
 if TYPE_CHECKING:
     from assistant.remote.esphome.satellite import EsphomeSatellite
+
+log = logging.getLogger(__name__)
 
 
 def build_source(config: Config) -> AudioSource:
@@ -88,6 +94,31 @@ def build_recognizer(config: Config) -> Recognizer:
         return WyomingRecognizer(asr.uri, timeout_s=asr.timeout_s, language=asr.language,
                                  fallback=(lambda: WhisperRecognizer(asr)) if asr.fallback else None)
     return WhisperRecognizer(config.asr)
+
+
+@functools.cache  # one per process: reloads and the stages they swap in share it (it holds a lock)
+def load_sentence_end(model: str, cache_dir: str | None = None, threads: int = 2) -> SentenceEnd | None:
+    """The model named in ``latency.sentence_end_model`` (a bundled model's name or a .gguf path), or None when
+    it is turned off (""). A bundled model whose package or llama.cpp is not installed only costs the cue (a
+    warning); a path that is not a model is an error."""
+    if not model:
+        return None
+    if bundled(model) is None:
+        gguf = Path(model).expanduser()
+        try:
+            return SentenceEnd(gguf, threads)
+        except ImportError:
+            raise ConfigError(["latency.sentence_end_model: needs llama-cpp-python (pip install llama-cpp-python)"]) \
+                from None
+        except ValueError as exc:  # llama.cpp's word for a missing file or one that is not a GGUF model
+            raise ConfigError([f"latency.sentence_end_model: {gguf} is not a GGUF model ({exc})"]) from None
+    try:
+        return SentenceEnd(bundled_gguf(model, cache_dir), threads)
+    except (ImportError, LlmError, ValueError) as exc:  # the cue is optional: the end of turn works without it
+        why = "llama-cpp-python is not installed" if isinstance(exc, ImportError) else str(exc)
+        log.warning("the end of turn goes without its language model: %s (latency.sentence_end_model: '' "
+                    "turns it off)", why)
+        return None
 
 
 def build_speculator(config: Config, recognizer: Recognizer,

@@ -229,7 +229,7 @@ class Daemon:
         """Check the config file again and take it up whole; the running config stays on any problem, and
         when the attempt was abandoned (it overran its deadline) by the time the new stages are built."""
         try:
-            new, path = load(self.args.config)
+            new, path = load(self.args.config, allow_empty=False)
             problems = deep_check(new, path)
             if problems:
                 raise ConfigError(problems, str(path or ""))

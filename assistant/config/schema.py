@@ -301,21 +301,26 @@ def find_config(explicit: str | None = None) -> Path | None:
     return next((p for p in paths if p.is_file()), None)
 
 
-def load(explicit: str | None = None) -> tuple[Config, Path | None]:
+def load(explicit: str | None = None, *, allow_empty: bool = True) -> tuple[Config, Path | None]:
     """Load the effective config; return it with the file it came from (None: built-in defaults)."""
     path = find_config(explicit)
     if path is None:
         return Config(), None
-    return load_file(path), path
+    return load_file(path, allow_empty=allow_empty), path
 
 
-def load_file(path: Path) -> Config:
+def load_file(path: Path, *, allow_empty: bool = True) -> Config:
+    """The config in ``path``; ``allow_empty=False`` (a reload) refuses an empty file: that is a file caught
+    while it is being written (opened, truncated, not yet written), and all defaults in its place would switch
+    the microphone and drop every command (the hundred-reloads test caught it on CI)."""
     try:
         text = read_config_text(path)
     except FileNotFoundError:
         raise ConfigError([f"file not found: {path}"], str(path)) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([f"cannot read {path}: {exc}"], str(path)) from None
+    if not allow_empty and not text.strip():
+        raise ConfigError(["the file is empty (still being written?); for all the defaults, write {}"], str(path))
     try:
         data = load_yaml(text)
     except ConfigFileError as exc:

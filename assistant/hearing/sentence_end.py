@@ -15,7 +15,6 @@ its first half): the whole scored higher on 40 of 43; below 10^-2.5 were 0 whole
 from __future__ import annotations
 
 import atexit
-import functools
 import logging
 import re
 import threading
@@ -70,32 +69,3 @@ class SentenceEnd:
         probabilities = np.exp(logits)
         mark = float(probabilities[self._marks].sum() / probabilities.sum())
         return float(np.log10(max(mark, 1e-12)))
-
-
-@functools.cache  # one per process: reloads and the stages they swap in share it (it holds a lock)
-def load_sentence_end(model: str, cache_dir: str | None = None, threads: int = 2) -> SentenceEnd | None:
-    """The model named in ``latency.sentence_end_model`` (a bundled model's name or a .gguf path), or None when
-    it is turned off (""). A bundled model whose package or llama.cpp is not installed only costs the cue (a
-    warning); a path that is not a model is an error."""
-    if not model:
-        return None
-    from assistant.brain.llm.base import LlmError
-    from assistant.brain.llm.weights import bundled, bundled_gguf
-    from assistant.config.schema import ConfigError
-
-    if bundled(model) is None:
-        gguf = Path(model).expanduser()
-        try:
-            return SentenceEnd(gguf, threads)
-        except ImportError:
-            raise ConfigError(["latency.sentence_end_model: needs llama-cpp-python (pip install llama-cpp-python)"]) \
-                from None
-        except ValueError as exc:  # llama.cpp's word for a missing file or one that is not a GGUF model
-            raise ConfigError([f"latency.sentence_end_model: {gguf} is not a GGUF model ({exc})"]) from None
-    try:
-        return SentenceEnd(bundled_gguf(model, cache_dir), threads)
-    except (ImportError, LlmError, ValueError) as exc:  # the cue is optional: the end of turn works without it
-        why = "llama-cpp-python is not installed" if isinstance(exc, ImportError) else str(exc)
-        log.warning("the end of turn goes without its language model: %s (latency.sentence_end_model: '' "
-                    "turns it off)", why)
-        return None

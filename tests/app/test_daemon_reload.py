@@ -70,3 +70,16 @@ def test_a_stuck_reload_is_abandoned_and_changes_nothing_when_it_ends(
     monkeypatch.setattr(daemon_module, "build_stages", real_build)
     assert daemon.reloads.request() == {"reloaded": True, "changed": ["vad"]}  # the next reload is not blocked
     assert daemon.config.vad.hangover_ms == 450
+
+
+def test_a_file_caught_empty_mid_write_is_refused_and_an_explicit_empty_mapping_is_not(daemon: Daemon) -> None:
+    # An editor or script that truncates, then writes: a reload between the two must not swap in all the
+    # defaults (the default microphone in place of the configured one, no commands).
+    assert daemon.pipeline is not None and daemon.config_path is not None
+    running_stages = daemon.pipeline.stages
+    daemon.config_path.write_text("")
+    result = daemon.reloads.request()
+    assert result["reloaded"] is False and "empty" in result["problems"][0]
+    assert daemon.pipeline.stages is running_stages and daemon.config.audio.source == "wav"
+    daemon.config_path.write_text(CONFIG.format(wav=DATA / "what_time_is_it_espeak.wav", hangover=450))
+    assert daemon.reloads.request() == {"reloaded": True, "changed": ["vad"]}

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from assistant.app.build import load_sentence_end
 from assistant.config.schema import ConfigError
 from assistant.hearing.end_of_turn import UNLIKELY_END
-from assistant.hearing.sentence_end import SentenceEnd, as_message, load_sentence_end
+from assistant.hearing.sentence_end import SentenceEnd, as_message
 
 
 @pytest.fixture(scope="module")

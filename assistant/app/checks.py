@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from assistant.brain.check import check_commands
+from assistant.brain.llm.weights import BUNDLED, bundled
 from assistant.config.schema import Config
 from assistant.hearing.models import ModelNotFound, resolve_whisper
 from assistant.speech.base import SynthesisError
@@ -23,6 +24,10 @@ def deep_check(config: Config, path: Path | None) -> list[str]:
             piper_voice_files(config.tts.piper_model)
         except SynthesisError as exc:
             problems.append(str(exc))  # each names its key already
+    model = config.latency.sentence_end_model
+    if config.latency.adaptive_end and model and bundled(model) is None and not Path(model).expanduser().is_file():
+        problems.append(f"latency.sentence_end_model: {model} is neither a bundled model ({', '.join(BUNDLED)}) "
+                        "nor a .gguf file")
     audio = config.audio
     if audio.source == "wav":
         if not audio.input_wav:

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from assistant.app.build import load_sentence_end
-from assistant.config.schema import ConfigError
+from assistant.app.checks import deep_check
+from assistant.config.schema import Config, ConfigError
 from assistant.hearing.end_of_turn import UNLIKELY_END
 from assistant.hearing.sentence_end import SentenceEnd, as_message
 
@@ -48,3 +49,12 @@ def test_no_model_configured_is_none_and_a_bad_path_is_a_plain_error(tmp_path: P
     (tmp_path / "junk.gguf").write_bytes(b"not a model")
     with pytest.raises(ConfigError, match="not a GGUF model"):
         load_sentence_end(str(tmp_path / "junk.gguf"))
+
+
+def test_config_check_names_a_sentence_end_model_that_is_not_there() -> None:
+    missing = Config.model_validate({"latency": {"sentence_end_model": "/no/such/model.gguf"}})
+    problems = deep_check(missing, None)
+    assert any(p.startswith("latency.sentence_end_model: /no/such/model.gguf is neither") for p in problems)
+    for fine in ("smollm2-135m", ""):
+        config = Config.model_validate({"latency": {"sentence_end_model": fine}})
+        assert not [p for p in deep_check(config, None) if p.startswith("latency")]

@@ -37,7 +37,8 @@ from assistant.app.router import build_router
 from assistant.audio.sources import read_wav_pcm
 from assistant.config.commands import CommandsConfig, SkillsConfig
 from assistant.config.schema import Config, expand_env
-from assistant.hearing.end_of_turn import Verdict, judge
+from assistant.hearing.end_of_turn import judge
+from assistant.hearing.speculative import takes_guess
 
 REPO = Path(__file__).resolve().parent.parent
 LIVING, KITCHEN, BEDROOM, HALL = "light.living_room", "light.kitchen", "light.bedroom", "light.hallway"
@@ -213,9 +214,8 @@ def main() -> int:
             quick = recognizer.transcribe_quick(pcm)
             logprob = min((s.avg_logprob for s in quick.segments), default=None) if quick is not None else None
             verdict = judge(quick.text, router.is_complete_request, logprob) if quick is not None else None
-            # as hearing/speculative.py takes it: with the biasing prompt, only a guess that is a whole command
-            taken = verdict not in (None, Verdict.MORE) and (not prompt or router.is_complete_request(quick.text))
-            if quick is not None and taken:
+            if quick is not None and verdict is not None and takes_guess(quick.text, verdict, bool(prompt),
+                                                                         router.is_complete_request):
                 guessed = router.route(quick.text)
                 quick_right = (guessed.intent, guessed.slots) == (case.intent, case.slots)
                 quick_used[0] += 1

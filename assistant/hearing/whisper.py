@@ -202,10 +202,9 @@ class WhisperRecognizer:
         # decoded once, greedy and capped: if it loops, the full window decides, not a hotter sample of the
         # same encoding
         decoded = self._decode(audio, window=window, temperature=0.0, max_new_tokens=budget, without_timestamps=True)
-        usable = (bool(decoded[0]) and not looks_like_a_loop(decoded, budget)) if keep_doubtful \
-            else not needs_full_window(decoded, budget)
-        if not usable:
-            log.debug("short encoder window gave %r: the full window decides", decoded[0][:80])
+        text, segments = decoded  # what needs_full_window refuses, a doubtful guess kept when asked for
+        if not text or looks_like_a_loop(decoded, budget) or (is_doubtful(segments) and not keep_doubtful):
+            log.debug("short encoder window gave %r: the full window decides", text[:80])
             return None
         return self._transcript(decoded, started, len(audio))
 

@@ -286,13 +286,11 @@ class Pipeline:
             self._earcon("thinking", stages)
             who = stages.speaker_id.begin(utterance) if stages.speaker_id is not None else None  # beside Whisper
             transcript = None
-            speculator = stages.speculator
-            speculation = speculator.take(utterance) if speculator is not None else None
+            speculation = stages.speculator.take(utterance) if stages.speculator is not None else None
             if speculation is not None:  # recognised during the hangover, from this very audio
                 transcript = speculation.transcript
                 report.latency_ms["speculation_lead"] = ms(utterance.ended_at - speculation.started_at)
-                if speculator is not None and speculator.end_min_ms is not None:  # the end of turn judged them
-                    report.end_of_turn = speculation.verdict.value
+                report.end_of_turn = speculation.verdict.value if speculation.verdict is not None else None
             if transcript is None:
                 transcript = stages.recognizer.transcribe(utterance.pcm, initial_prompt=listener.initial_prompt)
             report.latency_ms["asr"] = ms(transcript.asr_s)

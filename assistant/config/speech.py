@@ -44,7 +44,8 @@ class BargeInConfig(StrictModel):
 class LatencyConfig(StrictModel):
     speculative: bool = Field(True, description="start recognising while the end-of-speech hangover runs")
     speculative_after_ms: int = Field(
-        60, ge=30, le=2000, description="trailing silence after which the utterance so far is transcribed"
+        30, ge=30, le=2000, description="silence after the user's last sound after which the utterance so far is "
+        "transcribed"
     )
     adaptive_end: bool = Field(
         True, description="end each turn when Whisper's first guess says the user is done (a whole request or a "

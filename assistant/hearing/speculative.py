@@ -40,6 +40,9 @@ class EndpointerView(Protocol):
     @property
     def trailing_silence_ms(self) -> int: ...
 
+    @property
+    def vad_silence_ms(self) -> int: ...
+
     def current_pcm(self) -> bytes: ...
 
 
@@ -56,7 +59,7 @@ class TurnScorer(Protocol):
 class Speculation:
     pcm: bytes
     started_at: float  # monotonic: when the snapshot was taken
-    silence_bytes: int = 0  # trailing silence at the end of ``pcm``
+    silence_bytes: int = 0  # trailing silence at the end of ``pcm``, as webrtcvad counts it
     done: threading.Event = field(default_factory=threading.Event)
     stale: bool = False  # speech resumed after the snapshot: the result must not be used
     turn_probability: float | None = None
@@ -138,7 +141,7 @@ class Speculator:
                 return
             if silence >= self.after_ms and current is None:
                 speculation = Speculation(pcm_so_far(endpointer), frame.captured_at,
-                                          silence_bytes=silence * SAMPLE_RATE // 1000 * SAMPLE_WIDTH)
+                                          silence_bytes=endpointer.vad_silence_ms * SAMPLE_RATE // 1000 * SAMPLE_WIDTH)
                 replaced = self._pending
                 if replaced is not None:  # never started (audio faster than real time): never will be
                     if not replaced.stale:

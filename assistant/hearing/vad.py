@@ -4,6 +4,10 @@ States: *idle* keeps a pre-roll ring of recent frames; speech starts when ``star
 window is voiced. *In speech* collects frames until ``hangover_ms`` of continuous silence (the user is
 done) or ``max_utterance_s`` (cut, so a TV left on can't hold the turn forever). Utterances with
 less than ``min_speech_ms`` of voiced audio (coughs, clicks) are discarded.
+
+The end of turn (``end_of_turn``, speculation, speaker identification) counts the silence from the user's
+last sound instead (hearing/last_sound.py): webrtcvad's own hangover keeps a fading word voiced for up to
+100 ms more, which every early decision would otherwise wait out. The hangover stays on webrtcvad's count.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import webrtcvad
 
 from assistant.config.schema import VadConfig
 from assistant.events import SAMPLE_RATE, SAMPLE_WIDTH, AudioFrame, Utterance
+from assistant.hearing.last_sound import LastSound
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +51,7 @@ class Endpointer:
         self._hangover_frames = max(1, round(config.hangover_ms / config.frame_ms))
         self._max_frames = max(1, round(config.max_utterance_s / self._frame_s))
         self._clock = clock
+        self._last_sound = LastSound(config.aggressiveness, config.frame_ms)
         self.discarded = 0  # utterances too short to be speech
         self._reset()
 
@@ -53,7 +59,9 @@ class Endpointer:
         self._in_speech = False
         self._frames: list[AudioFrame] = []
         self._voiced_frames = 0
-        self._trailing_silence = 0
+        self._trailing_silence = 0  # frames since webrtcvad's last voiced one: the hangover's count
+        self._since_sound = 0  # frames since the user's last sound: the end of turn's count
+        self._last_sound.new_utterance()
         self._speech_start = 0.0
         self._last_voiced: AudioFrame | None = None
         self._window.clear()
@@ -64,7 +72,13 @@ class Endpointer:
 
     @property
     def trailing_silence_ms(self) -> int:
-        """How long the current utterance has been silent (0 when idle or while voiced)."""
+        """How long the user has been silent in the current utterance, counted from their last sound (0 when
+        idle or while they speak; webrtcvad may still call the first of these frames voiced)."""
+        return self._since_sound * self.config.frame_ms if self._in_speech else 0
+
+    @property
+    def vad_silence_ms(self) -> int:
+        """The same silence as webrtcvad counts it, from its last voiced frame (the hangover's count)."""
         return self._trailing_silence * self.config.frame_ms if self._in_speech else 0
 
     def current_pcm(self) -> bytes:
@@ -84,6 +98,7 @@ class Endpointer:
     def feed(self, frame: AudioFrame) -> Utterance | None:
         """Process one frame; return an utterance when one has just ended."""
         voiced = self.is_speech(frame)
+        sound = self._last_sound.is_sound(frame.pcm, voiced)
         if not self._in_speech:
             self._preroll.append(frame)
             self._window.append(voiced)
@@ -97,7 +112,8 @@ class Endpointer:
             self._last_voiced = frame
         else:
             self._trailing_silence += 1
-        if self._trailing_silence:
+        self._since_sound = 0 if sound else self._since_sound + 1
+        if self._since_sound:
             done = self.end_of_turn(self.trailing_silence_ms) if self.end_of_turn is not None else None
             if done or (done is None and self._trailing_silence >= self._hangover_frames):
                 return self._finish(truncated=False)

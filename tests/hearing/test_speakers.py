@@ -125,6 +125,7 @@ class FakeEndpointer:
 
     in_speech: bool = True
     trailing_silence_ms: int = 0
+    vad_silence_ms: int = 0
     pcm: bytes = b""
 
     def current_pcm(self) -> bytes:

@@ -287,7 +287,9 @@ class Doubtful(Busy):
 def paused_after(lamp: np.ndarray, recognizer: Busy, **options: Any) -> Iterator[tuple[Speculator, Speculation]]:
     """A speculator on ``recognizer`` that has seen the lamp command and 0.3 s of silence (a hangover of 5 s
     has not ended it), with the speculation it started; released and closed afterwards."""
-    speculator = Speculator(recognizer, after_ms=90, end_min_ms=200, max_pause_ms=1200, quick_window_s=10.0,
+    # after 200 ms: the recording has a 150 ms gap between two loud words, where a speculation would start and
+    # then be dropped; these fakes' full pass waits for the release, so that one would hold the worker
+    speculator = Speculator(recognizer, after_ms=200, end_min_ms=200, max_pause_ms=1200, quick_window_s=10.0,
                             **options)
     try:
         endpointer = Endpointer(VadConfig(hangover_ms=5000))

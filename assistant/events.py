@@ -49,7 +49,7 @@ class Utterance:
     end_s: float  # stream time where speech ended (before the hangover)
     voiced_s: float  # seconds of frames the VAD called speech
     ended_at: float  # monotonic time when the endpointer decided the utterance was over
-    speech_end_at: float  # monotonic time when the last voiced frame was captured
+    speech_end_at: float  # monotonic time when the frame of the user's last sound was captured
     truncated: bool = False  # cut at max_utterance_s
     wake_word: str | None = None  # the acoustic wake word (model name) this utterance was heard after
 
@@ -137,7 +137,7 @@ class TurnReport:
     wake_word: str | None = None  # the acoustic wake word the request followed
     speaker: str | None = None  # the enrolled voice that said it (None: nobody enrolled was close enough)
     speaker_score: float | None = None  # that voice's similarity (None: no identification ran)
-    end_of_turn: str | None = None  # the verdict on the words heard in the pause: done, more, unsure (None: none made)
+    end_of_turn: str | None = None  # the verdict on the pause's words (done, more, maybe, unsure; None: none)
     latency_ms: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:

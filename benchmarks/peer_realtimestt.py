@@ -171,7 +171,7 @@ def ms_after(stream_s: float | None, end_s: float | None) -> float:
 
 def our_row(utterance: dict[str, Any]) -> dict[str, Any]:
     lat = utterance["latency_ms"]
-    delay = lat["vad_delay"]  # the VAD's last voiced frame (our origin) behind the true end
+    delay = lat["end_delay"]  # the user's last sound as the endpointer heard it (our origin) behind the true end
     return {"transcript": utterance["transcript"], "endpoint_ms": lat["endpoint"] + delay,
             "transcript_ms": lat["transcript"] + delay, "reply_audio_ms": lat["reply_audio_true"],
             "latency_ms": lat, "cpu_s": utterance["cpu_s"]}

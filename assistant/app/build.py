@@ -136,6 +136,7 @@ def build_speculator(config: Config, recognizer: Recognizer,
     return Speculator(recognizer, after_ms=latency.speculative_after_ms, turn_model=turn_model,
                       turn_threshold=latency.turn_threshold,
                       end_min_ms=latency.adaptive_min_ms if adaptive else None, max_pause_ms=latency.max_pause_ms,
+                      maybe_pause_ms=latency.maybe_pause_ms,
                       prompt=prompt, is_request=is_request,
                       quick_window_s=(latency.quick_window_s or None) if adaptive else None, prepare=prepare,
                       sentence_end=sentence_end.log10_probability if sentence_end is not None else None)

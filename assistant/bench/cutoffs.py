@@ -63,7 +63,7 @@ class Outcome:
     errors: int
     ref_words: int
     reply_audio_true_ms: float  # first reply sample after the true end of speech (uncut recordings only)
-    verdicts: str = ""  # each turn's end-of-turn verdict (done, more, unsure; "-": none made)
+    verdicts: str = ""  # each turn's end-of-turn verdict (done, more, maybe, unsure; "-": none made)
 
 
 def room_noise(samples: np.ndarray, seconds: float) -> np.ndarray:

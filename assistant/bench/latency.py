@@ -3,10 +3,10 @@
 Each recording goes through ``factory.build_pipeline`` exactly as the daemon runs: a WavSource paced
 like a microphone (followed by silence so the hangover can run out), Capture, the Endpointer, Whisper,
 the router, the synthesizer and a real-time NullSink. The TurnReport of each turn gives, measured from
-the capture time of the last voiced frame (speech end): endpoint decided, transcript ready, reply text
-ready and first reply sample out. The VAD's delay behind the true end of speech (bench/speech_end.py) is
-its own column, and the first reply sample is also counted from that true end. WER, CPU seconds per turn
-and peak RSS complete the table.
+the capture time of the frame of the user's last sound (speech end, hearing/last_sound.py): endpoint decided,
+transcript ready, reply text ready and first reply sample out. That end's delay behind the true end of speech
+(bench/speech_end.py) is its own column, and the first reply sample is also counted from that true end. WER,
+CPU seconds per turn and peak RSS complete the table.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from assistant.config.schema import Config
 from assistant.events import TurnReport
 
 STAGES = ("endpoint", "transcript", "reply_text", "reply_audio")
-# the VAD's last voiced frame behind the true end of speech, and the first reply sample from that true end
-FROM_TRUE_END = ("vad_delay", "reply_audio_true")
+# the endpointer's end of speech behind the true end, and the first reply sample from that true end
+FROM_TRUE_END = ("end_delay", "reply_audio_true")
 
 
 @dataclass
@@ -61,10 +61,10 @@ def speech_samples(recording: Recording) -> np.ndarray:
     return np.frombuffer(read_wav_pcm(recording.path), dtype="<i2")
 
 
-def from_true_end(latency: dict[str, float], vad_end_s: float, true_end: float | None) -> dict[str, float]:
-    """The VAD's delay behind the true end of speech, and the first reply sample counted from that end."""
-    delay_ms = (vad_end_s - true_end) * 1000 if true_end is not None else math.nan
-    return {"vad_delay": delay_ms, "reply_audio_true": latency["reply_audio"] + delay_ms}
+def from_true_end(latency: dict[str, float], heard_end_s: float, true_end: float | None) -> dict[str, float]:
+    """The endpointer's delay behind the true end of speech, and the first reply sample counted from that end."""
+    delay_ms = (heard_end_s - true_end) * 1000 if true_end is not None else math.nan
+    return {"end_delay": delay_ms, "reply_audio_true": latency["reply_audio"] + delay_ms}
 
 
 def play(config: Config, source: WavSource, kept: Kept) -> list[TurnReport]:
@@ -132,7 +132,7 @@ def machine() -> dict[str, Any]:
 
 def table(result: dict[str, Any]) -> str:
     columns = (*STAGES, *FROM_TRUE_END)
-    lines = [f"{'file':34} {'endpoint':>8} {'transcr':>8} {'reply':>8} {'audio':>8} {'vad dly':>8} {'audio*':>8} "
+    lines = [f"{'file':34} {'endpoint':>8} {'transcr':>8} {'reply':>8} {'audio':>8} {'end dly':>8} {'audio*':>8} "
              f"{'cpu s':>6}  transcript"]
     for u in result["utterances"]:
         lat = u["latency_ms"]
@@ -143,10 +143,10 @@ def table(result: dict[str, Any]) -> str:
                      + f" {result['cpu_s_per_turn'][key]:6.2f}")
     lines.append(f"WER {result['wer']:.3f} over {len(result['utterances'])} utterances; peak RSS "
                  f"{result['peak_rss_mib']:.0f} MiB; load average {result['machine']['load_avg']}")
-    lines.append("(ms after the last voiced frame was captured: endpoint decided, transcript ready, reply text "
-                 "ready, first reply sample out; vad dly: that frame's end behind the true end of speech (labelled, "
-                 "or where the last 50 ms above the room's noise end: bench/speech_end.py); audio*: first reply "
-                 "sample after the true end)")
+    lines.append("(ms after the frame of the user's last sound was captured: endpoint decided, transcript ready, "
+                 "reply text ready, first reply sample out; end dly: that frame's end behind the true end of speech "
+                 "(labelled, or where the last 50 ms above the room's noise end: bench/speech_end.py); audio*: first "
+                 "reply sample after the true end)")
     return "\n".join(lines)
 
 

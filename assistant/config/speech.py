@@ -57,6 +57,10 @@ class LatencyConfig(StrictModel):
     max_pause_ms: int = Field(
         1500, ge=100, le=10_000, description="longest pause waited out when the user trails off mid-sentence"
     )
+    maybe_pause_ms: int = Field(
+        900, ge=100, le=10_000, description="silence waited when the words could end but the sentence-end model finds "
+        "an end unlikely ('why should one', 'the horizon')"
+    )
     turn_threshold: float = Field(
         0.7, ge=0.0, le=1.0, description="Smart Turn probability above which the turn counts as complete"
     )

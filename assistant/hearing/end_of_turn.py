@@ -9,10 +9,13 @@ silence (hearing/speculative.py), answers better:
 - ``MORE``: the user is trailing off: Whisper wrote "...", a comma or a dash, or the last word cannot end a
   request ("turn on the", "um", "remind me to"), or a number is all there is ("seven..."). The turn waits
   up to ``latency.max_pause_ms``.
+- ``MAYBE``: the words could end here, but the language model finds an end unlikely (below): the turn waits
+  ``latency.maybe_pause_ms``, longer than the hangover and shorter than ``max_pause_ms``.
 - ``UNSURE``: anything else (no punctuation, nothing written, an unsure guess): the hangover decides.
 
 A language model (hearing/sentence_end.py), where one is loaded, turns UNSURE into MORE when a sentence mark
-after these words is unlikely ("the pencils have", "what joy there", "why should one").
+after these words is very unlikely ("the pencils have", "what joy there"), and into MAYBE when it is only
+unlikely ("why is it one", "the horizon").
 
 Why words and not only punctuation: tiny.en ends almost every guess with a period, "Turn on the." included.
 """
@@ -27,6 +30,7 @@ from collections.abc import Callable
 class Verdict(enum.Enum):
     DONE = "done"
     MORE = "more"
+    MAYBE = "maybe"
     UNSURE = "unsure"
 
 
@@ -63,6 +67,12 @@ SURE_LOGPROB = -0.3
 # SmolLM2-135M-Instruct on the shared set's 43 requests and read sentences: no whole one scored under -2.2;
 # 23 of their first halves did (hearing/sentence_end.py).
 UNLIKELY_END = -2.5
+# Below this (and not below UNLIKELY_END), an end is possible but unlikely: a longer wait than the hangover. The
+# unsure first halves of the shared set's paused recordings that UNLIKELY_END lets go scored -0.6 to -2.5, 8 of
+# 15 under -1.5; the unsure whole requests -0.5 to -2.9, of the short commands only "1, 2, 3." (-1.51) under it.
+# The everyday commands under it (6 of 30, e.g. "turn the heating up" -2.12) wait for it only when Whisper
+# left them unfinished (no sentence mark, or unsure).
+POSSIBLE_END = -1.5
 
 
 def judge(text: str, is_request: Callable[[str], bool] | None = None, logprob: float | None = None,
@@ -85,6 +95,10 @@ def judge(text: str, is_request: Callable[[str], bool] | None = None, logprob: f
         # Not asked of the language model: its 45-100 ms here (2 cores, right after Whisper) delayed every
         # finished sentence by as much (13 commands: median 542 -> 618 ms), for 2 of the 43 cut-offs.
         return Verdict.DONE
-    if sentence_end is not None and sentence_end(text) < UNLIKELY_END:
-        return Verdict.MORE
+    if sentence_end is not None:
+        score = sentence_end(text)
+        if score < UNLIKELY_END:
+            return Verdict.MORE
+        if score < POSSIBLE_END:
+            return Verdict.MAYBE
     return Verdict.UNSURE

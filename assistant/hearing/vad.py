@@ -6,8 +6,9 @@ done) or ``max_utterance_s`` (cut, so a TV left on can't hold the turn forever).
 less than ``min_speech_ms`` of voiced audio (coughs, clicks) are discarded.
 
 The end of turn (``end_of_turn``, speculation, speaker identification) counts the silence from the user's
-last sound instead (hearing/last_sound.py): webrtcvad's own hangover keeps a fading word voiced for up to
-100 ms more, which every early decision would otherwise wait out. The hangover stays on webrtcvad's count.
+last sound instead (hearing/last_sound.py), and an utterance ends there (``Utterance.end_s``, the origin of
+every turn's latency figures): webrtcvad's own hangover keeps a fading word voiced for up to 100 ms more,
+which every early decision would otherwise wait out. The hangover stays on webrtcvad's count.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ class Endpointer:
         self._hangover_frames = max(1, round(config.hangover_ms / config.frame_ms))
         self._max_frames = max(1, round(config.max_utterance_s / self._frame_s))
         self._clock = clock
-        self._last_sound = LastSound(config.aggressiveness, config.frame_ms)
+        self._sound = LastSound(config.aggressiveness, config.frame_ms)
         self.discarded = 0  # utterances too short to be speech
         self._reset()
 
@@ -61,9 +62,9 @@ class Endpointer:
         self._voiced_frames = 0
         self._trailing_silence = 0  # frames since webrtcvad's last voiced one: the hangover's count
         self._since_sound = 0  # frames since the user's last sound: the end of turn's count
-        self._last_sound.new_utterance()
+        self._sound.new_utterance()
         self._speech_start = 0.0
-        self._last_voiced: AudioFrame | None = None
+        self._last_sound: AudioFrame | None = None  # where the utterance ends: the user's last sound
         self._window.clear()
 
     @property
@@ -98,7 +99,7 @@ class Endpointer:
     def feed(self, frame: AudioFrame) -> Utterance | None:
         """Process one frame; return an utterance when one has just ended."""
         voiced = self.is_speech(frame)
-        sound = self._last_sound.is_sound(frame.pcm, voiced)
+        sound = self._sound.is_sound(frame.pcm, voiced)
         if not self._in_speech:
             self._preroll.append(frame)
             self._window.append(voiced)
@@ -109,10 +110,13 @@ class Endpointer:
         if voiced:
             self._voiced_frames += 1
             self._trailing_silence = 0
-            self._last_voiced = frame
         else:
             self._trailing_silence += 1
-        self._since_sound = 0 if sound else self._since_sound + 1
+        if sound:
+            self._since_sound = 0
+            self._last_sound = frame
+        else:
+            self._since_sound += 1
         if self._since_sound:
             done = self.end_of_turn(self.trailing_silence_ms) if self.end_of_turn is not None else None
             if done or (done is None and self._trailing_silence >= self._hangover_frames):
@@ -127,7 +131,7 @@ class Endpointer:
         self._frames = frames
         self._voiced_frames = voiced_in_window
         self._trailing_silence = 0
-        self._last_voiced = frames[-1]
+        self._last_sound = frames[-1]
         # speech began at the first voiced frame of the onset window
         onset_index = max(0, len(frames) - len(self._window))
         self._speech_start = frames[onset_index].start_s
@@ -144,7 +148,7 @@ class Endpointer:
         return self._finish(truncated=False)
 
     def _finish(self, truncated: bool) -> Utterance | None:
-        frames, voiced, last = self._frames, self._voiced_frames, self._last_voiced
+        frames, voiced, last = self._frames, self._voiced_frames, self._last_sound
         start = self._speech_start
         self._reset()
         voiced_s = voiced * self._frame_s

@@ -49,11 +49,12 @@ def test_a_phrase_the_language_model_finds_unfinished_wants_more() -> None:
 
     def sentence_end(text: str) -> float:  # the policy is under test here; the real model has its own tests
         asked.append(text)
-        return -3.0 if text.startswith("The pencils") else -0.5
+        return -3.0 if text.startswith("The pencils") else -2.0 if text.startswith("The horizon") else -0.5
 
     assert judge("The pencils have", sentence_end=sentence_end) is Verdict.MORE
     assert judge("The pencils have.", logprob=-0.5, sentence_end=sentence_end) is Verdict.MORE  # Whisper was unsure
     assert judge("A thin stripe runs down the middle", sentence_end=sentence_end) is Verdict.UNSURE
+    assert judge("The horizon.", logprob=-0.47, sentence_end=sentence_end) is Verdict.MAYBE  # an end, but unlikely
     # what the words alone settle is never asked: a command, a one-word answer, a trailing word, a finished
     # sentence Whisper is sure of (the model's time would delay every such turn)
     asked.clear()

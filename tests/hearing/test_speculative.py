@@ -341,6 +341,15 @@ def test_a_language_model_that_fails_leaves_the_verdict_to_the_words(lamp: np.nd
         assert speculator.stats.quick == 1 and recognizer.calls == 0  # the guess is the transcript
 
 
+def test_a_phrase_whose_end_the_language_model_finds_unlikely_waits_longer_than_the_hangover(lamp: np.ndarray) -> None:
+    recognizer = Doubtful("the horizon", logprob=-0.1)
+    with paused_after(lamp, recognizer, is_request=lambda text: False, maybe_pause_ms=900,
+                      sentence_end=lambda text: -2.0) as (speculator, current):
+        assert current.done.wait(10) and current.verdict is Verdict.MAYBE
+        assert speculator.end_of_turn(600) is False  # past the 500 ms hangover: held
+        assert speculator.end_of_turn(900) is True
+
+
 def test_a_phrase_the_language_model_finds_unfinished_is_held(lamp: np.ndarray) -> None:
     recognizer = Doubtful("the pencils have", logprob=-0.1)  # sure of it, but no sentence mark: unsure
     with paused_after(lamp, recognizer, is_request=lambda text: False,

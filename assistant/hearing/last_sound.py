@@ -17,6 +17,7 @@ speech (where a speculative pass starts, then is dropped: CPU only), against 48 
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections import deque
 
@@ -41,13 +42,42 @@ def level_db(pcm: bytes) -> float:
     return float(10.0 * np.log10(np.mean(samples**2) + 1.0)) if len(samples) else 0.0
 
 
+class RollingPercentile:
+    """Percentiles of the latest ``size`` values, as ``np.percentile`` (linear) gives them, kept sorted as they
+    come: it runs on the audio thread for every voiced frame, where ``np.percentile`` over the 700 latest took
+    ~0.1 ms a call."""
+
+    def __init__(self, size: int) -> None:
+        self._order = deque[float](maxlen=size)
+        self._sorted: list[float] = []
+
+    def __len__(self) -> int:
+        return len(self._sorted)
+
+    def clear(self) -> None:
+        self._order.clear()
+        self._sorted.clear()
+
+    def add(self, value: float) -> None:
+        if len(self._order) == self._order.maxlen:
+            del self._sorted[bisect.bisect_left(self._sorted, self._order[0])]
+        self._order.append(value)
+        bisect.insort(self._sorted, value)
+
+    def percentile(self, q: float) -> float:
+        position = q / 100 * (len(self._sorted) - 1)
+        below = math.floor(position)
+        above = min(below + 1, len(self._sorted) - 1)
+        return self._sorted[below] + (position - below) * (self._sorted[above] - self._sorted[below])
+
+
 class LastSound:
     """Feed it every frame with webrtcvad's verdict; ``is_sound`` says whether the user made that sound."""
 
     def __init__(self, aggressiveness: int, frame_ms: int) -> None:
         self._afterglow_frames = math.ceil(overhang_ms(aggressiveness) / frame_ms)
-        self._room = deque[float](maxlen=ROOM_FRAMES)
-        self._voice = deque[float](maxlen=VOICE_FRAMES)  # levels of this utterance's voiced frames
+        self._room = RollingPercentile(ROOM_FRAMES)
+        self._voice = RollingPercentile(VOICE_FRAMES)  # levels of this utterance's voiced frames
         self._quiet_run = 0  # voiced frames in a row too quiet to be the voice
 
     def new_utterance(self) -> None:
@@ -57,12 +87,12 @@ class LastSound:
     def is_sound(self, pcm: bytes, voiced: bool) -> bool:
         level = level_db(pcm)
         if not voiced:
-            self._room.append(level)
+            self._room.add(level)
             self._quiet_run = 0
             return False
-        self._voice.append(level)
-        room = float(np.percentile(self._room, ROOM_PERCENTILE)) if self._room else -math.inf
-        voice = float(np.percentile(self._voice, 95))
+        self._voice.add(level)
+        room = self._room.percentile(ROOM_PERCENTILE) if len(self._room) else -math.inf
+        voice = self._voice.percentile(95)
         if level > max(room + MARGIN_DB, voice - BELOW_PEAK_DB):
             self._quiet_run = 0
             return True

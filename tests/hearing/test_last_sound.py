@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import webrtcvad
 
 from assistant.bench.speech_end import energy_end_s
 from assistant.config.schema import VadConfig
 from assistant.events import AudioFrame
-from assistant.hearing.last_sound import LastSound
+from assistant.hearing.last_sound import LastSound, RollingPercentile
 from assistant.hearing.vad import Endpointer
 from support.paths import DATA
 from support.wav import read_wav
@@ -70,3 +71,14 @@ def test_the_endpointer_counts_the_end_of_turns_silence_from_the_last_sound() ->
     assert endpointer.in_speech
     # webrtcvad still called 150 ms of the fading "like" voiced; the hangover keeps counting from there
     assert endpointer.trailing_silence_ms >= endpointer.vad_silence_ms + 90
+
+
+def test_the_rolling_percentile_is_numpys_over_the_latest_values() -> None:
+    rolling, values = RollingPercentile(50), np.random.default_rng(1).normal(40.0, 10.0, 300)
+    for i, value in enumerate(values):
+        rolling.add(float(value))
+        window = values[max(0, i - 49) : i + 1]
+        for q in (0, 25, 95, 100):
+            assert rolling.percentile(q) == pytest.approx(np.percentile(window, q), abs=1e-9)
+    rolling.clear()
+    assert len(rolling) == 0

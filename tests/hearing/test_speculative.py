@@ -223,8 +223,13 @@ def test_a_speculation_that_never_started_does_not_hold_up_its_turn(lamp: np.nda
     recognizer = Busy()
     speculator = Speculator(recognizer, after_ms=90)
     try:
-        utterances = run(np.concatenate([silence(0.5), lamp, silence(1.0), lamp, silence(1.0), lamp,
-                                         silence(1.0)]), speculator)
+        utterances = run(np.concatenate([silence(0.5), lamp, silence(1.0)]), speculator)
+        # the thread is busy with the first before the others come (fed at once, all of them could be heard
+        # before the thread was first scheduled)
+        deadline = time.monotonic() + 10
+        while recognizer.calls == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        utterances += run(np.concatenate([lamp, silence(1.0), lamp, silence(1.0)]), speculator)
         assert len(utterances) == 3
         started = time.monotonic()
         assert speculator.take(utterances[1], timeout=20) is None
